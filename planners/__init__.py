@@ -1,0 +1,1 @@
+"""Scheduling layer planners: rule (embedded default), transformers, OpenAI-compatible, tree."""

@@ -1,0 +1,1 @@
+"""Node framework over interchangeable transports (inproc, Cyclone DDS, rclpy)."""

@@ -1,0 +1,1 @@
+"""Hardware layer: the Robot contract, backends registry, and the hardware node."""

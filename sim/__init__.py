@@ -1,0 +1,1 @@
+"""Simulation backends (MuJoCo, PyBullet), robot description, scene specs, task suite."""

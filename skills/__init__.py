@@ -1,0 +1,1 @@
+"""Skill layer: meta-skill registry, skill server, scripted and neural policies."""
