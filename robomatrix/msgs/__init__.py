@@ -10,6 +10,7 @@ Byte payloads (`Image.data`, `CompressedImage.data`) are `bytes`, not lists of i
 from robomatrix.msgs.ros import (
     Bool,
     CameraInfo,
+    Clock,
     Empty,
     Float64,
     Header,
@@ -34,7 +35,7 @@ from robomatrix.msgs.ros import (
 )
 
 __all__ = [
-    "Bool", "CameraInfo", "Empty", "Float64", "Header", "Image", "JointState", "Odometry",
+    "Bool", "CameraInfo", "Clock", "Empty", "Float64", "Header", "Image", "JointState", "Odometry",
     "Point", "Pose", "PoseStamped", "PoseWithCovariance", "Quaternion", "RegionOfInterest",
     "String", "Time", "Twist", "TwistWithCovariance", "Vector3", "ros_type_name",
     "dds_type_name", "MESSAGE_TYPES", "message_type",

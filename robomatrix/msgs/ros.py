@@ -167,6 +167,13 @@ class Odometry(IdlStruct, typename="nav_msgs::msg::dds_::Odometry_"):
     twist: TwistWithCovariance = field(default_factory=TwistWithCovariance)
 
 
+@dataclass
+class Clock(IdlStruct, typename="rosgraph_msgs::msg::dds_::Clock_"):
+    """Simulated time, published on /clock (ROS 2 `use_sim_time`)."""
+
+    clock: Time = field(default_factory=Time)
+
+
 # ---------------------------------------------------------------- naming
 
 MESSAGE_TYPES: dict[str, type] = {}
@@ -185,7 +192,7 @@ def ros_type_name(msg_type: type) -> str:
 
 for _cls in (Time, Header, String, Bool, Float64, Empty, Vector3, Point, Quaternion, Pose,
              PoseStamped, Twist, PoseWithCovariance, TwistWithCovariance, Image,
-             RegionOfInterest, CameraInfo, JointState, Odometry):
+             RegionOfInterest, CameraInfo, JointState, Odometry, Clock):
     MESSAGE_TYPES[ros_type_name(_cls)] = _cls
 
 
