@@ -1,0 +1,136 @@
+"""Built-in scenes, randomised by seed: `office` (after the RoboMatrix paper's setting), `pick`,
+`drawer` and `empty`.
+
+The robot starts at the origin facing +x. Its camera (0.40 m up, 50 deg down, fovy 70) sees the
+floor from about 0.25 m to 1.5 m ahead, so things are placed in that range; the cabinet may need
+a turn of the base to be seen whole.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from robomatrix.errors import UsageError
+from robomatrix.sim.scene import (
+    PALETTE,
+    CabinetSpec,
+    ContainerSpec,
+    Lighting,
+    ObjectSpec,
+    SceneSpec,
+    register_scene,
+)
+
+CAN_SIZE = (0.033, 0.12)  # radius, height: a 330 ml soda can
+GRIPPER_CLEARANCE_M = 0.07  # free space kept between objects so open fingers fit around one
+_FLOORS = [((0.62, 0.60, 0.56, 1.0), (0.55, 0.53, 0.50, 1.0)),  # warm grey carpet tiles
+           ((0.55, 0.58, 0.60, 1.0), (0.48, 0.51, 0.53, 1.0)),  # cool grey
+           ((0.66, 0.60, 0.50, 1.0), (0.60, 0.54, 0.45, 1.0))]  # light wood
+
+
+def _jitter_rgba(rng: np.random.Generator, rgba, amount: float = 0.04):
+    rgb = np.clip(np.asarray(rgba[:3]) + rng.uniform(-amount, amount, 3), 0.0, 1.0)
+    return (*(float(v) for v in rgb), 1.0)
+
+
+def _lighting(rng: np.random.Generator) -> Lighting:
+    return Lighting(direction=(float(rng.uniform(-0.5, 0.5)), float(rng.uniform(-0.5, 0.5)), -1.0),
+                    intensity=float(rng.uniform(0.55, 0.8)), ambient=float(rng.uniform(0.3, 0.42)))
+
+
+def _floor(rng: np.random.Generator):
+    return _FLOORS[int(rng.integers(len(_FLOORS)))]
+
+
+class _Placer:
+    """Rejection sampling of footprints (circles) that keep clear of each other and of the robot."""
+
+    def __init__(self, rng: np.random.Generator, scene_name: str):
+        self.rng, self.scene_name = rng, scene_name
+        self.placed: list[tuple[float, float, float]] = [(0.0, 0.0, SceneSpec.ROBOT_RADIUS)]
+
+    def place(self, radius: float, x_range, y_range, clearance: float = GRIPPER_CLEARANCE_M):
+        for _ in range(500):
+            x, y = self.rng.uniform(*x_range), self.rng.uniform(*y_range)
+            if all(math.hypot(x - px, y - py) >= radius + pr + clearance for px, py, pr in self.placed):
+                self.placed.append((x, y, radius))
+                return float(x), float(y)
+        raise UsageError(f"scene '{self.scene_name}': could not place an item without overlaps; "
+                         "try another seed.")
+
+
+def _can(rng, placer, color: str, x_range, y_range) -> ObjectSpec:
+    x, y = placer.place(CAN_SIZE[0], x_range, y_range)
+    return ObjectSpec(name=f"{color} can", shape="can", color_name=color, rgba=_jitter_rgba(rng, PALETTE[color]),
+                      size=CAN_SIZE, pose=(x, y, float(rng.uniform(-math.pi, math.pi))),
+                      mass=float(rng.uniform(0.08, 0.25)))
+
+
+def _box(rng, placer, x_range, y_range) -> ContainerSpec:
+    inner = (0.24, 0.20)
+    x, y = placer.place(math.hypot(*inner) / 2 + 0.01, x_range, y_range)
+    yaw = math.atan2(y, x) + float(rng.uniform(-0.2, 0.2))  # roughly square to the robot
+    return ContainerSpec(name="box", kind="box", color_name="cardboard", rgba=_jitter_rgba(rng, PALETTE["cardboard"], 0.03),
+                         inner_size=inner, wall_height=0.10, pose=(x, y, yaw))
+
+
+def _bin(rng, placer, x_range, y_range) -> ContainerSpec:
+    d = 0.22
+    x, y = placer.place(d / 2 + 0.01, x_range, y_range)
+    return ContainerSpec(name="bin", kind="bin", color_name="teal", rgba=_jitter_rgba(rng, PALETTE["teal"], 0.03),
+                         inner_size=(d, d), wall_height=0.12, pose=(x, y, 0.0))
+
+
+def _cabinet(rng, placer, x_range, y_range) -> CabinetSpec:
+    probe = CabinetSpec()
+    x, y = placer.place(probe.footprint_radius, x_range, y_range, clearance=0.10)
+    yaw = math.atan2(-y, -x) + float(rng.uniform(-0.15, 0.15))  # front faces the robot's start
+    return CabinetSpec(pose=(x, y, yaw))
+
+
+def office(seed: int) -> SceneSpec:
+    """Four coloured cans (red, green, blue, yellow) on the floor ahead, an open cardboard box,
+    a round trash bin and a low drawer cabinet with a vertical handle bar."""
+    rng = np.random.default_rng(seed)
+    placer = _Placer(rng, "office")
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    cabinet = _cabinet(rng, placer, (1.05, 1.25), sorted((side * 0.55, side * 0.8)))
+    box = _box(rng, placer, (0.75, 1.0), sorted((-side * 0.35, -side * 0.6)))
+    trash = _bin(rng, placer, (0.95, 1.25), sorted((-side * 0.0, side * 0.25)))
+    cans = [_can(rng, placer, c, (0.42, 0.85), (-0.38, 0.38)) for c in ("red", "green", "blue", "yellow")]
+    floor = _floor(rng)
+    return SceneSpec(name="office", objects=cans, containers=[box, trash], cabinet=cabinet,
+                     lighting=_lighting(rng), floor_rgba=floor[0], floor_rgba2=floor[1], seed=seed)
+
+
+def pick(seed: int) -> SceneSpec:
+    """One red can ahead of the robot and an open box to one side."""
+    rng = np.random.default_rng(seed)
+    placer = _Placer(rng, "pick")
+    can = _can(rng, placer, "red", (0.5, 0.7), (-0.15, 0.15))
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    box = _box(rng, placer, (0.7, 0.95), sorted((side * 0.3, side * 0.45)))
+    floor = _floor(rng)
+    return SceneSpec(name="pick", objects=[can], containers=[box], lighting=_lighting(rng),
+                     floor_rgba=floor[0], floor_rgba2=floor[1], seed=seed)
+
+
+def drawer(seed: int) -> SceneSpec:
+    """Only the drawer cabinet, straight ahead and facing the robot."""
+    rng = np.random.default_rng(seed)
+    x = float(rng.uniform(0.85, 1.0))
+    y = float(rng.uniform(-0.1, 0.1))
+    return SceneSpec(name="drawer", cabinet=CabinetSpec(pose=(x, y, math.pi + float(rng.uniform(-0.1, 0.1)))),
+                     lighting=_lighting(rng), seed=seed)
+
+
+def empty(seed: int) -> SceneSpec:
+    """The robot alone on the floor."""
+    rng = np.random.default_rng(seed)
+    floor = _floor(rng)
+    return SceneSpec(name="empty", lighting=_lighting(rng), floor_rgba=floor[0], floor_rgba2=floor[1], seed=seed)
+
+
+for _name, _builder in (("office", office), ("pick", pick), ("drawer", drawer), ("empty", empty)):
+    register_scene(_name, _builder)
