@@ -68,6 +68,7 @@ class ServerGoalHandle:
         self.goal_id, self.goal = goal_id, goal
         self._server = server
         self._cancel = threading.Event()
+        self._go = threading.Event()
         self.status = "accepted"
         self.reason = ""
         self.thread: threading.Thread | None = None
@@ -178,14 +179,16 @@ class ActionServer:
             for other in running:
                 self._request_cancel(other, "preempted by a new goal")
                 to_wait.append(other.thread)
-        with self._lock:
-            self._goals[goal_id] = handle
-        self._publish("status", goal_id=goal_id, status="accepted", reason="")
         handle.thread = threading.Thread(target=self._execute, args=(handle, to_wait), daemon=True,
                                          name=f"action:{self.name}:{goal_id[:8]}")
-        handle.thread.start()
+        with self._lock:
+            self._goals[goal_id] = handle
+            handle.thread.start()  # started before anyone can see (and join) it
+        self._publish("status", goal_id=goal_id, status="accepted", reason="")
+        handle._go.set()  # 'accepted' goes out before 'executing'
 
     def _execute(self, handle: ServerGoalHandle, to_wait: list) -> None:
+        handle._go.wait()
         for thread in to_wait:
             if thread is not None:
                 thread.join()
