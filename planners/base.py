@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -52,8 +53,18 @@ class PlanValidationError(UsageError):
     """A plan breaks the skill registry, the scene, or the order skills need (one-line reason)."""
 
 
+def name_words(name: str) -> list[str]:
+    """"red can", "red_can" and "Red-Can" all → ["red", "can"]."""
+    return re.findall(r"[a-z0-9]+", name.lower())
+
+
+def display(name: str) -> str:
+    """A scene name as people read it: "red_can" → "red can"."""
+    return " ".join(name_words(name)) or name
+
+
 def is_container(name: str) -> bool:
-    words = name.split()
+    words = name_words(name)
     return bool(words) and words[-1] in CONTAINER_NOUNS
 
 
@@ -110,6 +121,17 @@ class SceneObjects:
         objs = [SceneObject(n) for n in visible] + [SceneObject(n, in_view=False) for n in hidden]
         return cls(objects=tuple(objs), **facts)
 
+    @classmethod
+    def from_detections(cls, detections: Any, known: Iterable[str] = (), **facts: Any) -> SceneObjects:
+        """A scene from a `robomatrix.messages.Detections` (all in view) plus names known elsewhere."""
+        objs, seen = [], set()
+        for d in sorted(detections.detections, key=lambda d: -d.confidence):
+            if d.name not in seen:  # the most confident detection of a name wins
+                seen.add(d.name)
+                pos = tuple(d.position_base) if d.position_base is not None else None
+                objs.append(SceneObject(d.name, pos, in_view=True))
+        return cls(objects=tuple(objs), known=frozenset(known), **facts)
+
     def names(self) -> list[str]:
         """Every object that exists: perceived ones in order, then the other known ones sorted."""
         seen = [o.name for o in self.objects]
@@ -129,8 +151,8 @@ class SceneObjects:
 
     def describe(self) -> str:
         """`red can, green can, box` plus `(not in view: blue can)` for people and prompts."""
-        visible = [n for n in self.names() if self.in_view(n)]
-        hidden = [n for n in self.names() if not self.in_view(n)]
+        visible = [display(n) for n in self.names() if self.in_view(n)]
+        hidden = [display(n) for n in self.names() if not self.in_view(n)]
         text = ", ".join(visible) if visible else "nothing"
         return text + (f" (not in view: {', '.join(hidden)})" if hidden else "")
 

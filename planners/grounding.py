@@ -18,6 +18,7 @@ from robomatrix.planners.base import (
     AmbiguousReferenceError,
     SceneObjects,
     UnknownObjectError,
+    display,
     is_container,
 )
 from robomatrix.planners.embeddings import SentenceEmbedder
@@ -66,7 +67,7 @@ def singular(word: str) -> str:
 
 
 def words_of(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", text.lower())
+    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,8 @@ class Grounder:
     # -- matching -----------------------------------------------------------------------------
     def _candidates(self, p: Phrase, kind: str | None, original: str, many: bool = False) -> list[str]:
         pool = [o for o in self.names if _fits_kind(o.name, kind)]
-        exact = [o for o in pool if o.name == " ".join(words_of(original)) or o.name == p.text]
+        said = " ".join(words_of(original))
+        exact = [o for o in pool if " ".join(words_of(o.name)) in (said, p.text)]
         if exact and not many:
             return [exact[0].name]
         if p.noun:
@@ -256,7 +258,8 @@ class Grounder:
     def _ambiguous(self, p: Phrase, names: Iterable[str]) -> AmbiguousReferenceError:
         names = list(names)
         what = p.text if p.noun else "one"
-        listed = ", ".join(names[:-1]) + f" or {names[-1]}"
+        shown = [display(n) for n in names]
+        listed = ", ".join(shown[:-1]) + f" or {shown[-1]}"
         return AmbiguousReferenceError(f"Which {what} do you mean: {listed}?", p.text, names)
 
 

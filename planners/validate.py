@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from robomatrix.errors import UsageError
-from robomatrix.planners.base import PlanValidationError, SceneObjects, is_container
+from robomatrix.planners.base import PlanValidationError, SceneObjects, is_container, name_words
 from robomatrix.skills.specs import skill_spec, validate_call
 
 
@@ -34,7 +34,7 @@ def call_parts(step: Any) -> tuple[str, dict[str, Any]]:
 def drawer_name(scene: SceneObjects) -> str | None:
     """The scene's drawer ("drawer", "top drawer"), or None when there is none."""
     for name in scene.names():
-        if name.split()[-1] == "drawer":
+        if name_words(name)[-1:] == ["drawer"]:
             return name
     return None
 
