@@ -214,9 +214,10 @@ def _add_world(spec: mujoco.MjSpec, scene: SceneSpec) -> None:
     spec.visual.quality.shadowsize = 0
     rx, ry, ryaw = scene.robot_start
     # Behind and to the side of the robot's start, looking over the scene.
-    pos = [rx - 1.1 * math.cos(ryaw) + 0.9 * math.sin(ryaw), ry - 1.1 * math.sin(ryaw) - 0.9 * math.cos(ryaw), 1.7]
-    target = [rx + 0.8 * math.cos(ryaw), ry + 0.8 * math.sin(ryaw), 0.0]
-    world.add_camera(name=OVERVIEW_CAMERA, pos=pos, xyaxes=_look_at_xyaxes(pos, target), fovy=60)
+    back, side = -0.45, -0.95
+    pos = [rx + back * math.cos(ryaw) - side * math.sin(ryaw), ry + back * math.sin(ryaw) + side * math.cos(ryaw), 1.35]
+    target = [rx + 0.75 * math.cos(ryaw), ry + 0.75 * math.sin(ryaw), 0.0]
+    world.add_camera(name=OVERVIEW_CAMERA, pos=pos, xyaxes=_look_at_xyaxes(pos, target), fovy=62)
     for obj in scene.objects:
         _add_object(world, obj)
     for c in scene.containers:
