@@ -66,16 +66,16 @@ class SimClock(Clock):
     def __init__(self, start_s: float = 0.0):
         super().__init__()
         self._lock = threading.Lock()
-        self._t = float(start_s)
+        self._ns = _to_ns(start_s)  # integer nanoseconds: many small steps add up exactly
 
     def now(self) -> float:
         with self._lock:
-            return self._t
+            return self._ns * 1e-9
 
     def set_time(self, t: float) -> None:
         """Jump to `t` seconds (may go backwards after a reset: timers then restart their period)."""
         with self._lock:
-            self._t = float(t)
+            self._ns = _to_ns(t)
         self._notify()
 
     def advance(self, dt: float) -> float:
@@ -83,7 +83,11 @@ class SimClock(Clock):
         if dt < 0:
             raise ValueError(f"SimClock.advance needs dt >= 0, got {dt!r}")
         with self._lock:
-            self._t += float(dt)
-            t = self._t
+            self._ns += _to_ns(dt)
+            t_ns = self._ns
         self._notify()
-        return t
+        return t_ns * 1e-9
+
+
+def _to_ns(t: float) -> int:
+    return int(round(float(t) * 1e9))

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from robomatrix.comm.node import Node
 
 
+_EPS_S = 1e-9  # timers compare float seconds; sums of periods like 0.1 are not exact
+
+
 class ServiceTimeout(RoboMatrixError, TimeoutError):
     """A service call got no response in time."""
 
@@ -106,12 +109,12 @@ class Timer:
             return False
         now = self.clock.now()
         with self._lock:
-            if now < self._next - self.timer_period_s:  # time went backwards (a reset simulation)
+            if now < self._next - self.timer_period_s - _EPS_S:  # time went backwards (a reset simulation)
                 self._next = now + self.timer_period_s
                 return False
-            if now < self._next:
+            if now < self._next - _EPS_S:
                 return False
-            missed = int((now - self._next) // self.timer_period_s)
+            missed = int((now - self._next + _EPS_S) // self.timer_period_s)
             self._next += (missed + 1) * self.timer_period_s
             return True
 

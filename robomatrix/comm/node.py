@@ -57,10 +57,11 @@ class Node:
         own = parse_ros_args_full(cli_args)
         shared = self.context.args if use_global_arguments else RosArgs()
         validate_node_name(node_name)
-        rules = {**own.remaps_for(node_name), **dict(remappings or {})}
-        for source, target in shared.remaps_for(node_name).items():
-            rules.setdefault(source, target)
-        self._name = validate_node_name(rules.get("__node", node_name))
+        rules = _remap_rules(node_name, own, remappings, shared)
+        renamed = rules.get("__node", node_name)
+        if renamed != node_name:  # rules scoped to the new name ('new_name:from:=to') apply too
+            rules = {**_remap_rules(renamed, own, remappings, shared), **rules}
+        self._name = validate_node_name(renamed)
         self._namespace = normalize_namespace(rules.get("__ns", namespace))
         self._remappings = rules
         overrides = dict(parameter_overrides or {})
@@ -321,6 +322,14 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {self.get_fully_qualified_name()} on {self.context.transport_name}>"
+
+
+def _remap_rules(node_name: str, own: RosArgs, remappings: dict | None, shared: RosArgs) -> dict[str, str]:
+    """First match wins: the node's own --ros-args, then `remappings=`, then the context's arguments."""
+    rules = {**own.remaps_for(node_name), **dict(remappings or {})}
+    for source, target in shared.remaps_for(node_name).items():
+        rules.setdefault(source, target)
+    return rules
 
 
 def _bind(callback, msg):
