@@ -1,0 +1,1 @@
+"""Benchmarks: `robomatrix bench comm|sim --json`."""
