@@ -30,6 +30,9 @@ def transport_factory(name: str):
         try:
             importlib.import_module(module)
         except ImportError as exc:
+            root = (exc.name or "").split(".")[0]
+            if exc.name != module and root != package:
+                raise  # a bug inside our transport module, not a missing dependency: say so loudly
             raise UsageError(f"Transport '{name}' is not available here: {exc}. "
                              f"It needs the '{package}' package; `robomatrix doctor` checks this.") from None
     if name not in TRANSPORTS:
@@ -164,4 +167,9 @@ def ok(context: Context | None = None) -> bool:
     return ctx is not None and ctx.ok()
 
 
+# Shut down before the interpreter joins non-daemon threads (as concurrent.futures does), so a
+# thread still spinning a node cannot keep the process alive; atexit as the fallback.
+_register_early_exit = getattr(threading, "_register_atexit", None)
+if _register_early_exit is not None:
+    _register_early_exit(shutdown)
 atexit.register(shutdown)
