@@ -161,10 +161,10 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"^(?:put|set|place|lay) (?P<obj>.+?) down$", "release"),
     (r"^(?:put|set|place|lay) down (?P<obj>.+)$", "release"),
     (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) {PREP} (?P<target>.+)$", "place"),
-    (r"^(?:pick up|pick|lift up|take|grab and lift|get|raise) (?P<obj>.+?)(?: up)?$", "pick"),
-    (r"^(?:lift) (?P<obj>.+?)(?: up)?$", "lift"),
     (r"^(?:grasp|grab|grip|seize|hold(?: on to| onto)?|take hold of|get hold of|catch|clutch|pinch)"
      r" (?P<obj>.+)$", "grasp"),
+    (r"^(?:pick up|pick|lift up|take|grab and lift|get|raise) (?P<obj>.+?)(?: up)?$", "pick"),
+    (r"^(?:lift) (?P<obj>.+?)(?: up)?$", "lift"),
     (r"^(?:release|let go of|let go|drop|let loose|unhand)(?: (?P<obj>.+))?$", "release"),
 ]
 _MOTION = (r"^(?:nudge|shift|move|go|drive|inch|scoot|slide|adjust|back|step|lean|lower|raise|lift)"

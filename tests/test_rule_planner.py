@@ -1,0 +1,328 @@
+"""The rule planner: phrasings → canonical skill sequences, grounding, search insertion, refusals, replanning."""
+import json
+
+import pytest
+
+from robomatrix.errors import UsageError
+from robomatrix.messages import Plan
+from robomatrix.planners.base import (
+    AmbiguousReferenceError,
+    PlanningError,
+    SceneObject,
+    SceneObjects,
+    UnknownObjectError,
+    UnsupportedActionError,
+    make_planner,
+    planner_names,
+)
+from robomatrix.planners.parse import ACTIONS, parse_instruction
+from robomatrix.planners.rule import RulePlanner, RulePlannerConfig
+from robomatrix.planners.validate import validate_plan
+
+SCENE = SceneObjects.from_names(["red can", "green can", "blue can", "box", "bin", "drawer"])
+HIDDEN = SceneObjects.from_names(["red can", "green can", "box", "bin"], hidden=["blue can", "drawer"])
+
+
+@pytest.fixture(scope="module")
+def planner():
+    return make_planner("rule")
+
+
+def steps(plan):
+    return [f"{c.skill}({', '.join(str(v) for v in c.args.values())})" for c in plan.steps]
+
+
+def pick_place(obj, target):
+    return [f"move_to({obj})", f"grasp({obj})", f"lift({obj})", f"position_over({obj}, {target})", f"release({obj})"]
+
+
+@pytest.mark.parametrize("text", [
+    "move to the green can", "go to the green can", "drive to the green can", "approach the green can",
+    "navigate to the green can", "head over to the green can", "Please move to the green can.",
+    "could you go near the green can", "get close to the green can", "move towards the sprite",
+])
+def test_move_to_phrasings(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["move_to(green can)"]
+
+
+@pytest.mark.parametrize("text", ["open the drawer", "Open the drawer!", "pull the drawer open", "open the cabinet",
+                                  "please open the cupboard", "pull out the drawer", "robot, open the drawer"])
+def test_open_drawer_phrasings(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["open_drawer()"]
+
+
+@pytest.mark.parametrize("text", ["close the drawer", "shut the drawer", "push the drawer closed", "close the cabinet"])
+def test_close_drawer_phrasings(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["close_drawer()"]
+
+
+@pytest.mark.parametrize("text", ["grasp the blue can", "grab the blue can", "grip the pepsi", "take hold of the blue can",
+                                  "hold the blue one", "seize the blue can"])
+def test_grasp_phrasings_approach_first(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["move_to(blue can)", "grasp(blue can)"]
+
+
+@pytest.mark.parametrize("text", ["pick up the red can", "pick the red can up", "lift the red can", "take the coke",
+                                  "pick up the coca cola", "raise the red one"])
+def test_pick_up_phrasings(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["move_to(red can)", "grasp(red can)", "lift(red can)"]
+
+
+@pytest.mark.parametrize("text, direction", [
+    ("push the red can left", "left"), ("push the red can to the left", "left"), ("shove the coke right", "right"),
+    ("push the red can forward", "forward"), ("push the red can away", "forward"), ("push the red can", "forward"),
+    ("move the red can to the right", "right"), ("slide the red can backwards", "backward"),
+    ("nudge the red can left", "left"),
+])
+def test_push_phrasings(planner, text, direction):
+    assert steps(planner.plan(text, SCENE)) == ["move_to(red can)", f"push(red can, {direction})"]
+
+
+@pytest.mark.parametrize("text, direction, amount", [
+    ("move a bit to the left", "left", 0.05), ("nudge left", "left", 0.05), ("go forward 10 cm", "forward", 0.1),
+    ("move right 2 centimetres", "right", 0.02), ("back up a little", "backward", 0.05),
+    ("move the gripper up a bit", "up", 0.05), ("shift slightly to the right", "right", 0.05),
+    ("nudge down 5 mm", "down", 0.005), ("move a little more to the left", "left", 0.05),
+    ("go forward five centimeters", "forward", 0.05), ("move left a lot", "left", 0.15),
+])
+def test_nudge_phrasings(planner, text, direction, amount):
+    plan = planner.plan(text, SCENE)
+    assert [(c.skill, c.args["direction"], c.args["amount"]) for c in plan.steps] == [("nudge", direction, amount)]
+
+
+@pytest.mark.parametrize("text", ["search for the blue can", "look for the blue can", "find the pepsi",
+                                  "locate the blue can"])
+def test_search_phrasings(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["search(blue can)"]
+
+
+@pytest.mark.parametrize("text, obj, target", [
+    ("put the red can in the box", "red can", "box"), ("place the red can into the box", "red can", "box"),
+    ("drop the red can in the box", "red can", "box"), ("move the red can to the box", "red can", "box"),
+    ("throw the red can into the bin", "red can", "bin"), ("put the coke in the trash", "red can", "bin"),
+    ("drop the pepsi into the cardboard box", "blue can", "box"), ("toss the sprite in the garbage", "green can", "bin"),
+    ("put the green can on the box", "green can", "box"), ("Could you please put the red one inside the box?",
+                                                            "red can", "box"),
+    ("bring the blue can to the bin", "blue can", "bin"), ("throw away the coke", "red can", "bin"),
+    ("throw the coke away", "red can", "bin"), ("get rid of the green can", "green can", "bin"),
+    ("put the red can in the carton", "red can", "box"), ("stick the red can in the rubbish bin", "red can", "bin"),
+])
+def test_pick_and_place_phrasings_give_the_canonical_five_steps(planner, text, obj, target):
+    assert steps(planner.plan(text, SCENE)) == pick_place(obj, target)
+
+
+@pytest.mark.parametrize("text", ["put the red can in the drawer", "place the coke in the cupboard",
+                                  "put the red can away", "put the red can into the cabinet"])
+def test_drawer_target_opens_the_drawer_first(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["open_drawer()"] + pick_place("red can", "drawer")
+
+
+def test_drawer_known_open_is_not_opened_again(planner):
+    scene = SceneObjects.from_names(["red can", "drawer"], drawer_open=True)
+    assert steps(planner.plan("put the red can in the drawer", scene)) == pick_place("red can", "drawer")
+
+
+@pytest.mark.parametrize("text", ["put the red can in the drawer and close it",
+                                  "put the red can in the drawer, then close the drawer",
+                                  "first put the coke in the drawer and then shut it"])
+def test_drawer_closed_only_when_asked(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["open_drawer()"] + pick_place("red can", "drawer") + ["close_drawer()"]
+
+
+def test_picked_object_headed_for_the_drawer_gets_the_drawer_opened_before_the_pick(planner):
+    plan = planner.plan("pick up the red can and put it in the drawer", SCENE)
+    assert steps(plan) == ["open_drawer()"] + pick_place("red can", "drawer")
+
+
+@pytest.mark.parametrize("text", [
+    "move to the green can and then grasp it", "move to the green can, then grasp it",
+    "go to the green can then grab it", "first move to the green can, then grasp it",
+    "move to the green can; grasp it", "Move to the green can. Then grasp it.",
+    "move to the green can and grasp the green can",
+])
+def test_sequences(planner, text):
+    assert steps(planner.plan(text, SCENE)) == ["move_to(green can)", "grasp(green can)"]
+
+
+def test_longer_sequence_with_pronouns(planner):
+    plan = planner.plan("open the drawer, pick up the coke, put it in the drawer, and then close the drawer", SCENE)
+    assert steps(plan) == ["open_drawer()"] + pick_place("red can", "drawer") + ["close_drawer()"]
+    plan = planner.plan("pick up the sprite and drop it", SCENE)
+    assert steps(plan) == ["move_to(green can)", "grasp(green can)", "lift(green can)", "release(green can)"]
+    plan = planner.plan("open the drawer and put the blue can in it", SCENE)
+    assert steps(plan) == ["open_drawer()"] + pick_place("blue can", "drawer")
+
+
+@pytest.mark.parametrize("text, objs, target", [
+    ("put all the cans in the bin", ["red can", "green can", "blue can"], "bin"),
+    ("put every can into the bin", ["red can", "green can", "blue can"], "bin"),
+    ("throw all cans in the trash", ["red can", "green can", "blue can"], "bin"),
+    ("put the cans in the box", ["red can", "green can", "blue can"], "box"),
+    ("put the red and green cans in the bin", ["red can", "green can"], "bin"),
+    ("put the red, green and blue cans in the box", ["red can", "green can", "blue can"], "box"),
+    ("put the red can and the blue can in the bin", ["red can", "blue can"], "bin"),
+    ("put the coke and the sprite in the box", ["red can", "green can"], "box"),
+])
+def test_multi_object_tasks_repeat_pick_and_place(planner, text, objs, target):
+    expected = [s for o in objs for s in pick_place(o, target)]
+    assert steps(planner.plan(text, SCENE)) == expected
+
+
+def test_two_places_in_one_sentence_carry_the_verb_over(planner):
+    plan = planner.plan("put the red can in the box and the green can in the bin", SCENE)
+    assert steps(plan) == pick_place("red can", "box") + pick_place("green can", "bin")
+
+
+def test_all_the_cans_go_nearest_first_when_positions_are_known(planner):
+    scene = SceneObjects(objects=(SceneObject("red can", (2.0, 0.0, 0.0)), SceneObject("green can", (0.5, 0.2, 0.0)),
+                                  SceneObject("bin", (1.0, -1.0, 0.0))))
+    plan = planner.plan("put all the cans in the bin", scene)
+    assert [c.args["object"] for c in plan.steps if c.skill == "grasp"] == ["green can", "red can"]
+
+
+def test_objects_out_of_view_get_a_search_first(planner):
+    assert steps(planner.plan("move to the blue can", HIDDEN)) == ["search(blue can)", "move_to(blue can)"]
+    assert steps(planner.plan("put the blue can in the drawer", HIDDEN)) == [
+        "search(drawer)", "open_drawer()", "search(blue can)"] + pick_place("blue can", "drawer")
+    plan = planner.plan("put all the cans in the bin", HIDDEN)
+    assert steps(plan) == (pick_place("red can", "bin") + pick_place("green can", "bin")
+                           + ["search(blue can)"] + pick_place("blue can", "bin"))
+    assert steps(planner.plan("put the red can in the box and then move to the blue can", HIDDEN)) == (
+        pick_place("red can", "box") + ["search(blue can)", "move_to(blue can)"])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("put the purple can in the box",
+     "There is no purple can here. I can see: red can, green can, blue can, box, bin, drawer."),
+    ("move to the banana", "There is no banana here. I can see: red can, green can, blue can, box, bin, drawer."),
+    ("put the red can in the basket of fruit",
+     "There is no basket fruit here. I can see: red can, green can, blue can, box, bin, drawer."),
+])
+def test_unknown_objects_are_refused_naming_what_is_there(planner, text, message):
+    with pytest.raises(UnknownObjectError) as info:
+        planner.plan(text, SCENE)
+    assert str(info.value) == message
+
+
+def test_unknown_object_lists_objects_out_of_view_too(planner):
+    with pytest.raises(UnknownObjectError, match=r"I can see: red can, green can, box, bin \(not in view: blue can, drawer\)"):
+        planner.plan("grasp the yellow can", HIDDEN)
+
+
+@pytest.mark.parametrize("text", ["put the can in the box", "grasp the can", "move to the soda",
+                                  "pick up the drink"])
+def test_ambiguous_referents_ask_which(planner, text):
+    with pytest.raises(AmbiguousReferenceError, match=r"do you mean: red can, green can or blue can\?"):
+        planner.plan(text, SCENE)
+
+
+def test_the_can_is_not_ambiguous_with_one_can(planner):
+    scene = SceneObjects.from_names(["red can", "box", "bin"])
+    assert steps(planner.plan("put the can in the box", scene)) == pick_place("red can", "box")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("dance", "I can't 'dance': no skill does that. I can: search(object)"),
+    ("make me a sandwich", "I can't 'make me a sandwich'"),
+    ("grasp the red can and sing a song", "I can't 'sing a song'"),
+    ("wash the dishes", "nudge(direction, [amount]) — make a small corrective motion"),
+    ("put the red can", "Where should it go?"),
+])
+def test_unsupported_actions_are_refused_with_what_is_possible(planner, text, fragment):
+    with pytest.raises(UnsupportedActionError) as info:
+        planner.plan(text, SCENE)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, scene, message", [
+    ("close the box", SCENE, "I can only close the drawer, not the box."),
+    ("open the drawer", SceneObjects.from_names(["red can", "box"]), "There is no drawer here."),
+    ("release the red can", SCENE, "I am not holding anything to release."),
+    ("grasp the green can", SceneObjects.from_names(["red can", "green can", "box"], held="red can"),
+     "I am holding the red can; say where to put it first"),
+    ("open the drawer", SceneObjects.from_names(["red can", "drawer"], held="red can"),
+     "I am holding the red can; say where to put it before opening the drawer."),
+    ("move left 2 metres", SCENE, "A nudge moves 0.005–0.3 m, not 2.0 m"),
+    ("", SCENE, "The instruction is empty"),
+    ("drop it", SCENE, "I am not holding anything"),
+])
+def test_impossible_requests_are_refused_with_a_reason(planner, text, scene, message):
+    with pytest.raises(PlanningError) as info:
+        planner.plan(text, scene)
+    assert message in str(info.value)
+
+
+def test_what_is_held_is_used_not_picked_again(planner):
+    scene = SceneObjects.from_names(["red can", "box"], held="red can")
+    assert steps(planner.plan("put it in the box", scene)) == ["lift(red can)", "position_over(red can, box)",
+                                                                "release(red can)"]
+    assert steps(planner.plan("drop it", scene)) == ["release(red can)"]
+
+
+def test_every_plan_is_valid_json_able_and_tagged(planner):
+    plan = planner.plan("put the red can in the drawer and close it", SCENE)
+    assert isinstance(plan, Plan) and plan.planner == "rule" and plan.id
+    validate_plan(plan, SCENE)
+    data = json.loads(plan.to_json())
+    assert data["steps"][0] == {"skill": "open_drawer", "args": {}}
+    assert data["steps"][-2] == {"skill": "release", "args": {"object": "red can"}}
+
+
+def test_replan_starts_from_the_scene_as_it_is_now(planner):
+    plan = planner.plan("put all the cans in the bin", SCENE)
+    # The red can made it in; the green can slipped out of the gripper and rolled out of view.
+    now = SceneObjects.from_names(["red can", "blue can", "box", "bin", "drawer"], hidden=["green can"],
+                                  contained={"red can": "bin"})
+    again = planner.replan(plan, "grasp(green can) failed: object not in gripper", now)
+    assert steps(again) == pick_place("blue can", "bin") + ["search(green can)"] + pick_place("green can", "bin")
+    assert again.id != plan.id and again.instruction == plan.instruction
+
+
+def test_replan_with_the_object_held_continues_from_the_carry(planner):
+    plan = planner.plan("put the red can in the box", SCENE)
+    now = SceneObjects.from_names(["red can", "box"], held="red can")
+    assert steps(planner.replan(plan, "position_over(red can, box) timed out", now)) == [
+        "lift(red can)", "position_over(red can, box)", "release(red can)"]
+
+
+def test_finished_task_replans_to_no_steps(planner):
+    plan = planner.plan("put the red can in the box", SCENE)
+    done = SceneObjects.from_names(["red can", "box"], contained={"red can": "box"})
+    assert planner.replan(plan, "release(red can): checking", done).steps == []
+
+
+def test_words_only_mode_needs_no_model_and_refuses_synonyms():
+    p = make_planner("rule", embeddings="off")
+    assert steps(p.plan("put the red can in the box", SCENE)) == pick_place("red can", "box")
+    with pytest.raises(UnknownObjectError, match="There is no coke here"):
+        p.plan("put the coke in the box", SCENE)
+
+
+def test_auto_approach_can_be_turned_off():
+    p = RulePlanner(auto_approach=False)
+    assert steps(p.plan("grasp the blue can", SCENE)) == ["grasp(blue can)"]
+
+
+def test_planner_registry_and_config_errors():
+    assert "rule" in planner_names()
+    with pytest.raises(UsageError, match=r"Unknown planner 'rul'\. Did you mean 'rule'\?"):
+        make_planner("rul")
+    with pytest.raises(UsageError, match=r"Did you mean 'auto_approach'\?"):
+        make_planner("rule", auto_aproach=True)
+    with pytest.raises(ValueError, match="RulePlannerConfig.embeddings"):
+        RulePlannerConfig(embeddings="maybe")
+    with pytest.raises(ValueError, match="RulePlannerConfig.default_nudge_m"):
+        RulePlannerConfig(default_nudge_m=5.0)
+
+
+def test_every_parsed_action_is_handled(planner):
+    samples = {"search": "find the box", "move_to": "go to the box", "pick": "pick up the red can",
+               "grasp": "grasp the red can", "lift": "lift the red can", "place": "put the red can in the box",
+               "hold_over": "hold the red can over the box", "release": "pick up the red can and release it",
+               "open_drawer": "open the drawer", "close_drawer": "close the drawer", "push": "push the box left",
+               "nudge": "nudge left", "dispose": "throw away the red can", "stow": "put away the red can"}
+    assert set(samples) == set(ACTIONS)
+    for action, text in samples.items():
+        assert action in [i.action for i in parse_instruction(text)], text
+        assert planner.plan(text, SCENE).steps
