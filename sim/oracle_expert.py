@@ -96,20 +96,26 @@ class OracleExpert:
         """ORACLE: world (x, y, z) of object `name`."""
         return self.robot.oracle_object_poses()[name][:3]
 
-    def pick(self, name: str, grasp_z_m: float = 0.06) -> bool:
-        """Line up on object `name` (ORACLE pose), reach, close the gripper and lift."""
-        pregrasp, grasp, lifted = (PREGRASP_X_M, grasp_z_m), (GRASP_X_M, grasp_z_m), (GRASP_X_M, CARRY_Z_M)
+    def line_up(self, name: str, grasp_z_m: float = 0.06) -> bool:
+        """Drive the base until object `name` (ORACLE pose) is straight ahead at GRASP_X_M, arm
+        retracted to the pre-grasp position at `grasp_z_m`, gripper open."""
+        pregrasp = (PREGRASP_X_M, grasp_z_m)
 
         def approach(state):
             vel, err, yaw_err = self._servo_base(state, self.oracle_object_position(name), GRASP_X_M)
             return Action(vel, pregrasp, 1.0), err < 0.008 and yaw_err < 0.03 and self._arm_at(state, pregrasp, 0.01)
 
+        return self._run(f"approach {name} (oracle)", approach, 20.0, settle_s=0.1)
+
+    def pick(self, name: str, grasp_z_m: float = 0.06) -> bool:
+        """Line up on object `name` (ORACLE pose), reach, close the gripper and lift."""
+        grasp, lifted = (GRASP_X_M, grasp_z_m), (GRASP_X_M, CARRY_Z_M)
+
         def reach(state):
             vel, _, _ = self._servo_base(state, self.oracle_object_position(name), GRASP_X_M)
             return Action(tuple(0.5 * v for v in vel), grasp, 1.0), self._arm_at(state, grasp)
 
-        ok = self._run(f"approach {name} (oracle)", approach, 20.0, settle_s=0.1)
-        ok = ok and self._run("reach", reach, 3.0)
+        ok = self.line_up(name, grasp_z_m) and self._run("reach", reach, 3.0)
         ok = ok and self._hold("grasp", Action((0, 0, 0), grasp, 0.0), 0.8)
         return ok and self._run("lift", lambda s: (Action((0, 0, 0), lifted, 0.0), self._arm_at(s, lifted)), 3.0,
                                 settle_s=0.2)
