@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from robomatrix.planners.base import (
     AmbiguousReferenceError,
+    PlanningError,
     SceneObjects,
     UnknownObjectError,
     display,
@@ -139,7 +140,7 @@ class Grounder:
     # -- public -------------------------------------------------------------------------------
     def resolve(self, phrase: str, kind: str | None = None) -> str:
         """The one object `phrase` means. kind: "portable", "container" or None (anything)."""
-        found = self._candidates(Phrase.parse(phrase), kind, phrase)
+        found = self._match(Phrase.parse(phrase), kind, phrase)
         if len(found) > 1:
             raise self._ambiguous(Phrase.parse(phrase), found)
         return found[0]
@@ -160,11 +161,31 @@ class Grounder:
             return out
         p = Phrase.parse(phrase)
         if p.every or p.plural:
-            found = self._candidates(p, kind, phrase, many=True)
+            found = self._match(p, kind, phrase, many=True)
             return self._order(found)
         return [self.resolve(phrase, kind)]
 
     # -- matching -----------------------------------------------------------------------------
+    def _match(self, p: Phrase, kind: str | None, original: str, many: bool = False) -> list[str]:
+        """`_candidates`, but a phrase that names an object of the wrong kind says so."""
+        try:
+            return self._candidates(p, kind, original, many)
+        except UnknownObjectError:
+            if kind is None:
+                raise
+            try:
+                other = self._candidates(p, None, original, many)
+            except PlanningError:
+                other = []
+            if not other:
+                raise
+            shown = display(other[0]) if len(other) == 1 else p.text
+            if kind == "container":
+                containers = [display(n) for n in self.scene.names() if is_container(n)]
+                raise PlanningError(f"I can't put things in the {shown}; I can put them in: "
+                                    f"{', '.join(containers) or 'nothing here'}.") from None
+            raise PlanningError(f"I can't pick up the {shown}: it is a container or fixture.") from None
+
     def _candidates(self, p: Phrase, kind: str | None, original: str, many: bool = False) -> list[str]:
         pool = [o for o in self.names if _fits_kind(o.name, kind)]
         said = " ".join(words_of(original))

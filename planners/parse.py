@@ -67,6 +67,7 @@ def normalise(text: str) -> str:
     t = re.sub(r"[!?]+", " ", t)
     t = re.sub(r"(?<!\d)\.(?!\d)", " ; ", t)  # sentence ends; keep decimals
     t = re.sub(r"\s+", " ", t).strip(" ,;")
+    t = re.sub(r"\b(and|then)(?: \1\b)+", r"\1", t)
     for _ in range(2):
         for f in _FILLERS:
             t = re.sub(f, " ", t).strip(" ,")
@@ -134,6 +135,7 @@ def _amount(text: str, default_m: float) -> tuple[float | None, str]:
     return None, text
 
 
+RELATIONS = r"\b(?:next to|beside|behind|underneath|under|below|between|out of|in front of|on the side of)\b"
 PLACE_VERBS = (r"put|place|drop|move|throw|toss|bring|carry|take|transfer|stick|set|dump|deposit|stash|store|"
                r"load|pop|lay|get|lower|slide|hide|tuck|return")
 PREP = r"(?:back )?(?P<prep>into|in to|inside of|inside|in|onto|on top of|on to|on|to|at)"
@@ -160,6 +162,7 @@ _PATTERNS: list[tuple[str, str]] = [
      "hold_over"),
     (r"^(?:put|set|place|lay) (?P<obj>.+?) down$", "release"),
     (r"^(?:put|set|place|lay) down (?P<obj>.+)$", "release"),
+    (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) (?:in |over )?(?P<target>there)$", "place"),
     (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) {PREP} (?P<target>.+)$", "place"),
     (r"^(?:grasp|grab|grip|seize|hold(?: on to| onto)?|take hold of|get hold of|catch|clutch|pinch)"
      r" (?P<obj>.+)$", "grasp"),
@@ -175,14 +178,20 @@ _PUSH = r"^(?P<verb>push|shove|slide|nudge|move|roll|shift|poke|bump|knock) (?P<
 def parse_clause(clause: str, default_nudge_m: float = 0.05) -> Intent:
     """One clause → Intent; UnsupportedActionError when nothing matches."""
     text = clause.strip()
+    m = re.search(RELATIONS, text)
+    if m:
+        raise UnsupportedActionError(f"I can't place or take things '{m[0]}' something; I can put things in or on "
+                                     f"a box, bin or drawer (e.g. 'put the red can in the box'). {capabilities()}")
+    if re.fullmatch(r"(?:search|look|look around|search around|find|scan|explore)", text):
+        raise UnsupportedActionError("Search for what? Say e.g. 'find the blue can'.")
     # Small corrective motions: "move a bit to the left", "go forward 10 cm", "back up a little".
     amount, rest = _amount(text, default_nudge_m)
     rest = re.sub(r"\s+", " ", rest).strip()
     if re.match(r"^(?:back(?: up| off| away)?|move back|go back)$", rest):
-        return Intent("nudge", direction="backward", amount_m=amount or default_nudge_m, text=text)
+        return Intent("nudge", direction="backward", amount_m=_or(amount, default_nudge_m), text=text)
     m = re.match(_MOTION + r"(?: more| further| over)? " + DIR + r"(?: more| further)?$", rest)
     if m is not None:
-        return Intent("nudge", direction=_direction(m["dir"]), amount_m=amount or default_nudge_m, text=text)
+        return Intent("nudge", direction=_direction(m["dir"]), amount_m=_or(amount, default_nudge_m), text=text)
     # Pushing an object in a direction: "push the red can left", "shove the box to the right".
     m = re.match(_PUSH + r" " + DIR + r"$", text)
     if m:
@@ -213,6 +222,10 @@ def parse_clause(clause: str, default_nudge_m: float = 0.05) -> Intent:
         raise UnsupportedActionError(f"Where should it go? Say e.g. 'put the red can in the box' "
                                      f"(I could not read '{text}').")
     raise UnsupportedActionError(f"I can't '{text}': no skill does that. {capabilities()}")
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def _is_direction_phrase(text: str) -> bool:

@@ -292,8 +292,8 @@ class _Builder:
         elif a == "nudge":
             lo, hi = skill_spec("nudge").arg("amount").bounds
             if not lo <= it.amount_m <= hi:
-                raise PlanningError(f"A nudge moves {lo}–{hi} m, not {it.amount_m} m; "
-                                    "for longer moves say where to go (e.g. 'move to the box').")
+                hint = "; for longer moves say where to go (e.g. 'move to the box')" if it.amount_m > hi else ""
+                raise PlanningError(f"A nudge moves {lo}–{hi} m, not {it.amount_m} m{hint}.")
             self.add("nudge", direction=it.direction, amount=it.amount_m)
         else:  # parse.ACTIONS and this ladder are kept in step by the tests
             raise PlanningError(f"Unhandled action {a!r} in '{it.text}'.")

@@ -244,6 +244,13 @@ def test_unsupported_actions_are_refused_with_what_is_possible(planner, text, fr
     ("open the drawer", SceneObjects.from_names(["red can", "drawer"], held="red can"),
      "I am holding the red can; say where to put it before opening the drawer."),
     ("move left 2 metres", SCENE, "A nudge moves 0.005–0.3 m, not 2.0 m"),
+    ("move 0 cm left", SCENE, "A nudge moves 0.005–0.3 m, not 0.0 m."),
+    ("put the box in the bin", SCENE, "I can't pick up the box: it is a container or fixture."),
+    ("put the red can in the green can", SCENE, "I can't put things in the green can; I can put them in: box, bin, drawer."),
+    ("put the red can next to the box", SCENE, "I can't place or take things 'next to' something"),
+    ("take the red can out of the drawer", SCENE, "I can't place or take things 'out of' something"),
+    ("search", SCENE, "Search for what?"),
+    ("put it in the box", SCENE, "Which object do you mean by 'it'?"),
     ("", SCENE, "The instruction is empty"),
     ("drop it", SCENE, "I am not holding anything"),
 ])
@@ -251,6 +258,11 @@ def test_impossible_requests_are_refused_with_a_reason(planner, text, scene, mes
     with pytest.raises(PlanningError) as info:
         planner.plan(text, scene)
     assert message in str(info.value)
+
+
+def test_there_refers_to_the_last_place(planner):
+    assert steps(planner.plan("go to the box and drop the red can there", SCENE)) == (
+        ["move_to(box)"] + pick_place("red can", "box"))
 
 
 def test_what_is_held_is_used_not_picked_again(planner):
