@@ -1,0 +1,15 @@
+"""The executive: runs a person's instruction as a verified sequence of meta-skills.
+
+`Executive` (ROS-free logic, `core`), its two skill executors (`executors`: in process via the
+skill runner, or the skill server's action) and the `executive` node (`node`).
+"""
+from robomatrix.executive.core import (
+    OUTCOMES,
+    ExecutionReport,
+    Executive,
+    ExecutiveConfig,
+    SkillExecutor,
+    StepRecord,
+)
+
+__all__ = ["OUTCOMES", "ExecutionReport", "Executive", "ExecutiveConfig", "SkillExecutor", "StepRecord"]
