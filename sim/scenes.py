@@ -43,25 +43,60 @@ def _floor(rng: np.random.Generator):
     return _FLOORS[int(rng.integers(len(_FLOORS)))]
 
 
+class _NoRoom(UsageError):
+    def __init__(self, scene_name: str):
+        super().__init__(f"scene '{scene_name}': could not place an item without overlaps; try another seed.")
+
+
+def _segment_distance(p, a, b) -> float:
+    """Distance from point p to the segment a-b (2-D)."""
+    p, a, b = (np.asarray(v, float) for v in (p, a, b))
+    ab = b - a
+    t = float(np.clip(np.dot(p - a, ab) / max(float(np.dot(ab, ab)), 1e-12), 0.0, 1.0))
+    return float(np.linalg.norm(p - (a + t * ab)))
+
+
 class _Placer:
-    """Rejection sampling of footprints (circles) that keep clear of each other and of the robot."""
+    """Rejection sampling of footprints (circles) that keep clear of each other and of the robot,
+    with a free driving lane from the robot's start to each item that asks for one (so the
+    robot can reach it without pushing another item ahead of it)."""
 
     def __init__(self, rng: np.random.Generator, scene_name: str):
         self.rng, self.scene_name = rng, scene_name
         self.placed: list[tuple[float, float, float]] = [(0.0, 0.0, SceneSpec.ROBOT_RADIUS)]
+        self.lanes: list[tuple[tuple[float, float], tuple[float, float], float]] = []  # (a, b, half width)
 
-    def place(self, radius: float, x_range, y_range, clearance: float = GRIPPER_CLEARANCE_M):
-        for _ in range(500):
-            x, y = self.rng.uniform(*x_range), self.rng.uniform(*y_range)
-            if all(math.hypot(x - px, y - py) >= radius + pr + clearance for px, py, pr in self.placed):
+    @staticmethod
+    def _lane(x: float, y: float, stop_short_m: float, half_width_m: float):
+        d = math.hypot(x, y)
+        f = max(0.0, d - stop_short_m) / d
+        return (0.0, 0.0), (x * f, y * f), half_width_m
+
+    def _free(self, x: float, y: float, radius: float, clearance: float, lane) -> bool:
+        if any(math.hypot(x - px, y - py) < radius + pr + clearance for px, py, pr in self.placed):
+            return False
+        if any(_segment_distance((x, y), a, b) < radius + hw for a, b, hw in self.lanes):
+            return False
+        return lane is None or all(_segment_distance((px, py), lane[0], lane[1]) >= pr + lane[2]
+                                   for px, py, pr in self.placed[1:])
+
+    def place(self, radius: float, x_range, y_range, clearance: float = GRIPPER_CLEARANCE_M,
+              lanes: tuple[tuple[float, float], ...] = ()):
+        """A free (x, y); each of `lanes` ((stop_short_m, half_width_m), ...) also reserves a
+        straight path from the start to `stop_short_m` before it."""
+        for _ in range(400):
+            x, y = float(self.rng.uniform(*x_range)), float(self.rng.uniform(*y_range))
+            new_lanes = [self._lane(x, y, *lane) for lane in lanes]
+            if all(self._free(x, y, radius, clearance, lane) for lane in new_lanes or [None]):
                 self.placed.append((x, y, radius))
-                return float(x), float(y)
-        raise UsageError(f"scene '{self.scene_name}': could not place an item without overlaps; "
-                         "try another seed.")
+                self.lanes.extend(new_lanes)
+                return x, y
+        raise _NoRoom(self.scene_name)
 
 
 def _can(rng, placer, color: str, x_range, y_range) -> ObjectSpec:
-    x, y = placer.place(CAN_SIZE[0], x_range, y_range)
+    # Reserve the paths of the chassis (stops ~0.3 m short) and of the open gripper (0.09 m short).
+    x, y = placer.place(CAN_SIZE[0], x_range, y_range, lanes=((0.30, 0.19), (0.09, 0.145)))
     return ObjectSpec(name=f"{color} can", shape="can", color_name=color, rgba=_jitter_rgba(rng, PALETTE[color]),
                       size=CAN_SIZE, pose=(x, y, float(rng.uniform(-math.pi, math.pi))),
                       mass=float(rng.uniform(0.08, 0.25)))
@@ -91,14 +126,27 @@ def _cabinet(rng, placer, x_range, y_range) -> CabinetSpec:
 
 def office(seed: int) -> SceneSpec:
     """Four coloured cans (red, green, blue, yellow) on the floor ahead, an open cardboard box,
-    a round trash bin and a low drawer cabinet with a vertical handle bar."""
+    a round trash bin and a low drawer cabinet with a vertical handle bar. The robot can drive
+    straight to every can, to the box and to the drawer handle without pushing another can."""
     rng = np.random.default_rng(seed)
+    for _ in range(100):  # layouts that cannot fit are redrawn (deterministically, same rng)
+        try:
+            return _office_layout(rng, seed)
+        except _NoRoom:
+            continue
+    raise _NoRoom("office")
+
+
+def _office_layout(rng: np.random.Generator, seed: int) -> SceneSpec:
     placer = _Placer(rng, "office")
     side = 1.0 if rng.random() < 0.5 else -1.0
     cabinet = _cabinet(rng, placer, (1.05, 1.25), sorted((side * 0.55, side * 0.8)))
     box = _box(rng, placer, (0.75, 1.0), sorted((-side * 0.35, -side * 0.6)))
     trash = _bin(rng, placer, (0.95, 1.25), sorted((-side * 0.0, side * 0.25)))
-    cans = [_can(rng, placer, c, (0.42, 0.85), (-0.38, 0.38)) for c in ("red", "green", "blue", "yellow")]
+    hx, hy, _ = cabinet.handle_position()
+    placer.lanes.append(placer._lane(hx, hy, 0.05, 0.19))  # the gripper at handle height passes over nothing
+    placer.lanes.append(placer._lane(*box.pose[:2], 0.20, 0.19))  # chassis; the carried can rides above cans
+    cans = [_can(rng, placer, c, (0.42, 0.95), (-0.5, 0.5)) for c in ("red", "green", "blue", "yellow")]
     floor = _floor(rng)
     return SceneSpec(name="office", objects=cans, containers=[box, trash], cabinet=cabinet,
                      lighting=_lighting(rng), floor_rgba=floor[0], floor_rgba2=floor[1], seed=seed)
