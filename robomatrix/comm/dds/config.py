@@ -1,0 +1,132 @@
+"""Cyclone DDS configuration for the `dds` transport: who we talk to, on which interface.
+
+Localhost (the default, like ROS 2's `ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`): only
+the loopback interface, no multicast, unicast discovery to 127.0.0.1 with automatic
+participant indices (up to `MAX_LOCAL_PARTICIPANTS` participants per domain on one
+machine). Nothing leaves the machine.
+
+LAN (explicit opt-in): Cyclone's default interface choice and multicast discovery, plus
+unicast peers from `ROBOMATRIX_DDS_PEERS` and an interface from `ROBOMATRIX_DDS_INTERFACE`.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
+
+from robomatrix.errors import UsageError, unknown_name
+
+DISCOVERY_MODES = ("localhost", "lan")
+# Unicast discovery probes one port pair per participant index: 100 indices stay below the
+# next domain's ports (Cyclone spaces domains 250 ports apart, indices 2 ports apart).
+MAX_LOCAL_PARTICIPANTS = 100
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    """Where discovery and data go. Build it with `discovery_config()`, which reads the environment."""
+
+    mode: str = "localhost"  # 'localhost' (loopback only) or 'lan' (explicit opt-in)
+    peers: tuple[str, ...] = ()  # extra unicast peers (host names or addresses), LAN only
+    interface: str = ""  # network interface name for LAN ('' = Cyclone's choice)
+    max_participants: int = MAX_LOCAL_PARTICIPANTS  # participant indices probed on localhost
+
+    def __post_init__(self):
+        if self.mode not in DISCOVERY_MODES:
+            raise unknown_name("discovery mode", self.mode, DISCOVERY_MODES)
+        if self.mode == "localhost" and (self.peers or self.interface):
+            raise UsageError("DiscoveryConfig: peers/interface only apply to discovery 'lan' "
+                             f"(got peers={self.peers!r}, interface={self.interface!r}); "
+                             "set ROBOMATRIX_DISCOVERY=lan to use them.")
+        if not isinstance(self.max_participants, int) or not 1 <= self.max_participants <= 120:
+            raise UsageError(f"DiscoveryConfig.max_participants must be 1..120, got {self.max_participants!r}")
+
+    def to_xml(self) -> str:
+        """The Cyclone DDS XML configuration for this discovery mode."""
+        if self.mode == "localhost":
+            general = ('<Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces>'
+                       "<AllowMulticast>false</AllowMulticast>")
+            discovery = ("<ParticipantIndex>auto</ParticipantIndex>"
+                         f"<MaxAutoParticipantIndex>{self.max_participants - 1}</MaxAutoParticipantIndex>"
+                         '<Peers><Peer address="127.0.0.1"/></Peers>')
+        else:
+            general = (f"<Interfaces><NetworkInterface name={quoteattr(self.interface)}/></Interfaces>"
+                       if self.interface else "")
+            discovery = ""
+            if self.peers:
+                discovery = ("<ParticipantIndex>auto</ParticipantIndex>"
+                             f"<MaxAutoParticipantIndex>{self.max_participants - 1}</MaxAutoParticipantIndex>"
+                             "<Peers>" + "".join(f"<Peer address={quoteattr(p)}/>" for p in self.peers)
+                             + "</Peers>")
+        return ('<CycloneDDS xmlns="https://cdds.io/config"><Domain id="any">'
+                f"<General>{general}</General><Discovery>{discovery}</Discovery>"
+                "</Domain></CycloneDDS>")
+
+
+def discovery_config(discovery: str | None = None, env: dict | None = None) -> DiscoveryConfig:
+    """The discovery configuration from the argument, else `ROBOMATRIX_DISCOVERY`, else localhost."""
+    env = os.environ if env is None else env
+    mode = (discovery or env.get("ROBOMATRIX_DISCOVERY") or "localhost").strip().lower()
+    if mode not in DISCOVERY_MODES:
+        raise unknown_name("discovery mode", mode, DISCOVERY_MODES)
+    if mode == "localhost":
+        return DiscoveryConfig()
+    peers = tuple(p.strip() for p in env.get("ROBOMATRIX_DDS_PEERS", "").split(",") if p.strip())
+    return DiscoveryConfig(mode="lan", peers=peers, interface=env.get("ROBOMATRIX_DDS_INTERFACE", "").strip())
+
+
+def domain_id_from(domain_id: int | None = None, env: dict | None = None) -> int:
+    """The DDS domain: the argument, else `ROS_DOMAIN_ID`, else 0 (0..232, as ROS 2 allows)."""
+    env = os.environ if env is None else env
+    if domain_id is None:
+        raw = env.get("ROS_DOMAIN_ID", "").strip()
+        if not raw:
+            return 0
+        try:
+            domain_id = int(raw)
+        except ValueError:
+            raise UsageError(f"ROS_DOMAIN_ID must be an integer 0..232, got {raw!r}") from None
+    if isinstance(domain_id, bool) or not isinstance(domain_id, int) or not 0 <= domain_id <= 232:
+        raise UsageError(f"DDS domain id must be an integer 0..232, got {domain_id!r}")
+    return domain_id
+
+
+_domains: dict[int, str] = {}  # domain id → the XML we created it with (kept for the process)
+_domains_keep: list = []
+_domains_lock = threading.Lock()
+
+
+def open_domain(domain_id: int, config: DiscoveryConfig) -> str:
+    """Make sure this process's Cyclone domain `domain_id` runs with `config`; returns where
+    the configuration came from, for logs.
+
+    A user's `CYCLONEDDS_URI` wins (it is logged once). Otherwise the domain is created with
+    `config.to_xml()` before any participant exists; every later transport of the process on
+    that domain must ask for the same discovery mode."""
+    from cyclonedds.domain import Domain
+
+    from robomatrix.comm.log import comm_logger
+
+    user_uri = os.environ.get("CYCLONEDDS_URI", "").strip()
+    if user_uri:
+        comm_logger().info(f"dds: using the Cyclone DDS configuration in CYCLONEDDS_URI ({user_uri[:120]}); "
+                           f"discovery '{config.mode}' is not applied.", once=True)
+        return "CYCLONEDDS_URI"
+    xml = config.to_xml()
+    with _domains_lock:
+        known = _domains.get(domain_id)
+        if known is not None:
+            if known != xml:
+                raise UsageError(f"DDS domain {domain_id} already runs in this process with another discovery "
+                                 f"configuration; use the same discovery ('{config.mode}' was asked) for every "
+                                 "dds context of a process.")
+            return f"robomatrix ({config.mode})"
+        try:
+            domain = Domain(domain_id, xml)
+        except Exception as exc:
+            raise UsageError(f"Could not configure DDS domain {domain_id} for discovery '{config.mode}': {exc}. "
+                             "Was a DomainParticipant created before robomatrix.comm's?") from None
+        _domains[domain_id] = xml
+        _domains_keep.append(domain)
+    return f"robomatrix ({config.mode})"

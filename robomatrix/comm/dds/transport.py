@@ -1,0 +1,180 @@
+"""`DdsTransport`: topics and services over Cyclone DDS, as a ROS 2 node puts them on the wire.
+
+- A ROS topic `/camera/color/image_raw` is the DDS topic `rt/camera/color/image_raw`, with
+  the ROS 2 DDS type name of its message class (`sensor_msgs::msg::dds_::Image_`), XCDR1.
+- QoS as rmw_cyclonedds maps it (`robomatrix.comm.dds.qos`): a reliable subscription
+  does not match a best-effort publisher, transient-local late joiners get the last
+  `depth` samples — DDS itself enforces these.
+- Services: see `robomatrix.comm.dds.services`.
+One DomainParticipant per transport; one reader thread (`ReaderLoop`) delivers everything.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from cyclonedds.domain import DomainParticipant
+from cyclonedds.pub import DataWriter
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
+
+from robomatrix.comm.dds.config import DiscoveryConfig, discovery_config, domain_id_from, open_domain
+from robomatrix.comm.dds.fastbytes import prepare_type
+from robomatrix.comm.dds.qos import to_dds_qos
+from robomatrix.comm.dds.reader_loop import ReaderLoop, delete_entity
+from robomatrix.comm.transport import (
+    QoSProfile,
+    Transport,
+    TransportClient,
+    TransportEndpoint,
+    TransportPublisher,
+)
+
+
+def dds_topic_name(ros_name: str, prefix: str = "rt") -> str:
+    """ROS 2 name mangling: '/camera/color/image_raw' → 'rt/camera/color/image_raw'."""
+    if not ros_name.startswith("/"):
+        ros_name = "/" + ros_name
+    return prefix + ros_name
+
+
+class _Endpoint(TransportEndpoint):
+    def __init__(self, transport: DdsTransport, label: str):
+        self._transport, self.label, self.closed = transport, label, False
+        transport._track(self)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._release()
+            self._transport._untrack(self)
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+
+class DdsPublisher(_Endpoint, TransportPublisher):
+    def __init__(self, transport: DdsTransport, topic: str, msg_type: type, qos: QoSProfile):
+        super().__init__(transport, topic)
+        self.msg_type = msg_type
+        self.writer = DataWriter(transport.participant, transport._topic(dds_topic_name(topic), msg_type),
+                                 qos=to_dds_qos(qos))
+
+    def publish(self, msg: Any) -> None:
+        if self.closed:
+            raise RuntimeError(f"publish on closed publisher of '{self.label}'")
+        if not isinstance(msg, self.msg_type):
+            raise TypeError(f"'{self.label}' carries {self.msg_type.__name__}, got {type(msg).__name__}")
+        self.writer.write(msg)
+
+    def subscription_count(self) -> int:
+        if self.closed:
+            return 0
+        return self.writer.get_publication_matched_status().current_count
+
+    def _release(self) -> None:
+        delete_entity(self.writer)
+
+
+class DdsSubscription(_Endpoint):
+    def __init__(self, transport: DdsTransport, topic: str, msg_type: type, qos: QoSProfile,
+                 deliver: Callable[[Any], None]):
+        super().__init__(transport, topic)
+        self.reader = DataReader(transport.participant, transport._topic(dds_topic_name(topic), msg_type),
+                                 qos=to_dds_qos(qos))
+        self._entry = transport.loop.add(self.reader, msg_type, deliver, topic)
+
+    def publisher_count(self) -> int:
+        return 0 if self.closed else self.reader.get_subscription_matched_status().current_count
+
+    def _release(self) -> None:
+        self._transport.loop.remove(self._entry)
+
+
+class DdsTransport(Transport):
+    """Cyclone DDS speaking the ROS 2 wire protocol.
+
+    `domain_id`: the argument, else `ROS_DOMAIN_ID`, else 0. `discovery`: 'localhost'
+    (default; loopback only) or 'lan', else `ROBOMATRIX_DISCOVERY` — see
+    `robomatrix.comm.dds` for the environment variables.
+    """
+
+    name = "dds"
+
+    def __init__(self, domain_id: int | None = None, discovery: str | None = None):
+        self.domain_id = domain_id_from(domain_id)
+        self.discovery: DiscoveryConfig = discovery_config(discovery)
+        self.config_source = open_domain(self.domain_id, self.discovery)
+        self._lock = threading.RLock()
+        self._endpoints: set[_Endpoint] = set()
+        self._topics: dict[str, tuple[Topic, type]] = {}
+        self._closed = False
+        self.participant = DomainParticipant(self.domain_id)
+        self.loop = ReaderLoop(self.participant)
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the dds transport is shut down")
+
+    def _track(self, endpoint: _Endpoint) -> None:
+        with self._lock:
+            self._check_open()
+            self._endpoints.add(endpoint)
+
+    def _untrack(self, endpoint: _Endpoint) -> None:
+        with self._lock:
+            self._endpoints.discard(endpoint)
+
+    def _topic(self, dds_name: str, msg_type: type) -> Topic:
+        """The participant's topic of that name (one per name; the type must stay the same)."""
+        with self._lock:
+            self._check_open()
+            known = self._topics.get(dds_name)
+            if known is not None:
+                topic, known_type = known
+                if known_type is not msg_type:
+                    raise TypeError(f"Topic '{dds_name}' already carries {known_type.__name__}, "
+                                    f"not {msg_type.__name__}")
+                return topic
+            topic = Topic(self.participant, dds_name, prepare_type(msg_type))
+            self._topics[dds_name] = (topic, msg_type)
+            return topic
+
+    # ------------------------------------------------------------------ Transport
+    def create_publisher(self, topic: str, msg_type: type, qos: QoSProfile) -> TransportPublisher:
+        return DdsPublisher(self, topic, msg_type, qos)
+
+    def create_subscription(self, topic: str, msg_type: type, qos: QoSProfile,
+                            deliver: Callable[[Any], None]) -> TransportEndpoint:
+        return DdsSubscription(self, topic, msg_type, qos, deliver)
+
+    def create_service(self, name: str, srv_type: type, deliver) -> TransportEndpoint:
+        from robomatrix.comm.dds.services import DdsService
+
+        return DdsService(self, name, srv_type, deliver)
+
+    def create_client(self, name: str, srv_type: type) -> TransportClient:
+        from robomatrix.comm.dds.services import DdsClient
+
+        return DdsClient(self, name, srv_type)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            endpoints = list(self._endpoints)
+        for endpoint in endpoints:
+            endpoint.close()
+        with self._lock:
+            self._closed = True
+        self.loop.stop()
+        with self._lock:
+            for topic, _ in self._topics.values():
+                delete_entity(topic)
+            self._topics.clear()
+        delete_entity(self.participant)
+
+    def __repr__(self) -> str:
+        return f"<DdsTransport domain {self.domain_id}, {self.discovery.mode}{' (shut down)' if self._closed else ''}>"
