@@ -11,11 +11,13 @@ One DomainParticipant per transport; one reader thread (`ReaderLoop`) delivers e
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.pub import DataWriter
+from cyclonedds.qos import Policy
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 
@@ -24,6 +26,7 @@ from robomatrix.comm.dds.fastbytes import prepare_type
 from robomatrix.comm.dds.qos import to_dds_qos
 from robomatrix.comm.dds.reader_loop import ReaderLoop, delete_entity
 from robomatrix.comm.transport import (
+    Durability,
     QoSProfile,
     Transport,
     TransportClient,
@@ -83,7 +86,34 @@ class DdsSubscription(_Endpoint):
         super().__init__(transport, topic)
         self.reader = DataReader(transport.participant, transport._topic(dds_topic_name(topic), msg_type),
                                  qos=to_dds_qos(qos))
-        self._entry = transport.loop.add(self.reader, msg_type, deliver, topic)
+        self._deliver = deliver
+        handler = deliver
+        if qos.durability is Durability.VOLATILE:
+            self._created_ns = time.time_ns()
+            self._latching_writers: dict[int, bool] = {}
+            handler = self._deliver_new_only
+        self._entry = transport.loop.add(self.reader, msg_type, handler, topic)
+
+    def _deliver_new_only(self, msg: Any) -> None:
+        # Cyclone hands a volatile reader the history a transient-local writer resends to a
+        # transient-local reader matched at the same moment; ROS 2 semantics say a volatile
+        # subscription gets only samples written after it exists. (Across machines this relies
+        # on roughly synchronised clocks, and only for latched topics.)
+        info = getattr(msg, "sample_info", None)
+        if info is not None and info.source_timestamp < self._created_ns and self._latching(info.publication_handle):
+            return
+        self._deliver(msg)
+
+    def _latching(self, publication_handle: int) -> bool:
+        latching = self._latching_writers.get(publication_handle)
+        if latching is None:
+            try:
+                endpoint = self.reader.get_matched_publication_data(publication_handle)
+                latching = endpoint is not None and endpoint.qos[Policy.Durability] != Policy.Durability.Volatile
+            except Exception:
+                latching = False
+            self._latching_writers[publication_handle] = latching
+        return latching
 
     def publisher_count(self) -> int:
         return 0 if self.closed else self.reader.get_subscription_matched_status().current_count
