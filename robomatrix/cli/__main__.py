@@ -1,0 +1,5 @@
+import sys
+
+from robomatrix.cli.main import main
+
+sys.exit(main())

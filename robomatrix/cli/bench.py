@@ -1,0 +1,68 @@
+"""`robomatrix bench comm|sim [--json]`: measured speed against the stated targets."""
+from __future__ import annotations
+
+import json
+import sys
+
+COMMAND = "bench"
+HELP = "benchmarks: comm (transport latency and rate), sim (physics and rendering speed)"
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(title="benchmarks", dest="bench_command", metavar="<benchmark>")
+    comm = sub.add_parser("comm", help="Twist and 640x480 image latency (p50/p99 ms) and image rate per transport")
+    comm.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    comm.set_defaults(handler=bench_comm)
+    sim = sub.add_parser("sim", help="physics steps/s, realtime factor, RGB-D render rate")
+    sim.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    sim.add_argument("--scene", default="office", help="scene name (default: office)")
+    sim.add_argument("--seed", type=int, default=0, help="scene randomisation seed (default: 0)")
+    sim.set_defaults(handler=bench_sim)
+
+
+def _flatten(value, prefix: str = "") -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        rows = []
+        for key, item in value.items():
+            rows += _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    return [(prefix, value)]
+
+
+def report(result: dict, as_json: bool) -> int:
+    """One JSON object on stdout (`--json`), else a two-column table; exit 0 either way."""
+    if as_json:
+        print(json.dumps(result))
+        return 0
+    rows = _flatten(result)
+    width = max((len(k) for k, _ in rows), default=0)
+    for key, value in rows:
+        shown = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else value
+        print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+def _quiet_stdout_while(fn, *args, **kwargs):
+    """Run `fn` with anything it prints sent to stderr, so stdout carries only the result."""
+    real = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        sys.stdout = real
+
+
+def bench_comm(args) -> int:
+    from robomatrix.cli.main import require
+
+    bench = require("robomatrix.bench.comm", "`robomatrix bench comm`")
+    return report(_quiet_stdout_while(bench.run_comm_bench), args.json)
+
+
+def bench_sim(args) -> int:
+    from robomatrix.cli.main import require
+    from robomatrix.cli.sim import _check_scene
+
+    _check_scene(args.scene)
+    bench = require("robomatrix.bench.sim", "`robomatrix bench sim`")
+    return report(_quiet_stdout_while(bench.run_sim_bench, scene=args.scene, seed=args.seed), args.json)
