@@ -29,7 +29,8 @@ PUSH_M = 0.10  # how far push moves the object
 PUSH_Z_M = 0.05  # gripper z while pushing (below a can's mid-height: it slides, does not tip)
 PAD_HALF_WIDTH_M = 0.01  # closed fingers: pads are ±10 mm about the gripper plane
 PAD_FRONT_M = 0.03  # pad tips are this far ahead of the gripper centre
-PAD_BACK_M = 0.045  # pads end this far behind it
+PALM_FRONT_M = 0.045  # the palm's front face (what pushes forward) is this far behind it
+HAND_BACK_M = 0.075  # the palm's back face: the hand's rearmost point behind the gripper centre
 CLEARANCE_M = 0.02  # gap left between pads and object when lowering the arm next to it
 PUSH_SPEED_MPS = 0.08
 # direction → unit vector in base_link (x forward, y left)
@@ -43,10 +44,10 @@ def push_setup(direction: str, radius: float = CAN_RADIUS_M):
     if direction == "forward":  # open fingers lowered behind the object, palm pushes
         gx = PREGRASP_X_M + 0.02
         centre = gx + PAD_FRONT_M + radius + CLEARANCE_M
-        return (centre, 0.0), gx, 1.0, centre - radius - (gx - PAD_BACK_M)
+        return (centre, 0.0), gx, 1.0, centre - radius - (gx - PALM_FRONT_M)
     if direction == "backward":  # closed pads reach over and drop in beyond the object
         gx = 0.40
-        return (gx - PAD_BACK_M - radius - CLEARANCE_M, 0.0), gx, 0.0, CLEARANCE_M
+        return (gx - HAND_BACK_M - radius - CLEARANCE_M, 0.0), gx, 0.0, CLEARANCE_M
     side = DIRECTIONS[direction][1]  # left: the object sits on the gripper's left
     gx = 0.32
     return (gx, side * (PAD_HALF_WIDTH_M + radius + CLEARANCE_M)), gx, 0.0, CLEARANCE_M
@@ -90,8 +91,13 @@ class PushPolicy(Phased):
         moved = base_distance(obs, self.push_start)
         if moved >= PUSH_M + self.gap + 0.005:
             return Action((0.0, 0.0, 0.0), arm, self.grip), "lift_off", "lifting the fingers off"
-        v = self.unit * PUSH_SPEED_MPS
-        return Action((float(v[0]), float(v[1]), 0.0), arm, self.grip), None, \
+        # push along the start frame's direction and hold the start heading: the contact's
+        # torque would otherwise turn the base and bend the push
+        yaw_err = wrap_angle(float(self.push_start.base_pose[2]) - float(obs.base_pose[2]))
+        c, s = np.cos(yaw_err), np.sin(yaw_err)
+        ux, uy = self.unit
+        v = np.array([c * ux - s * uy, s * ux + c * uy]) * PUSH_SPEED_MPS
+        return Action((float(v[0]), float(v[1]), 3.0 * yaw_err), arm, self.grip), None, \
             f"pushing the {self.name} {self.direction} ({moved:.2f} m)"
 
     def phase_lift_off(self, state, obs):

@@ -15,7 +15,7 @@ class SearchPolicy(Phased):
     """Look first; then turn (towards where the object was last seen, else left) until it is in
     view, and turn to face it. Fails after a full turn without seeing it."""
 
-    PHASES = (("look", 1.0), ("turn", 14.0), ("centre", 6.0))
+    PHASES = (("look", 1.0), ("turn", 14.0), ("centre", 6.0), ("reacquire", 6.0))
 
     def setup(self, state, obs):
         self.name = self.args["object"]
@@ -52,13 +52,24 @@ class SearchPolicy(Phased):
 
     def phase_centre(self, state, obs):
         obj = object_or_none(state, self.name)
-        if obj is None:
-            return Action(), "turn", f"lost the {self.name}"
+        if obj is None or not obj.in_view:
+            # far objects can leave the top of the pitched-down image as the base turns to them:
+            # turn back slowly until it is in view again
+            self.direction = -self.direction
+            return Action(), "reacquire", f"turning back to the {self.name}"
         bearing = math.atan2(obj.position_base[1], obj.position_base[0])
-        wz = max(-1.0, min(1.0, 2.0 * bearing))
-        if self.settled(abs(bearing) < CENTRE_TOL_RAD and obj.in_view, obs, 0.3):
+        self.direction = 1.0 if bearing > 0 else -1.0
+        wz = max(-0.6, min(0.6, 1.5 * bearing))
+        if self.settled(abs(bearing) < CENTRE_TOL_RAD, obs, 0.3):
             return Action(), "done", f"{self.name} in view"
         return Action((0.0, 0.0, wz)), None, f"turning to face the {self.name}"
+
+    def phase_reacquire(self, state, obs):
+        obj = object_or_none(state, self.name)
+        if self.settled(obj is not None and obj.in_view, obs, 0.3):
+            return Action(), "done", f"{self.name} in view"
+        wz = 0.0 if obj is not None and obj.in_view else 0.3 * self.direction
+        return Action((0.0, 0.0, wz)), None, f"turning back to the {self.name}"
 
     def timeout_reason(self, phase, state):
         if phase == "turn":
