@@ -45,7 +45,6 @@ def dds_topic_name(ros_name: str, prefix: str = "rt") -> str:
 class _Endpoint(TransportEndpoint):
     def __init__(self, transport: DdsTransport, label: str):
         self._transport, self.label, self.closed = transport, label, False
-        transport._track(self)
 
     def close(self) -> None:
         if not self.closed:
@@ -148,10 +147,14 @@ class DdsTransport(Transport):
         if self._closed:
             raise RuntimeError("the dds transport is shut down")
 
-    def _track(self, endpoint: _Endpoint) -> None:
+    def _track(self, endpoint: _Endpoint):
+        """Remember a fully built endpoint so that `shutdown` closes it; returns it."""
         with self._lock:
-            self._check_open()
+            if self._closed:
+                endpoint.close()
+                self._check_open()
             self._endpoints.add(endpoint)
+        return endpoint
 
     def _untrack(self, endpoint: _Endpoint) -> None:
         with self._lock:
@@ -174,21 +177,21 @@ class DdsTransport(Transport):
 
     # ------------------------------------------------------------------ Transport
     def create_publisher(self, topic: str, msg_type: type, qos: QoSProfile) -> TransportPublisher:
-        return DdsPublisher(self, topic, msg_type, qos)
+        return self._track(DdsPublisher(self, topic, msg_type, qos))
 
     def create_subscription(self, topic: str, msg_type: type, qos: QoSProfile,
                             deliver: Callable[[Any], None]) -> TransportEndpoint:
-        return DdsSubscription(self, topic, msg_type, qos, deliver)
+        return self._track(DdsSubscription(self, topic, msg_type, qos, deliver))
 
     def create_service(self, name: str, srv_type: type, deliver) -> TransportEndpoint:
         from robomatrix.comm.dds.services import DdsService
 
-        return DdsService(self, name, srv_type, deliver)
+        return self._track(DdsService(self, name, srv_type, deliver))
 
     def create_client(self, name: str, srv_type: type) -> TransportClient:
         from robomatrix.comm.dds.services import DdsClient
 
-        return DdsClient(self, name, srv_type)
+        return self._track(DdsClient(self, name, srv_type))
 
     def shutdown(self) -> None:
         with self._lock:

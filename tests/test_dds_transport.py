@@ -1,0 +1,208 @@
+"""The `dds` transport between two processes (tests/dds_peer.py), and its loopback-only config.
+
+Everything stays on the loopback interface (discovery 'localhost').
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robomatrix import comm
+from robomatrix.comm.dds import (
+    DdsTransport,
+    dds_topic_name,
+    discovery_config,
+    domain_id_from,
+    service_topic_names,
+)
+from robomatrix.comm.dds.config import DiscoveryConfig
+from robomatrix.errors import UsageError
+from robomatrix.msgs import Image, String, Twist, Vector3
+from robomatrix.msgs.srv import SetBool, Trigger
+
+PEER = Path(__file__).with_name("dds_peer.py")
+LOCAL_ENV = {"ROBOMATRIX_DISCOVERY": "localhost", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="module")
+def peer():
+    env = {k: v for k, v in os.environ.items() if k != "CYCLONEDDS_URI"} | LOCAL_ENV
+    proc = subprocess.Popen([sys.executable, str(PEER), "--lifetime", "90"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            if line.strip() == "READY":
+                break
+        yield proc
+    except queue.Empty:
+        raise AssertionError("dds_peer did not start within 30 s") from None
+    finally:
+        if proc.poll() is None:
+            proc.stdin.close()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+@pytest.fixture
+def node(peer):
+    ctx = comm.Context(transport="dds", discovery="localhost")
+    n = comm.Node("dds_tester", context=ctx)
+    executor = comm.Executor([n])
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    yield n
+    ctx.shutdown()
+    thread.join(5)
+
+
+def wait_for(predicate, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return predicate()
+
+
+def test_twist_round_trip_between_processes(node):
+    received: queue.Queue = queue.Queue()
+    node.create_subscription(Twist, "/dds_peer/twist_out", received.put, 10)
+    pub = node.create_publisher(Twist, "/dds_peer/twist_in", 10)
+    assert wait_for(lambda: pub.get_subscription_count() == 1, 15), "the peer's subscription never matched"
+    sent = Twist(linear=Vector3(x=0.5, y=-0.25, z=0.0), angular=Vector3(z=1.25))
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the echo's way back may match a moment later
+        pub.publish(sent)
+        try:
+            got = received.get(timeout=0.2)
+            break
+        except queue.Empty:
+            continue
+    else:
+        raise AssertionError("no Twist came back from the peer")
+    assert got == sent
+
+
+def test_640x480_image_arrives_intact_both_ways(node):
+    pixels = np.random.default_rng(3).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    img = Image(height=480, width=640, encoding="rgb8", step=640 * 3, data=pixels.tobytes())
+    img.header.frame_id = "camera"
+    expected = f"640x480 rgb8 {hashlib.sha256(pixels.tobytes()).hexdigest()}"
+    digests, echoes = [], []
+    node.create_subscription(String, "/dds_peer/image_digest", lambda m: digests.append(m.data), 10)
+    node.create_subscription(Image, "/dds_peer/image_out", echoes.append, 10)
+    pub = node.create_publisher(Image, "/dds_peer/image_in", 10)
+    assert wait_for(lambda: pub.get_subscription_count() == 1, 15)
+    deadline = time.monotonic() + 15
+    while not echoes and time.monotonic() < deadline:
+        pub.publish(img)
+        wait_for(lambda: echoes, 0.3)
+    assert echoes, "no image came back from the peer"
+    assert digests[0] == expected
+    back = echoes[0]
+    assert type(back.data) is bytes and back.data == pixels.tobytes()
+    assert (back.width, back.height, back.step, back.header.frame_id) == (640, 480, 1920, "camera")
+
+
+def test_service_call_across_processes(node):
+    client = node.create_client(SetBool, "/dds_peer/set_bool")
+    assert client.wait_for_service(timeout_sec=15)
+    assert client.call(SetBool.Request(data=True), timeout_sec=5).message == "got True"
+    response = client.call(SetBool.Request(data=False), timeout_sec=5)
+    assert (response.success, response.message) == (True, "got False")
+
+
+def test_client_times_out_with_no_server(node):
+    client = node.create_client(Trigger, "/dds_peer/nobody_serves_this")
+    assert not client.service_is_ready()
+    start = time.monotonic()
+    with pytest.raises(comm.ServiceTimeout, match="nobody_serves_this"):
+        client.call(Trigger.Request(), timeout_sec=0.3)
+    assert time.monotonic() - start < 3
+
+
+def test_ros2_names_on_the_wire():
+    assert dds_topic_name("/camera/color/image_raw") == "rt/camera/color/image_raw"
+    assert service_topic_names("/robot/reset") == ("rq/robot/resetRequest", "rr/robot/resetReply")
+    assert Image.__idl_typename__ == "sensor_msgs::msg::dds_::Image_"
+
+
+def test_generated_config_is_loopback_only():
+    xml = discovery_config(env={}).to_xml()
+    assert '<NetworkInterface address="127.0.0.1"/>' in xml
+    assert "<AllowMulticast>false</AllowMulticast>" in xml
+    assert '<Peers><Peer address="127.0.0.1"/></Peers>' in xml and "<ParticipantIndex>auto" in xml
+    assert xml.count("<Peer ") == 1
+
+
+def test_cyclone_selects_only_the_loopback_interface(tmp_path):
+    """Cyclone itself, given our config, picks `lo` and nothing else (read from its trace)."""
+    trace = tmp_path / "cyclone.log"
+    tracing = (f'<CycloneDDS><Domain id="any"><Tracing><Verbosity>config</Verbosity>'
+               f"<OutputFile>{trace}</OutputFile></Tracing></Domain></CycloneDDS>")
+    script = ("import os; from robomatrix.comm.dds.config import DiscoveryConfig; "
+              "os.environ['CYCLONEDDS_URI'] = DiscoveryConfig().to_xml() + ',' + os.environ['TRACING']; "
+              "from cyclonedds.domain import DomainParticipant; DomainParticipant(0)")
+    env = {k: v for k, v in os.environ.items() if k != "CYCLONEDDS_URI"} | LOCAL_ENV | {"TRACING": tracing}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=30)
+    selected = [line.split("selected interfaces:")[1] for line in trace.read_text().splitlines()
+                if "selected interfaces:" in line]
+    assert selected, "Cyclone's trace names no selected interface"
+    assert [re.findall(r"(\S+) \(index", line) for line in selected] == [["lo"]] * len(selected)
+    assert "AllowMulticast/#text: false" in trace.read_text()
+
+
+def test_lan_discovery_is_opt_in_with_peers_and_interface():
+    cfg = discovery_config(env={"ROBOMATRIX_DISCOVERY": "lan", "ROBOMATRIX_DDS_PEERS": "robot.local, 10.0.0.7",
+                                "ROBOMATRIX_DDS_INTERFACE": "eth0"})
+    assert cfg == DiscoveryConfig(mode="lan", peers=("robot.local", "10.0.0.7"), interface="eth0")
+    xml = cfg.to_xml()
+    assert '<Peer address="robot.local"/>' in xml and '<NetworkInterface name="eth0"/>' in xml
+    assert "AllowMulticast" not in xml and "127.0.0.1" not in xml
+    assert discovery_config("localhost", env={"ROBOMATRIX_DISCOVERY": "lan"}).mode == "localhost"
+    assert discovery_config(env={"ROBOMATRIX_DDS_PEERS": "x"}).peers == ()  # peers alone never enable LAN
+
+
+def test_bad_discovery_and_domain_are_refused_clearly():
+    with pytest.raises(UsageError, match="Unknown discovery mode 'lam'. Did you mean 'lan'"):
+        discovery_config("lam", env={})
+    with pytest.raises(UsageError, match="ROS_DOMAIN_ID must be an integer"):
+        domain_id_from(None, env={"ROS_DOMAIN_ID": "seven"})
+    with pytest.raises(UsageError, match="0..232, got 300"):
+        DdsTransport(domain_id=300)
+    assert domain_id_from(None, env={"ROS_DOMAIN_ID": "12"}) == 12 and domain_id_from(None, env={}) == 0
+
+
+def test_same_process_pubsub_and_type_clash():
+    transport = DdsTransport(discovery="localhost")
+    try:
+        got: queue.Queue = queue.Queue()
+        transport.create_subscription("/local/chatter", String, comm.QOS_DEFAULT, got.put)
+        pub = transport.create_publisher("/local/chatter", String, comm.QOS_DEFAULT)
+        pub.publish(String(data="hello"))
+        assert got.get(timeout=5) == String(data="hello")
+        with pytest.raises(TypeError, match="carries String, got Twist"):
+            pub.publish(Twist())
+        with pytest.raises(TypeError, match="already carries String"):
+            transport.create_publisher("/local/chatter", Twist, comm.QOS_DEFAULT)
+    finally:
+        transport.shutdown()
+    with pytest.raises(RuntimeError, match="shut down"):
+        transport.create_publisher("/local/other", String, comm.QOS_DEFAULT)
