@@ -5,7 +5,7 @@ import json
 import sys
 
 COMMAND = "bench"
-HELP = "benchmarks: comm (transport latency and rate), sim (physics and rendering speed)"
+HELP = "benchmarks: comm (transport latency and rate), sim (physics and rendering speed), tasks (task suite)"
 
 
 def add_arguments(parser) -> None:
@@ -18,6 +18,9 @@ def add_arguments(parser) -> None:
     sim.add_argument("--scene", default="office", help="scene name (default: office)")
     sim.add_argument("--seed", type=int, default=0, help="scene randomisation seed (default: 0)")
     sim.set_defaults(handler=bench_sim)
+    from robomatrix.cli import bench_tasks
+
+    bench_tasks.add_parser(sub)
 
 
 def _flatten(value, prefix: str = "") -> list[tuple[str, object]]:

@@ -19,7 +19,7 @@ from robomatrix.errors import RoboMatrixError, UsageError
 
 PROG = "robomatrix"
 # Command modules, in the order `--help` lists them.
-COMMAND_MODULES = ("launch", "sim", "demo", "bench", "doctor")
+COMMAND_MODULES = ("run", "plan", "launch", "sim", "demo", "bench", "doctor")
 
 
 class ArgumentParser(argparse.ArgumentParser):

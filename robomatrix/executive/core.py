@@ -152,15 +152,18 @@ class Executive:
             self.on_plan(plan)
 
     # ------------------------------------------------------------------ the loop
-    def run(self, instruction: str, task_id: str = "", cancel: Callable[[], bool] = lambda: False) -> ExecutionReport:
+    def run(self, instruction: str, task_id: str = "", cancel: Callable[[], bool] = lambda: False,
+            plan: Plan | None = None) -> ExecutionReport:
         """Plan and execute `instruction`; returns how it ended (never raises for planning refusals
-        or skill failures; programming errors in a planner or executor still propagate)."""
+        or skill failures; programming errors in a planner or executor still propagate). A `plan`
+        made beforehand (e.g. shown to a person first) is validated and used instead of planning."""
         self._task_id, self._plan = task_id, None
         report = ExecutionReport(instruction=instruction, outcome="failed")
         self._status("planning", f"planning: {instruction}")
         try:
             scene = self.scene()
-            plan = self.planner.plan(instruction, scene)
+            if plan is None:
+                plan = self.planner.plan(instruction, scene)
             validate_plan(plan, scene)
         except UsageError as exc:  # PlanningError, PlanValidationError
             return self._end(report, "refused", str(exc))
