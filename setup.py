@@ -28,6 +28,7 @@ for layer, folder in LAYERS.items():
 NODES = {
     "hardware_node": "robomatrix.hardware.hardware_node:main",
     "skill_server": "robomatrix.skills.server_node:main",
+    "executive": "robomatrix.executive.node:main",
 }
 
 setup(

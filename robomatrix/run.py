@@ -53,7 +53,7 @@ class RunConfig:
     scan_turn_rate_radps: float = 1.0  # look-around turn rate before planning, rad/s
     video: str | None = None  # MP4 path: the camera stream captioned with the running skill
     log: str | None = None  # MCAP path: every topic, ROS 2 schemas
-    log_image_period_s: float = 0.2  # MCAP: at most one camera image per topic this often
+    log_image_period_s: float = 0.5  # MCAP: at most one camera image per topic this often (the MP4 has every frame)
     executive: ExecutiveConfig = field(default_factory=ExecutiveConfig)
 
     def __post_init__(self):

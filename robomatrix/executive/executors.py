@@ -84,18 +84,15 @@ class ActionSkillExecutor(SkillExecutor):
 
     @staticmethod
     def _result(goal: SkillGoal, handle, waited_s: float) -> SkillResult:
+        """The server's SkillResult; when it sent none (rejected, aborted before running), one built
+        from the action status and its reason."""
         data = handle.result(0.0)
-        if handle.status == "succeeded" and data:
+        if data:
             try:
-                result = SkillResult.from_dict(data)
-                return result
+                return SkillResult.from_dict(data)
             except MessageError:
                 pass
-        reason = (data.get("reason") if isinstance(data, dict) else "") or handle.reason or handle.status
-        success = handle.status == "succeeded" and bool(data.get("success", True) if isinstance(data, dict) else True)
-        duration = data.get("duration_s", waited_s) if isinstance(data, dict) else waited_s
-        if not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration < 0:
-            duration = waited_s
-        return SkillResult(goal_id=goal.goal_id, skill=goal.skill, success=success,
-                           reason=f"{handle.status}: {reason}" if not success and handle.status != "aborted" else reason,
-                           duration_s=float(duration))
+        reason = handle.reason or f"the skill server answered '{handle.status}'"
+        return SkillResult(goal_id=goal.goal_id, skill=goal.skill, success=handle.status == "succeeded",
+                           reason=reason if handle.status != "rejected" else f"rejected: {reason}",
+                           duration_s=waited_s)

@@ -1,0 +1,126 @@
+"""`executive`: the scheduling layer's executive as a ROS 2 node (a thin wrapper around `Executive`).
+
+Subscribes
+  /robomatrix/task        std_msgs/String (Task JSON)        an instruction to carry out; a new task
+                                                             while one runs cancels it and runs next
+  /robomatrix/detections  std_msgs/String (Detections JSON)  what perception sees (best effort)
+Publishes (latched)
+  /robomatrix/plan        std_msgs/String (Plan JSON)        each plan, and each new plan after a replan
+  /robomatrix/status      std_msgs/String (ExecutiveStatus)  planning / executing step i / replanning /
+                                                             succeeded / failed (with the reason)
+Action client
+  /robomatrix/skill       the `skill_server` node's action: one goal per plan step
+
+The planner's scene is the latest detections, plus every object seen since the node started
+(known, not in view). What the robot holds, whether the drawer is open and what is inside what are
+not on any topic yet, so replanning here works from visibility alone; `robomatrix run` (one
+process) gives the planner perception's full state.
+
+Parameters: planner, max_retries_per_step, max_replans, action_name, scene_wait_s.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+
+from robomatrix import comm
+from robomatrix.errors import UsageError
+from robomatrix.executive.core import Executive, ExecutiveConfig
+from robomatrix.executive.executors import SKILL_ACTION, ActionSkillExecutor
+from robomatrix.messages import Detections, ExecutiveStatus, Plan, Task
+from robomatrix.node_main import run_node
+from robomatrix.planners.base import SceneObjects, make_planner
+
+
+class DetectionScene:
+    """The planner's scene from perception's Detections messages (thread-safe)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._latest: Detections | None = None
+        self._known: set[str] = set()
+        self._received = threading.Event()
+
+    def update(self, detections: Detections) -> None:
+        with self._lock:
+            self._latest = detections
+            self._known.update(d.name for d in detections.detections)
+        self._received.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._received.wait(timeout_s)
+
+    def __call__(self) -> SceneObjects:
+        with self._lock:
+            latest = self._latest or Detections(stamp=0.0)
+            return SceneObjects.from_detections(latest, known=set(self._known))
+
+
+class ExecutiveNode(comm.Node):
+    def __init__(self, **node_kwargs):
+        super().__init__("executive", **node_kwargs)
+        p = self.declare_parameter
+        planner = p("planner", "rule", description="planner name (rule, ...)").value
+        retries = p("max_retries_per_step", 1, description="retries of a failed skill before replanning").value
+        replans = p("max_replans", 3, description="replans allowed per task").value
+        action_name = p("action_name", SKILL_ACTION, description="the skill server's action").value
+        self.scene_wait_s = float(p("scene_wait_s", 10.0, description="wait for detections before planning, s").value)
+        try:
+            config = ExecutiveConfig(max_retries_per_step=int(retries), max_replans=int(replans))
+        except UsageError as exc:
+            raise UsageError(f"node 'executive': {exc}") from None
+        self.pub_plan = self.create_json_publisher(Plan, "/robomatrix/plan", comm.QOS_LATCHED)
+        self.pub_status = self.create_json_publisher(ExecutiveStatus, "/robomatrix/status", comm.QOS_LATCHED)
+        self.scene = DetectionScene()
+        self.executive = Executive(make_planner(planner), ActionSkillExecutor(self, action_name), self.scene,
+                                   config, on_status=self.pub_status.publish, on_plan=self.pub_plan.publish,
+                                   clock=self.get_clock().now)
+        self._tasks: queue.Queue[Task | None] = queue.Queue()
+        self._cancel = threading.Event()
+        self._busy = threading.Event()
+        self.create_json_subscription(Task, "/robomatrix/task", self._on_task, 10)
+        self.create_json_subscription(Detections, "/robomatrix/detections", self.scene.update, comm.QOS_SENSOR_DATA)
+        self._worker = threading.Thread(target=self._work, name="executive-worker", daemon=True)
+        self._worker.start()
+        self.pub_status.publish(ExecutiveStatus(state="idle", message="waiting for a task on /robomatrix/task"))
+        self.get_logger().info(f"executive ready ({planner} planner, skills via '{action_name}')")
+
+    def _on_task(self, task: Task) -> None:
+        if self._busy.is_set():
+            self.get_logger().info(f"new task '{task.instruction}': canceling the running one")
+            self._cancel.set()
+        self._tasks.put(task)
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            if not self._tasks.empty():  # a newer task is waiting: this one was overtaken
+                continue
+            self._cancel.clear()
+            self._busy.set()
+            try:
+                self.scene.wait(self.scene_wait_s)
+                report = self.executive.run(task.instruction, task.id, cancel=self._cancel.is_set)
+                self.get_logger().info(f"task '{task.instruction}': {report.outcome} — {report.reason}")
+            except Exception as exc:  # the node must survive a bad task
+                self.get_logger().error(f"task '{task.instruction}' crashed: {type(exc).__name__}: {exc}")
+                self.pub_status.publish(ExecutiveStatus(state="failed", message=f"internal error: {exc}",
+                                                        task_id=task.id))
+            finally:
+                self._busy.clear()
+
+    def destroy_node(self):
+        self._cancel.set()
+        self._tasks.put(None)
+        super().destroy_node()
+
+
+def main(args=None):
+    """Entry point for `ros2 run robomatrix executive` and `robomatrix launch`."""
+    run_node(ExecutiveNode, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The executive node over the inproc transport: task in, plan and status out, skill goals through
+the action to a fake skill server (the symbolic world of test_executive), scene from detections."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from robomatrix import comm
+from robomatrix.executive.executors import ActionSkillExecutor
+from robomatrix.executive.node import DetectionScene, ExecutiveNode
+from robomatrix.messages import Detection, Detections, ExecutiveStatus, Plan, SkillCall, SkillResult, Task
+from robomatrix.skills.specs import skill_spec
+
+
+class FakeSkillServer:
+    """Serves /robomatrix/skill like skill_server does (SkillGoal in, SkillResult out), on a fake."""
+
+    def __init__(self, node, fail: dict[str, int] | None = None, block: bool = False):
+        self.fail = dict(fail or {})
+        self.block = block
+        self.goals: list[str] = []
+        comm.ActionServer(node, "/robomatrix/skill", self.execute)
+
+    def execute(self, handle) -> dict:
+        goal = handle.goal
+        self.goals.append(goal["skill"])
+        handle.publish_feedback({"goal_id": goal["goal_id"], "skill": goal["skill"], "progress": 0.5,
+                                 "elapsed_s": 0.2})
+        if self.block and handle.wait_for_cancel(10):
+            handle.canceled("canceled on request")
+            return SkillResult(goal_id=goal["goal_id"], skill=goal["skill"], success=False,
+                               reason=f"{goal['skill']} canceled").to_dict()
+        left = self.fail.get(goal["skill"], 0)
+        if left:
+            self.fail[goal["skill"]] = left - 1
+            handle.abort("slipped")
+            return SkillResult(goal_id=goal["goal_id"], skill=goal["skill"], success=False,
+                               reason=f"{goal['skill']} slipped", duration_s=1.0).to_dict()
+        return SkillResult(goal_id=goal["goal_id"], skill=goal["skill"], success=True, duration_s=2.0).to_dict()
+
+
+def detections(*names):
+    return Detections(stamp=1.0, detections=[Detection(n, [0, 0, 10, 10], [0.6, 0.0, 0.06], 0.9) for n in names])
+
+
+@pytest.fixture
+def graph():
+    with comm.Context() as ctx:
+        nodes = {name: comm.Node(name, context=ctx) for name in ("skills", "person")}
+        exe = ExecutiveNode(context=ctx, parameter_overrides={"scene_wait_s": 5.0})
+        nodes["executive"] = exe
+        spinner = threading.Thread(target=comm.Executor(list(nodes.values())).spin, daemon=True)
+        spinner.start()
+        yield ctx, nodes
+        exe.destroy_node()
+    spinner.join(5)
+
+
+def collect(node, cls, topic, qos):
+    got = []
+    node.create_json_subscription(cls, topic, got.append, qos)
+    return got
+
+
+def wait_for(pred, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def start(nodes, server_kwargs=None):
+    person = nodes["person"]
+    server = FakeSkillServer(nodes["skills"], **(server_kwargs or {}))
+    keep_all = comm.QoSProfile(depth=1000, durability=comm.Durability.TRANSIENT_LOCAL)  # see every message
+    statuses = collect(person, ExecutiveStatus, "/robomatrix/status", keep_all)
+    plans = collect(person, Plan, "/robomatrix/plan", keep_all)
+    dets = person.create_json_publisher(Detections, "/robomatrix/detections", comm.QOS_SENSOR_DATA)
+    tasks = person.create_json_publisher(Task, "/robomatrix/task", 10)
+    return server, statuses, plans, dets, tasks
+
+
+def test_a_task_runs_to_success_over_the_skill_action(graph):
+    _, nodes = graph
+    server, statuses, plans, dets, tasks = start(nodes)
+    assert wait_for(lambda: statuses and statuses[0].state == "idle")
+    dets.publish(detections("red can", "box"))
+    tasks.publish(Task("put the red can in the box", id="t7"))
+    assert wait_for(lambda: statuses[-1].state in ("succeeded", "failed")), [s.state for s in statuses]
+    assert statuses[-1].state == "succeeded" and statuses[-1].task_id == "t7", statuses[-1]
+    assert server.goals == ["move_to", "grasp", "lift", "position_over", "release"]
+    assert len(plans) == 1 and plans[0].task_id == "t7" and len(plans[0].steps) == 5
+    assert [s.step_index for s in statuses if s.state == "executing"] == [0, 1, 2, 3, 4]
+
+
+def test_failures_are_retried_then_replanned_and_refusals_reported(graph):
+    _, nodes = graph
+    server, statuses, plans, dets, tasks = start(nodes, {"fail": {"grasp": 2}})
+    dets.publish(detections("red can", "box"))
+    assert wait_for(lambda: nodes["executive"].scene().has("red can"))
+    tasks.publish(Task("pick up the red can"))
+    assert wait_for(lambda: statuses[-1].state in ("succeeded", "failed"))
+    assert statuses[-1].state == "succeeded"
+    assert server.goals.count("grasp") == 3 and len(plans) == 2  # 1 try + 1 retry, then a new plan
+    assert any(s.state == "replanning" and "grasp slipped" in s.message for s in statuses)
+
+    tasks.publish(Task("put the purple can in the box"))
+    assert wait_for(lambda: statuses[-1].state == "failed" and "purple" in statuses[-1].message)
+
+
+def test_a_new_task_cancels_the_running_one(graph):
+    _, nodes = graph
+    server, statuses, plans, dets, tasks = start(nodes, {"block": True})
+    dets.publish(detections("red can", "green can"))
+    assert wait_for(lambda: nodes["executive"].scene().has("green can"))
+    tasks.publish(Task("move to the red can", id="first"))
+    assert wait_for(lambda: server.goals == ["move_to"])
+    server.block = False
+    tasks.publish(Task("move to the green can", id="second"))
+    assert wait_for(lambda: any(s.state == "succeeded" and s.task_id == "second" for s in statuses))
+    assert any(s.state == "canceled" and s.task_id == "first" for s in statuses)
+
+
+def test_detection_scene_remembers_what_left_the_view():
+    scene = DetectionScene()
+    scene.update(detections("red can", "bin"))
+    scene.update(detections("red can"))
+    s = scene()
+    assert s.in_view("red can") and s.has("bin") and not s.in_view("bin")
+
+
+def test_action_executor_reports_a_missing_server_as_a_failed_skill():
+    with comm.Context() as ctx:
+        node = comm.Node("lonely", context=ctx)
+        result = ActionSkillExecutor(node, server_timeout_s=0.2).execute(SkillCall("lift", {"object": "red can"}))
+        assert not result.success and "is skill_server running" in result.reason
+        assert skill_spec("lift").time_limit_s > 0
