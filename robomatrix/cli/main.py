@@ -13,19 +13,31 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
-from robomatrix.errors import RoboMatrixError, UsageError
+from robomatrix.errors import RoboMatrixError, UsageError, closest
 
 PROG = "robomatrix"
 # Command modules, in the order `--help` lists them.
-COMMAND_MODULES = ("run", "plan", "launch", "sim", "demo", "bench", "doctor")
+COMMAND_MODULES = ("run", "plan", "launch", "topic", "sim", "demo", "bench", "doctor")
+
+
+_INVALID_CHOICE = re.compile(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)")
 
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of printing usage and exiting."""
 
     def error(self, message: str):
+        choice = _INVALID_CHOICE.fullmatch(message)
+        if choice:  # argparse has no did-you-mean before Python 3.12
+            argument, value, listed = choice.groups()
+            valid = [v.strip().strip("'") for v in listed.split(",")]
+            what = argument.strip("<>") if argument.startswith("<") else f"value for {argument}"
+            hint = closest(value, valid)
+            message = (f"unknown {what} '{value}'." + (f" Did you mean '{hint}'?" if hint else "")
+                       + f" Valid: {', '.join(valid)}.")
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 

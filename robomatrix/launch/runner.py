@@ -168,7 +168,12 @@ class LaunchRunner:
                 if not any(c.running or c.respawn_at is not None for c in self.children):
                     break
                 time.sleep(self.poll_s)
+            stopping = [c for c in self.children if c.running]
             self._stop_all()
+            for child in stopping:
+                child.popen.poll()
+                if child.popen.returncode is not None:
+                    self.say(f"'{child.spec.label}' stopped ({describe_returncode(child.popen.returncode)})")
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
