@@ -1,0 +1,245 @@
+"""Success rates of the skills, each in a scene where it applies (`robomatrix bench skills`).
+
+For every registered skill a scenario sets the world up by running the skills that come before it
+(e.g. search → move_to → grasp before lift), then runs the skill under test. It counts as a
+success only when the skill reports success (its perception postcondition holds) AND an ORACLE
+check on the simulator's ground truth agrees (scoring only: the skills never see it). Scenarios
+whose set-up fails are counted apart (`setup_failed`), so a rate is about the skill itself. Two
+chains are scored end to end: pick-and-place into the box (pick and office scenes).
+
+`evaluate_skills(episodes=10, seed=0)` → {"episodes", "seed", "perception", "per_skill": {skill:
+{"success_rate", "n", "successes", "setup_failed", "postcondition_ok", "oracle_ok", "failures"}},
+"chains": {...}, "wall_time_s", "sim_time_s"}.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from robomatrix.hardware.kinematics import world_to_base_point
+from robomatrix.messages import SkillCall
+from robomatrix.skills.registry import policies
+from robomatrix.skills.runner import RunnerConfig, SkillRunner
+
+CAN = "red can"
+PUSH_DIRS = ("left", "right", "forward", "backward")
+NUDGE_DIRS = ("left", "right", "forward", "backward", "up", "down")
+
+
+@dataclass
+class Scenario:
+    """One skill under test: scene, set-up calls, the call, and an ORACLE check after it."""
+
+    scene: str
+    setup: list[SkillCall]
+    call: SkillCall
+    oracle_check: Callable  # (robot, before: dict) -> (ok, note); ORACLE, for scoring only
+
+
+def _c(skill: str, **args) -> SkillCall:
+    return SkillCall(skill, args)
+
+
+# ---------------------------------------------------------------------- ORACLE checks (scoring)
+def _can_world(robot, name=CAN) -> np.ndarray:
+    return np.asarray(robot.oracle_object_poses()[name][:3], float)
+
+
+def _can_base(robot, name=CAN) -> np.ndarray:
+    return world_to_base_point(_can_world(robot, name), robot.get_state().base_pose)
+
+
+def _in_container_xy(robot, name, container) -> bool:
+    from robomatrix.sim.oracle_expert import oracle_in_container
+
+    p = _can_world(robot, name).copy()
+    p[2] = 0.0
+    return oracle_in_container(p, robot.scene.container(container))
+
+
+def _oracle_search(target):
+    def check(robot, before):
+        from robomatrix.skills.oracle_perception import OraclePerception
+
+        state = OraclePerception(robot).update(robot.get_observation())
+        obj = state.get(target)
+        return bool(obj is not None and obj.in_view), f"{target} projects into the image (oracle)"
+    return check
+
+
+def _oracle_near(robot, before):
+    p = _can_base(robot)
+    return bool(math.hypot(p[0] - 0.42, p[1]) < 0.06), f"can at ({p[0]:.2f}, {p[1]:.2f}) in base (oracle)"
+
+
+def _oracle_grasped(robot, before):
+    p, st = _can_base(robot), robot.get_state()
+    ok = math.hypot(p[0] - st.ee_position[0], p[1]) < 0.03 and st.gripper_opening > 0.3
+    return bool(ok), f"can {math.hypot(p[0] - st.ee_position[0], p[1]) * 100:.1f} cm from the gripper (oracle)"
+
+
+def _oracle_lifted(robot, before):
+    z = _can_world(robot)[2]
+    return bool(z > 0.15), f"can centre at z {z:.2f} m (oracle)"
+
+
+def _oracle_over(target):
+    def check(robot, before):
+        return _in_container_xy(robot, CAN, target) and _can_world(robot)[2] > 0.12, \
+            f"can above the {target}'s opening (oracle)"
+    return check
+
+
+def _oracle_released(target):
+    def check(robot, before):
+        robot.advance(1.0)
+        from robomatrix.sim.oracle_expert import oracle_in_container
+
+        ok = oracle_in_container(_can_world(robot), robot.scene.container(target))
+        return bool(ok), f"can inside the {target} (oracle)"
+    return check
+
+
+def _oracle_drawer(opened: bool):
+    def check(robot, before):
+        o = robot.oracle_drawer_opening()
+        return bool(o > 0.12 if opened else o < 0.02), f"drawer opening {o:.3f} m (oracle)"
+    return check
+
+
+def _oracle_pushed(direction):
+    unit = {"forward": (1, 0), "backward": (-1, 0), "left": (0, 1), "right": (0, -1)}[direction]
+
+    def check(robot, before):
+        d = _can_world(robot)[:2] - before["can"][:2]
+        yaw = before["yaw"]
+        c, s = math.cos(yaw), math.sin(yaw)
+        along = (c * d[0] + s * d[1]) * unit[0] + (-s * d[0] + c * d[1]) * unit[1]
+        return bool(along > 0.05 and _can_world(robot)[2] > 0.05), f"can moved {along:.3f} m {direction} (oracle)"
+    return check
+
+
+def _oracle_nudged(direction, amount):
+    def check(robot, before):
+        st = robot.get_state()
+        if direction in ("up", "down"):
+            moved = (st.ee_position[1] - before["ee"][1]) * (1 if direction == "up" else -1)
+        else:
+            unit = {"forward": (1, 0), "backward": (-1, 0), "left": (0, 1), "right": (0, -1)}[direction]
+            d = world_to_base_point(st.base_pose[:2], before["pose"])
+            moved = d[0] * unit[0] + d[1] * unit[1]
+        return bool(abs(moved - amount) < 0.3 * amount + 0.005), f"moved {moved:.3f} of {amount} m (oracle)"
+    return check
+
+
+# ---------------------------------------------------------------------- scenarios
+def scenario(skill: str, episode: int) -> Scenario:
+    """The scenario that tests `skill` in episode `episode` (directions and targets rotate)."""
+    reach = [_c("search", object=CAN), _c("move_to", object=CAN)]
+    held = reach + [_c("grasp", object=CAN), _c("lift", object=CAN)]
+    if skill == "search":
+        target = ("box", "bin", "drawer")[episode % 3]
+        return Scenario("office", [], _c("search", object=target), _oracle_search(target))
+    if skill == "move_to":
+        return Scenario("pick", reach[:1], reach[1], _oracle_near)
+    if skill == "grasp":
+        return Scenario("pick", reach, _c("grasp", object=CAN), _oracle_grasped)
+    if skill == "lift":
+        return Scenario("pick", held[:3], held[3], _oracle_lifted)
+    if skill == "position_over":
+        return Scenario("pick", held + [_c("search", object="box")],
+                        _c("position_over", object=CAN, target="box"), _oracle_over("box"))
+    if skill == "release":
+        return Scenario("pick", held + [_c("search", object="box"), _c("position_over", object=CAN, target="box")],
+                        _c("release", object=CAN), _oracle_released("box"))
+    if skill == "open_drawer":
+        return Scenario("drawer", [_c("search", object="drawer")], _c("open_drawer"), _oracle_drawer(True))
+    if skill == "close_drawer":
+        return Scenario("drawer", [_c("search", object="drawer"), _c("open_drawer")], _c("close_drawer"),
+                        _oracle_drawer(False))
+    if skill == "push":
+        direction = PUSH_DIRS[episode % len(PUSH_DIRS)]
+        return Scenario("pick", reach, _c("push", object=CAN, direction=direction), _oracle_pushed(direction))
+    if skill == "nudge":
+        direction = NUDGE_DIRS[episode % len(NUDGE_DIRS)]
+        amount = (0.03, 0.05, 0.1)[episode % 3]
+        return Scenario("empty", [], _c("nudge", direction=direction, amount=amount), _oracle_nudged(direction, amount))
+    raise KeyError(f"no evaluation scenario for skill '{skill}'")
+
+
+def chain(scene: str) -> Scenario:
+    """Pick-and-place of the red can into the box, scored at the end (search steps as the rule
+    planner inserts them: before first use of an object)."""
+    calls = [_c("search", object=CAN), _c("move_to", object=CAN), _c("grasp", object=CAN), _c("lift", object=CAN),
+             _c("search", object="box"), _c("position_over", object=CAN, target="box"), _c("release", object=CAN)]
+    return Scenario(scene, calls[:-1], calls[-1], _oracle_released("box"))
+
+
+def _make_perception(kind: str, robot):
+    if kind == "oracle":
+        from robomatrix.skills.oracle_perception import OraclePerception
+
+        return OraclePerception(robot)
+    from robomatrix.perception import Perception
+
+    return Perception()
+
+
+def run_scenario(robot, sc: Scenario, seed: int, perception: str = "rgbd", config: RunnerConfig | None = None) -> dict:
+    """Reset `robot` to `sc.scene`/`seed`, run the set-up and the call; the outcome as a dict."""
+    robot.reset(sc.scene, seed)
+    runner = SkillRunner(robot, _make_perception(perception, robot), config=config or RunnerConfig())
+    for call in sc.setup:
+        r = runner.run(call)
+        if not r.success:
+            return {"setup_ok": False, "success": False, "reason": f"set-up {call.skill}: {r.reason}"}
+    st = robot.get_state()
+    before = {"can": _can_world(robot) if CAN in robot.oracle_object_poses() else None,
+              "yaw": float(st.base_pose[2]), "pose": st.base_pose.copy(), "ee": st.ee_position.copy()}
+    result = runner.run(sc.call)
+    oracle_ok, note = sc.oracle_check(robot, before)
+    return {"setup_ok": True, "success": bool(result.success and oracle_ok), "postcondition_ok": result.success,
+            "oracle_ok": oracle_ok, "reason": result.reason if not result.success else note,
+            "duration_s": result.duration_s}
+
+
+def evaluate_skills(episodes: int = 10, seed: int = 0, perception: str = "rgbd", skills: list[str] | None = None,
+                    chains: bool = True, camera: tuple[int, int] = (160, 120),
+                    progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Success rate of every scripted skill (and the pick-and-place chains) over `episodes` seeds
+    starting at `seed`. `perception`: "rgbd" (the camera, the default) or "oracle" (ablation)."""
+    from robomatrix.hardware.robot import make_robot
+
+    names = list(skills or policies("scripted"))
+    jobs = [(s, lambda e, s=s: scenario(s, e)) for s in names]
+    if chains:
+        jobs += [(f"chain:pick_place:{scene}", lambda e, scene=scene: chain(scene)) for scene in ("pick", "office")]
+    out: dict = {"episodes": episodes, "seed": seed, "perception": perception, "per_skill": {}, "chains": {}}
+    wall0, sim_total = time.perf_counter(), 0.0
+    with make_robot("mujoco", camera_width=camera[0], camera_height=camera[1]) as robot:
+        for k, (name, make) in enumerate(jobs):
+            rows = []
+            for e in range(episodes):
+                rows.append(run_scenario(robot, make(e), seed + e, perception))
+                sim_total += robot.sim_time_s
+                if progress is not None:
+                    progress(name, k * episodes + e + 1, len(jobs) * episodes)
+            ran = [r for r in rows if r["setup_ok"]]
+            entry = {"success_rate": round(sum(r["success"] for r in ran) / len(ran), 3) if ran else None,
+                     "n": len(ran), "successes": sum(r["success"] for r in ran),
+                     "setup_failed": len(rows) - len(ran),
+                     "postcondition_ok": sum(bool(r.get("postcondition_ok")) for r in ran),
+                     "oracle_ok": sum(bool(r.get("oracle_ok")) for r in ran),
+                     "failures": [f"seed {seed + i}: {r['reason']}" for i, r in enumerate(rows) if not r["success"]]}
+            if name.startswith("chain:"):
+                entry["success_rate"] = round(sum(r["success"] for r in rows) / len(rows), 3)
+                out["chains"][name.split(":", 1)[1]] = entry
+            else:
+                out["per_skill"][name] = entry
+    out["wall_time_s"] = round(time.perf_counter() - wall0, 1)
+    out["sim_time_s"] = round(sim_total, 1)
+    return out
