@@ -33,11 +33,13 @@ class ColorClass:
 # Order matters: a pixel takes the first class that accepts it.
 COLOR_CLASSES: tuple[ColorClass, ...] = (
     ColorClass("red", (170, 7), (90, 255), (40, 255)),
-    ColorClass("yellow", (20, 35), (90, 255), (50, 255)),
+    # Yellow and cardboard hues meet near 21 under colour jitter; saturation tells them apart
+    # (yellow ~215, cardboard ~140).
+    ColorClass("yellow", (21, 35), (168, 255), (50, 255)),
     ColorClass("green", (45, 80), (80, 255), (30, 255)),
     ColorClass("blue", (108, 128), (100, 255), (40, 255)),
     ColorClass("teal", (82, 101), (70, 255), (25, 255)),
-    ColorClass("cardboard", (9, 19), (70, 200), (50, 255)),
+    ColorClass("cardboard", (8, 23), (70, 175), (50, 255)),
     ColorClass("drawer_front", (96, 116), (35, 95), (60, 255)),
     ColorClass("handle", (0, 179), (0, 90), (0, 60)),
     ColorClass("cabinet", (0, 179), (0, 45), (80, 255)),

@@ -186,6 +186,22 @@ class ColorShapeDetector(Detector):
         return mask
 
     @staticmethod
+    def _hidden_direction(frame: _Frame, mask: np.ndarray) -> np.ndarray | None:
+        """Horizontal unit vector (base_link) towards the image borders the blob touches: where
+        the rest of a cut-off object is. None when it touches none (bottom: the robot's side)."""
+        ys, xs = np.nonzero(mask)
+        h, w = mask.shape
+        centre = np.median(frame.points[mask][:, :2], axis=0)
+        view = shapes.horizontal_direction(frame.camera_xy, centre)
+        left = np.array([-view[1], view[0]])
+        d = np.zeros(2)
+        d += left if xs.min() <= 0 else 0.0
+        d -= left if xs.max() >= w - 1 else 0.0
+        d += view if ys.min() <= 0 else 0.0
+        n = float(np.linalg.norm(d))
+        return d / n if n > 0 else None
+
+    @staticmethod
     def _box_and_partial(frame: _Frame, mask: np.ndarray) -> tuple[list[float], bool]:
         ys, xs = np.nonzero(mask)
         h, w = mask.shape
@@ -212,11 +228,16 @@ class ColorShapeDetector(Detector):
         mask = self._merge(frame, self._components(frame, color), cfg.merge_distance_m)
         if mask is None:
             return None
-        pts = shapes.robust_subset(frame.points[mask], 2 * cfg.can_radius_m + 0.02)
+        raw = frame.points[mask]
+        across = _perpendicular(frame.camera_xy, np.median(raw[:, :2], axis=0))
+        along = np.array([across[1], -across[0]])
+        extent = [np.subtract(*np.percentile(raw[:, :2] @ a, [95, 5])) for a in (across, along)]
+        if max(extent) > 2 * cfg.can_radius_m + 0.04:
+            return None  # not can-shaped: too wide or too deep
+        pts = shapes.robust_subset(raw, 2 * cfg.can_radius_m + 0.02)
         z_lo, z_hi = np.percentile(pts[:, 2], [3, 97])
-        lateral = np.ptp(pts[:, :2] @ _perpendicular(frame.camera_xy, pts[:, :2].mean(axis=0)))
-        if lateral > 2 * cfg.can_radius_m + 0.05 or z_hi > 0.45:
-            return None  # not can-shaped: too wide, or floating far above the floor
+        if z_hi > 0.45:
+            return None  # floating far above anything the gripper can reach
         box, partial = self._box_and_partial(frame, mask)
         top_cut = box[1] <= 0
         sides = pts[pts[:, 2] < z_hi - 0.008] if not top_cut else pts
@@ -242,10 +263,11 @@ class ColorShapeDetector(Detector):
         rim = float(np.percentile(pts[:, 2], 97))
         box, partial = self._box_and_partial(frame, mask)
         if kind == "box":
-            centre, yaw, seen = shapes.box_centre_xy(pts, frame.camera_xy, self.config.box_outer_size_m)
+            centre, yaw, seen = shapes.box_centre_xy(pts, frame.camera_xy, self.config.box_outer_size_m,
+                                                     self._hidden_direction(frame, mask))
             full = np.array(sorted(self.config.box_outer_size_m, reverse=True))
-            if seen[0] > full[0] + 0.08 or rim > 0.3:
-                return None
+            if seen[0] > full[0] + 0.08 or seen[0] < 0.1 or rim > 0.3:
+                return None  # bigger than a box, or too small a piece to place it
             size = np.array([*np.maximum(seen, 0.0), rim])
             coverage = float(np.clip(np.min(seen / full), 0.0, 1.0))
         else:
@@ -275,7 +297,8 @@ class ColorShapeDetector(Detector):
         handle_comps = self._components(frame, "handle", open_kernel=False)
         est = estimate_drawer(frame.points, front, [m for m, _ in handle_comps],
                               frame.labels == colors.CLASS_INDEX["cabinet"], frame.camera_xy,
-                              self.config.drawer, frame.min_pixels)
+                              self.config.drawer, frame.min_pixels,
+                              None if front is None else self._hidden_direction(frame, front), frame.robot)
         if est is None:
             return None
         box, partial = self._box_and_partial(frame, est.pixels)

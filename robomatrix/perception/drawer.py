@@ -27,6 +27,7 @@ class DrawerModel:
     body_size_m: tuple[float, float, float] = (0.36, 0.44, 0.30)  # depth, width, height
     body_face_z_bands_m: tuple[tuple[float, float], ...] = ((0.02, 0.05), (0.215, 0.29))  # plinth, top block
     travel_m: float = 0.25  # how far the drawer pulls out
+    front_width_m: float = 0.40  # width of the drawer front panel
 
 
 @dataclass
@@ -48,15 +49,21 @@ def _handle_candidate(pts: np.ndarray, model: DrawerModel) -> bool:
 
 
 def estimate_drawer(points: np.ndarray, front_mask: np.ndarray | None, handle_masks: list[np.ndarray],
-                    cabinet_mask: np.ndarray, camera_xy, model: DrawerModel,
-                    min_pixels: int) -> DrawerEstimate | None:
+                    cabinet_mask: np.ndarray, camera_xy, model: DrawerModel, min_pixels: int,
+                    hidden_direction=None, robot_mask: np.ndarray | None = None) -> DrawerEstimate | None:
     """The drawer from per-pixel base_link `points` (H, W, 3) and the masks of its colour classes;
-    None when neither a handle nor a drawer front is seen."""
+    None when neither a handle nor a drawer front is seen. `hidden_direction` (2-D, base_link):
+    where the image border cuts the drawer front off, if it does; `robot_mask`: pixels next to the
+    robot (a handle touching them may be partly hidden)."""
     frame = None
     if front_mask is not None and front_mask.sum() >= 3 * min_pixels:
         front_pts = points[front_mask]
         if np.ptp(front_pts[:, 2]) >= 0.03:  # an upright panel, not a stray patch
-            frame = shapes.drawer_front_frame(front_pts[:, :2], camera_xy)
+            centre, along, normal, width = shapes.drawer_front_frame(front_pts[:, :2], camera_xy)
+            shortfall = model.front_width_m - width
+            if shortfall > 0.03 and hidden_direction is not None and abs(float(along @ hidden_direction)) > 0.2:
+                centre = centre + along * math.copysign(shortfall / 2, float(along @ hidden_direction))
+            frame = (centre, along, normal)
     handle, handle_mask = None, None
     for mask in handle_masks:
         pts = points[mask]
@@ -70,7 +77,9 @@ def estimate_drawer(points: np.ndarray, front_mask: np.ndarray | None, handle_ma
                 continue
         xy = xy + model.handle_radius_m * shapes.horizontal_direction(camera_xy, xy)
         z_lo, z_hi = np.percentile(pts[:, 2], [2, 98])
-        whole = z_hi - z_lo >= 0.8 * model.handle_length_m
+        rows = np.nonzero(mask.any(axis=1))[0]
+        cut = rows[0] == 0 or rows[-1] == mask.shape[0] - 1 or (robot_mask is not None and (mask & robot_mask).any())
+        whole = z_hi - z_lo >= 0.8 * model.handle_length_m and not cut
         z = (z_lo + z_hi) / 2 if whole else model.handle_centre_z_m
         handle, handle_mask = np.array([xy[0], xy[1], z]), mask
         break

@@ -68,26 +68,29 @@ def min_area_rect(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     return np.array([cx, cy]), np.array([w, h]), yaw
 
 
-def box_centre_xy(points: np.ndarray, camera_xy, outer_size) -> tuple[np.ndarray, float, np.ndarray]:
+def box_centre_xy(points: np.ndarray, camera_xy, outer_size,
+                  hidden_direction=None) -> tuple[np.ndarray, float, np.ndarray]:
     """Centre, yaw (long side, in (-pi/2, pi/2]) and measured size of a rectangular open box from
-    points on its walls. Where the visible extent falls short of the nominal `outer_size`
-    (occluded or cut off by the image), the centre is moved away from the camera along the short
-    side by half the shortfall, since the hidden part is the far one or the cut-off one."""
+    points on its walls. Where the visible extent falls short of the nominal `outer_size`, the
+    centre is moved by half the shortfall towards the hidden part: `hidden_direction` (2-D, where
+    the image border cut it off) when given, else away from the camera (the far side is hidden)."""
     centre, size, yaw = min_area_rect(points[:, :2])
     nominal = np.sort(np.asarray(outer_size, float))[::-1]
-    view = horizontal_direction(camera_xy, centre)
+    towards = horizontal_direction(camera_xy, centre)
+    if hidden_direction is not None and np.linalg.norm(hidden_direction) > 0.5:
+        towards = np.asarray(hidden_direction, float)
     axes = np.array([[math.cos(yaw), math.sin(yaw)], [-math.sin(yaw), math.cos(yaw)]])
     for axis, seen, full in zip(axes, size, nominal):
         shortfall = full - seen
-        if shortfall > 0.02:
-            centre = centre + axis * math.copysign(shortfall / 2, float(axis @ view))
+        if shortfall > 0.02 and abs(float(axis @ towards)) > 0.2:
+            centre = centre + axis * math.copysign(shortfall / 2, float(axis @ towards))
     return centre, yaw, size
 
 
-def drawer_front_frame(front_xy: np.ndarray, camera_xy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(centre (2,), along (2,), normal (2,)) of the drawer front face from its points: the
-    principal direction is along the face, the normal points towards the camera (out of the
-    cabinet: the direction the drawer pulls out)."""
+def drawer_front_frame(front_xy: np.ndarray, camera_xy) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(centre (2,), along (2,), normal (2,), seen width m) of the drawer front face from its
+    points: the principal direction is along the face, the normal points towards the camera (out
+    of the cabinet: the direction the drawer pulls out)."""
     centre = front_xy.mean(axis=0)
     cov = np.cov((front_xy - centre).T) if len(front_xy) > 2 else np.eye(2)
     eigval, eigvec = np.linalg.eigh(cov)
@@ -96,5 +99,6 @@ def drawer_front_frame(front_xy: np.ndarray, camera_xy) -> tuple[np.ndarray, np.
     if float(normal @ (np.asarray(camera_xy, float)[:2] - centre)) < 0:
         normal = -normal
     proj = (front_xy - centre) @ along
-    centre = centre + along * (proj.min() + proj.max()) / 2
-    return centre, along, normal
+    lo, hi = np.percentile(proj, [1, 99])
+    centre = centre + along * (lo + hi) / 2
+    return centre, along, normal, float(hi - lo)
