@@ -12,6 +12,7 @@ def add_arguments(parser) -> None:
     sub = parser.add_subparsers(title="benchmarks", dest="bench_command", metavar="<benchmark>")
     comm = sub.add_parser("comm", help="Twist and 640x480 image latency (p50/p99 ms) and image rate per transport")
     comm.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    comm.add_argument("--transports", default="", help="comma-separated transports (default: inproc,dds)")
     comm.set_defaults(handler=bench_comm)
     sim = sub.add_parser("sim", help="physics steps/s, realtime factor, RGB-D render rate")
     sim.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
@@ -59,7 +60,10 @@ def bench_comm(args) -> int:
     from robomatrix.cli.main import require
 
     bench = require("robomatrix.bench.comm", "`robomatrix bench comm`")
-    return report(_quiet_stdout_while(bench.run_comm_bench), args.json)
+    transports = [t.strip() for t in args.transports.split(",") if t.strip()] or None
+    result = _quiet_stdout_while(bench.run_comm_bench, transports=transports,
+                                 progress=lambda line: print(line, file=sys.stderr, flush=True))
+    return report(result, args.json)
 
 
 def bench_sim(args) -> int:

@@ -80,6 +80,8 @@ def load_located(path: str | Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or exc.context or "malformed YAML"
+        if exc.context and exc.problem and exc.context_mark is not None:
+            problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
         raise UsageError(f"{path}:{line}: malformed YAML: {problem}.") from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: malformed YAML: {str(exc).splitlines()[0]}") from None
