@@ -27,6 +27,7 @@ for layer, folder in LAYERS.items():
 # One console script per node, so `ros2 run robomatrix <node>` works, plus the CLI.
 NODES = {
     "hardware_node": "robomatrix.hardware.hardware_node:main",
+    "perception_node": "robomatrix.perception.node:main",
     "skill_server": "robomatrix.skills.server_node:main",
     "executive": "robomatrix.executive.node:main",
 }
