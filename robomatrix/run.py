@@ -148,7 +148,7 @@ class SimSession:
         self.robot.connect()
         self.perception = None
         self.runner = None
-        self._caption = ""
+        self._looked = False  # the first camera frames of this episode have been seen
         self._scene_spec = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -158,6 +158,7 @@ class SimSession:
         self.robot.reset(scene if scene is not None else cfg.scene, cfg.seed if seed is None else seed)
         self._scene_spec = self.robot.scene
         self.perception = _make_perception(cfg.perception, self.robot)
+        self._looked = False
         self.runner = SkillRunner(self.robot, self.perception, policy_kind=cfg.policy,
                                   control_rate_hz=cfg.control_rate_hz, camera_every_n=cfg.camera_every_n,
                                   on_frame=self._on_frame)
@@ -182,7 +183,6 @@ class SimSession:
         return self.robot.sim_time_s
 
     def _on_frame(self, obs, label: str) -> None:
-        self._caption = label
         if self.video is not None and obs.rgb is not None:
             self.video.write(caption(obs.rgb, label))
         if self.log is not None and self.perception.state is not None:
@@ -206,6 +206,7 @@ class SimSession:
         """Observe a few camera frames standing still (perception confirms what it sees)."""
         for _ in range(frames):
             self._tick(Action(), camera=True, label="looking")
+        self._looked = True
 
     def look_around(self) -> None:
         """Turn once on the spot, watching, and come back to the start heading: perception then
@@ -238,7 +239,7 @@ class SimSession:
         something); nothing else moves. A refusal raises PlanningError (one line)."""
         if self.perception is None:
             self.reset()
-        if self.perception.state is None:
+        if not self._looked:
             self.first_look()
         try:
             plan = self.planner.plan(instruction, self.scene_objects())
