@@ -2,6 +2,7 @@
 the action to a fake skill server (the symbolic world of test_executive), scene from detections."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -9,8 +10,10 @@ import pytest
 
 from robomatrix import comm
 from robomatrix.executive.executors import ActionSkillExecutor
-from robomatrix.executive.node import DetectionScene, ExecutiveNode
+from robomatrix.executive.node import ExecutiveNode, PerceivedScene
 from robomatrix.messages import Detection, Detections, ExecutiveStatus, Plan, SkillCall, SkillResult, Task
+from robomatrix.msgs import String
+from robomatrix.planners.base import SceneObjects
 from robomatrix.skills.specs import skill_spec
 
 
@@ -125,12 +128,29 @@ def test_a_new_task_cancels_the_running_one(graph):
     assert any(s.state == "canceled" and s.task_id == "first" for s in statuses)
 
 
-def test_detection_scene_remembers_what_left_the_view():
-    scene = DetectionScene()
+def test_perceived_scene_remembers_what_left_the_view_and_prefers_the_tracked_scene():
+    scene = PerceivedScene()
     scene.update(detections("red can", "bin"))
     scene.update(detections("red can"))
     s = scene()
     assert s.in_view("red can") and s.has("bin") and not s.in_view("bin")
+    tracked = SceneObjects.from_names(["box"], ["red can"], held="red can", drawer_open=False)
+    scene.update_scene(String(data=json.dumps(tracked.to_dict())))
+    assert scene() == tracked
+    with pytest.raises(ValueError):
+        scene.update_scene(String(data="{not json"))
+
+
+def test_the_node_plans_from_the_tracked_scene(graph):
+    _, nodes = graph
+    server, statuses, plans, dets, tasks = start(nodes)
+    pub = nodes["person"].create_publisher(String, "/robomatrix/scene", comm.QOS_SENSOR_DATA)
+    held = SceneObjects.from_names(["red can", "box"], held="red can")
+    pub.publish(String(data=json.dumps(held.to_dict())))
+    assert wait_for(lambda: nodes["executive"].scene().held == "red can")
+    tasks.publish(Task("put the red can in the box"))
+    assert wait_for(lambda: statuses[-1].state in ("succeeded", "failed"))
+    assert server.goals == ["lift", "position_over", "release"]  # it is already in the gripper
 
 
 def test_action_executor_reports_a_missing_server_as_a_failed_skill():

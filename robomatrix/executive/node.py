@@ -3,7 +3,8 @@
 Subscribes
   /robomatrix/task        std_msgs/String (Task JSON)        an instruction to carry out; a new task
                                                              while one runs cancels it and runs next
-  /robomatrix/detections  std_msgs/String (Detections JSON)  what perception sees (best effort)
+  /robomatrix/scene       std_msgs/String (SceneObjects JSON) perception's tracked memory (preferred)
+  /robomatrix/detections  std_msgs/String (Detections JSON)  what perception sees (fallback)
 Publishes (latched)
   /robomatrix/plan        std_msgs/String (Plan JSON)        each plan, and each new plan after a replan
   /robomatrix/status      std_msgs/String (ExecutiveStatus)  planning / executing step i / replanning /
@@ -11,15 +12,16 @@ Publishes (latched)
 Action client
   /robomatrix/skill       the `skill_server` node's action: one goal per plan step
 
-The planner's scene is the latest detections, plus every object seen since the node started
-(known, not in view). What the robot holds, whether the drawer is open and what is inside what are
-not on any topic yet, so replanning here works from visibility alone; `robomatrix run` (one
-process) gives the planner perception's full state.
+The planner's scene is the latest `/robomatrix/scene` from perception_node (positions, in-view
+flags, held object, drawer state, containment). Until one arrives, or without a perception node
+that publishes it, the scene is built from the latest detections plus every object seen since the
+node started (known, not in view) — visibility alone, without what is held or inside what.
 
 Parameters: planner, max_retries_per_step, max_replans, action_name, scene_wait_s.
 """
 from __future__ import annotations
 
+import json
 import queue
 import threading
 
@@ -28,16 +30,19 @@ from robomatrix.errors import UsageError
 from robomatrix.executive.core import Executive, ExecutiveConfig
 from robomatrix.executive.executors import SKILL_ACTION, ActionSkillExecutor
 from robomatrix.messages import Detections, ExecutiveStatus, Plan, Task
+from robomatrix.msgs import String
 from robomatrix.node_main import run_node
 from robomatrix.planners.base import SceneObjects, make_planner
 
 
-class DetectionScene:
-    """The planner's scene from perception's Detections messages (thread-safe)."""
+class PerceivedScene:
+    """The planner's scene from perception's messages (thread-safe): the tracked scene when
+    perception publishes one, else detections plus the names seen so far."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._latest: Detections | None = None
+        self._scene: SceneObjects | None = None
         self._known: set[str] = set()
         self._received = threading.Event()
 
@@ -47,11 +52,20 @@ class DetectionScene:
             self._known.update(d.name for d in detections.detections)
         self._received.set()
 
+    def update_scene(self, msg: String) -> None:
+        """A `SceneObjects.to_dict()` JSON; a malformed one raises ValueError (the caller logs it)."""
+        scene = SceneObjects.from_dict(json.loads(msg.data))
+        with self._lock:
+            self._scene = scene
+        self._received.set()
+
     def wait(self, timeout_s: float) -> bool:
         return self._received.wait(timeout_s)
 
     def __call__(self) -> SceneObjects:
         with self._lock:
+            if self._scene is not None:
+                return self._scene
             latest = self._latest or Detections(stamp=0.0)
             return SceneObjects.from_detections(latest, known=set(self._known))
 
@@ -71,7 +85,7 @@ class ExecutiveNode(comm.Node):
             raise UsageError(f"node 'executive': {exc}") from None
         self.pub_plan = self.create_json_publisher(Plan, "/robomatrix/plan", comm.QOS_LATCHED)
         self.pub_status = self.create_json_publisher(ExecutiveStatus, "/robomatrix/status", comm.QOS_LATCHED)
-        self.scene = DetectionScene()
+        self.scene = PerceivedScene()
         self.executive = Executive(make_planner(planner), ActionSkillExecutor(self, action_name), self.scene,
                                    config, on_status=self.pub_status.publish, on_plan=self.pub_plan.publish,
                                    clock=self.get_clock().now)
@@ -80,10 +94,18 @@ class ExecutiveNode(comm.Node):
         self._busy = threading.Event()
         self.create_json_subscription(Task, "/robomatrix/task", self._on_task, 10)
         self.create_json_subscription(Detections, "/robomatrix/detections", self.scene.update, comm.QOS_SENSOR_DATA)
+        self.create_subscription(String, "/robomatrix/scene", self._on_scene, comm.QOS_SENSOR_DATA)
         self._worker = threading.Thread(target=self._work, name="executive-worker", daemon=True)
         self._worker.start()
         self.pub_status.publish(ExecutiveStatus(state="idle", message="waiting for a task on /robomatrix/task"))
         self.get_logger().info(f"executive ready ({planner} planner, skills via '{action_name}')")
+
+    def _on_scene(self, msg: String) -> None:
+        try:
+            self.scene.update_scene(msg)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.get_logger().warning(f"Dropped a malformed scene on /robomatrix/scene: {exc}",
+                                      throttle_duration_sec=5.0)
 
     def _on_task(self, task: Task) -> None:
         if self._busy.is_set():
