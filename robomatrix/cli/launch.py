@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from robomatrix.errors import RoboMatrixError, UsageError
+from robomatrix.errors import RoboMatrixError, UsageError, closest
 
 COMMAND = "launch"
 HELP = "run a ROS 2 YAML launch file without ROS 2 (one process per node, over DDS on localhost)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("file", help="launch file (path, or a name under the robomatrix share's launch/ folder, "
-                                     "e.g. sim.launch.yaml)")
+    parser.add_argument("file", help="launch file: a path, or a name in the robomatrix share's launch/ folder "
+                                     "(sim.launch.yaml); `robomatrix launch robomatrix sim.launch.yaml` "
+                                     "(the ros2 launch form) works too")
     parser.add_argument("arguments", nargs="*", metavar="name:=value", help="launch argument values")
     parser.add_argument("--print", dest="dry_run", action="store_true",
                         help="show the resolved arguments and processes with their command lines; start nothing")
@@ -22,6 +23,9 @@ def add_arguments(parser) -> None:
 def find_launch_file(text: str) -> Path:
     """A path as given, else `launch/<text>` in the robomatrix share (like `ros2 launch robomatrix <text>`)."""
     path = Path(text)
+    if path.suffix in (".py", ".xml"):
+        raise UsageError(f"'{text}': only YAML launch files (*.launch.yaml) run without ROS 2; "
+                         "use `ros2 launch` for Python and XML launch files.")
     if path.is_file():
         return path
     from robomatrix.launch.substitutions import package_share
@@ -33,7 +37,9 @@ def find_launch_file(text: str) -> Path:
     if shared is not None and shared.is_file():
         return shared
     known = sorted(p.name for p in (shared.parent.glob("*.launch.yaml") if shared is not None else []))
-    raise UsageError(f"Launch file '{text}' not found." + (f" Installed launch files: {', '.join(known)}." if known else ""))
+    hint = closest(path.name, known)
+    raise UsageError(f"Launch file '{text}' not found." + (f" Did you mean '{hint}'?" if hint else "")
+                     + (f" Installed launch files: {', '.join(known)}." if known else ""))
 
 
 def run(args) -> int:
@@ -41,6 +47,8 @@ def run(args) -> int:
     from robomatrix.launch import parse_launch_file, run_launch
     from robomatrix.launch.run_node import node_executables
 
+    if args.file == "robomatrix" and args.arguments and ":=" not in args.arguments[0]:
+        args.file, args.arguments = args.arguments[0], args.arguments[1:]  # `ros2 launch <pkg> <file>` form
     path = find_launch_file(args.file)
     plan = parse_launch_file(path, args.arguments)
     if args.show_args:

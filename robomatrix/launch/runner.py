@@ -77,8 +77,11 @@ class LaunchRunner:
     # ------------------------------------------------------------------ output
     def _write(self, sink: TextIO, text: str) -> None:
         with self._lock:
-            sink.write(text if text.endswith("\n") else text + "\n")
-            sink.flush()
+            try:
+                sink.write(text if text.endswith("\n") else text + "\n")
+                sink.flush()
+            except (OSError, ValueError):  # our output was closed (`| head`): keep running, stay quiet
+                pass
 
     def say(self, text: str) -> None:
         self._write(self.stderr, f"[launch] {text}")
