@@ -6,8 +6,8 @@ the scene spec and `robot.oracle_drawer_opening()` instead of looking at the cam
 the scripted skills on it ("skills with oracle perception") separates skill failures from
 perception failures; the default path everywhere is real perception.
 
-`in_view` is decided geometrically (the object's centre projects inside the image, in front of
-the camera, within 2 m), not by occlusion tests.
+`in_view` is decided geometrically (the centre or an edge of the object's footprint projects inside
+the image, in front of the camera, within 2 m), not by occlusion tests.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class OraclePerception:
         for name, (kind, world, yaw, size) in self._truth().items():
             p_base = world_to_base_point(world, base)
             if camera:
-                in_view = self._in_view(p_base, cam_from_base, obs)
+                in_view = self._in_view(world, size, base, cam_from_base, obs)
                 if in_view:
                     self._seen[name] = obs.stamp_s
             else:
@@ -95,9 +95,16 @@ class OraclePerception:
         return self.state
 
     @staticmethod
-    def _in_view(p_base: np.ndarray, cam_from_base: np.ndarray, obs: Observation) -> bool:
-        p_cam = transform_points(cam_from_base, p_base[None])[0]
-        if not 0.05 < p_cam[2] < VIEW_RANGE_M:
-            return False
-        u, v = project(p_cam[None], obs.intrinsics)[0]
-        return bool(0 <= u < obs.intrinsics.width and 0 <= v < obs.intrinsics.height)
+    def _in_view(world, size, base, cam_from_base, obs: Observation) -> bool:
+        half = 0.5 * np.asarray(size[:2], float)
+        samples = [world] + [world + np.array([dx, dy, dz]) for dx, dy in
+                             ((half[0], 0), (-half[0], 0), (0, half[1]), (0, -half[1]))
+                             for dz in (0.0, -0.5 * float(world[2]))]
+        for point in samples:
+            p_cam = transform_points(cam_from_base, world_to_base_point(point, base)[None])[0]
+            if not 0.05 < p_cam[2] < VIEW_RANGE_M:
+                continue
+            u, v = project(p_cam[None], obs.intrinsics)[0]
+            if 0 <= u < obs.intrinsics.width and 0 <= v < obs.intrinsics.height:
+                return True
+        return False

@@ -54,7 +54,7 @@ def push_setup(direction: str, radius: float = CAN_RADIUS_M):
 
 
 class PushPolicy(Phased):
-    PHASES = (("raise", 3.0), ("line_up", 20.0), ("lower", 3.0), ("push", 8.0), ("lift_off", 3.0))
+    PHASES = (("raise", 3.0), ("line_up", 20.0), ("extend", 3.0), ("lower", 3.0), ("push", 8.0), ("lift_off", 3.0))
 
     def setup(self, state, obs):
         self.name, self.direction = self.args["object"], self.args["direction"]
@@ -70,14 +70,20 @@ class PushPolicy(Phased):
         return Action(arm_target=arm, gripper=self.grip), None, "raising the arm"
 
     def phase_line_up(self, state, obs):
+        # the arm stays back while the base lines up, so it never hides the object from the camera
         obj = object_or_none(state, self.name)
-        arm = (self.gx, TRAVEL_Z_M)
-        # face the object's spot: the heading error is the bearing of the spot line
+        arm = (PREGRASP_X_M, TRAVEL_Z_M)
         vel, err, heading = servo_to_point(obj.position_base, self.spot[0], at_y=self.spot[1], max_speed_mps=0.25,
                                            min_speed_mps=0.02)
-        if self.settled(err < 0.008 and heading < 0.04 and arm_at(obs, arm, 0.008), obs, 0.15):
-            return Action((0.0, 0.0, 0.0), arm, self.grip), "lower", "lowering the fingers"
+        if self.settled(err < 0.006 and heading < 0.04 and arm_at(obs, arm, 0.01), obs, 0.2):
+            return Action((0.0, 0.0, 0.0), arm, self.grip), "extend", "reaching over"
         return Action(vel, arm, self.grip), None, f"lining up to push the {self.name} {self.direction}"
+
+    def phase_extend(self, state, obs):
+        arm = (self.gx, TRAVEL_Z_M)
+        if arm_at(obs, arm, 0.006):
+            return Action((0.0, 0.0, 0.0), arm, self.grip), "lower", "lowering the fingers"
+        return Action((0.0, 0.0, 0.0), arm, self.grip), None, "reaching over"
 
     def phase_lower(self, state, obs):
         arm = (self.gx, PUSH_Z_M)
