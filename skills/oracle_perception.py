@@ -17,11 +17,7 @@ import numpy as np
 
 from robomatrix.hardware.kinematics import project, transform_points, world_to_base_point
 from robomatrix.hardware.robot import Observation, SimulatedRobot
-
-try:
-    from robomatrix.perception import PerceptionState, TrackedObject
-except ImportError:  # until perception lands
-    from robomatrix.skills._interim_state import PerceptionState, TrackedObject
+from robomatrix.perception import PerceptionState, TrackedObject
 
 VIEW_RANGE_M = 2.0  # farther than this counts as not in view
 GRIPPER_CATCH_M = 0.03  # an object centre this close to the gripper centre (and fingers not shut) is held
