@@ -152,6 +152,10 @@ class LaunchRunner:
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> LaunchResult:
+        transport = self.child_env(ProcessSpec("node", "", [], ""))["ROBOMATRIX_TRANSPORT"]
+        if transport == "inproc":
+            self.say("ROBOMATRIX_TRANSPORT=inproc: nodes in separate processes cannot reach each other "
+                     "(unset it to use dds)")
         in_main = threading.current_thread() is threading.main_thread()
         previous = {}
         if in_main:
