@@ -17,9 +17,24 @@ WIDTH, HEIGHT = 320, 240
 
 
 @pytest.fixture(scope="module")
-def robot():
-    with make_robot("mujoco", camera_width=WIDTH, camera_height=HEIGHT) as r:
-        yield r
+def robots():
+    """One connected robot per camera size (320x240 here, 160x120 as the skill runner uses)."""
+    made = {}
+
+    def get(width=WIDTH, height=HEIGHT):
+        if (width, height) not in made:
+            made[(width, height)] = make_robot("mujoco", camera_width=width, camera_height=height)
+            made[(width, height)].connect()
+        return made[(width, height)]
+
+    yield get
+    for r in made.values():
+        r.disconnect()
+
+
+@pytest.fixture(scope="module")
+def robot(robots):
+    return robots()
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +42,9 @@ def detector():
     return ColorShapeDetector()
 
 
-@pytest.mark.parametrize("seed", [0, 3, 7, 11])
-def test_finds_every_visible_can_with_its_colour_and_position(robot, detector, seed):
+@pytest.mark.parametrize("seed, width", [(0, 320), (3, 320), (7, 160), (11, 160), (5, 640)])
+def test_finds_every_visible_can_with_its_colour_and_position(robots, detector, seed, width):
+    robot = robots(width, width * 3 // 4)
     obs = robot.reset("office", seed=seed)
     found = {p.name: p for p in detector.perceive(obs)}
     refs = oracle_references(robot)  # ORACLE: scoring only

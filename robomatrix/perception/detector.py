@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import abc
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from robomatrix.errors import UsageError
 from robomatrix.hardware.kinematics import depth_to_points
-from robomatrix.hardware.robot import Observation
+from robomatrix.hardware.robot import CameraIntrinsics, Observation
 from robomatrix.messages import Detection
 from robomatrix.perception import colors, shapes
 from robomatrix.perception.drawer import DrawerModel, estimate_drawer
@@ -95,6 +95,7 @@ class ColorShapeConfig:
     min_pixels: int = 12  # smallest blob kept at 320x240 (scaled with the image area)
     min_confidence: float = 0.15  # detections below are dropped
     merge_distance_m: float = 0.08  # blobs of one can colour closer than this are one can
+    max_process_width: int = 320  # wider images are subsampled to about this width first (0: never)
     drawer: DrawerModel = field(default_factory=DrawerModel)  # cabinet/drawer geometry
 
     def __post_init__(self):
@@ -103,6 +104,9 @@ class ColorShapeConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise UsageError(f"ColorShapeConfig.{name} must be a positive number, got {value!r}.")
+        if not (isinstance(self.max_process_width, int) and self.max_process_width >= 0):
+            raise UsageError("ColorShapeConfig.max_process_width must be a non-negative integer (0: never "
+                             f"subsample), got {self.max_process_width!r}.")
         if not (isinstance(self.min_pixels, int) and self.min_pixels >= 1):
             raise UsageError(f"ColorShapeConfig.min_pixels must be a positive integer, got {self.min_pixels!r}.")
         if not 0.0 <= self.min_confidence < 1.0:
@@ -212,6 +216,15 @@ class ColorShapeDetector(Detector):
 
     # ----------------------------------------------------------------- objects
     def perceive(self, obs: Observation) -> list[PerceivedObject]:
+        stride = 1
+        if self.config.max_process_width and obs.rgb is not None:
+            stride = max(1, int(round(obs.rgb.shape[1] / self.config.max_process_width)))
+        found = self._perceive(_subsample(obs, stride) if stride > 1 else obs)
+        for f in found:
+            f.box = [v * stride for v in f.box]
+        return found
+
+    def _perceive(self, obs: Observation) -> list[PerceivedObject]:
         frame = self._frame(obs)
         found = []
         for color in self.config.can_colors:
@@ -312,3 +325,12 @@ def _perpendicular(camera_xy, target_xy) -> np.ndarray:
     """Unit horizontal vector across the line of sight from the camera to `target_xy`."""
     d = shapes.horizontal_direction(camera_xy, target_xy)
     return np.array([-d[1], d[0]])
+
+
+def _subsample(obs: Observation, stride: int) -> Observation:
+    """Every `stride`-th pixel of both images, with intrinsics to match (pixel u' is u = stride u')."""
+    k = obs.intrinsics
+    rgb, depth = obs.rgb[::stride, ::stride], obs.depth[::stride, ::stride]
+    small = CameraIntrinsics(width=rgb.shape[1], height=rgb.shape[0], fx=k.fx / stride, fy=k.fy / stride,
+                             cx=k.cx / stride, cy=k.cy / stride)
+    return replace(obs, rgb=np.ascontiguousarray(rgb), depth=np.ascontiguousarray(depth), intrinsics=small)

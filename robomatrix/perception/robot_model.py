@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robomatrix.errors import UsageError
+
 CAMERA_OPTICAL_FRAME = "camera_optical_frame"
 BASE_FRAME = "base_link"
 
@@ -127,7 +129,13 @@ def parse_urdf(text: str) -> RobotDescription:
 @functools.lru_cache(maxsize=4)
 def load_robot_description(path: str | None = None) -> RobotDescription:
     """Parse (once) the URDF at `path` (default: the shipped robot description)."""
-    return parse_urdf(Path(path or default_urdf_path()).read_text())
+    file = Path(path or default_urdf_path())
+    if not file.is_file():
+        raise UsageError(f"robot description not found: '{file}' (give the path of a URDF file).")
+    try:
+        return parse_urdf(file.read_text())
+    except (ET.ParseError, AttributeError, ValueError) as exc:
+        raise UsageError(f"robot description '{file}' is not a URDF this reader understands: {exc}") from None
 
 
 def camera_pose_base(description: RobotDescription | None = None) -> np.ndarray:
