@@ -177,3 +177,25 @@ def _score(robot, obs, found, counts, errors, drawer_opening_errors) -> None:
         if visible(samples, obs):
             counts[kind]["visible"] += 1
             counts[kind]["found"] += name in matched
+
+
+def format_report(result: dict) -> str:
+    """A table of `run_perception_bench`'s result for people."""
+    w, h = result["image"]
+    lines = [f"perception bench ({result['detector']} detector, {result['frames']} frames at {w}x{h}, "
+             f"scenes {', '.join(result['scenes'])}; scored against the ORACLE)",
+             f"{'kind':8s} {'precision':>9s} {'recall':>7s} {'in view':>8s} {'median err':>11s} {'p90 err':>8s}"]
+
+    def num(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
+    for kind, row in result["per_kind"].items():
+        e = row["error"]
+        lines.append(f"{kind:8s} {num(row['precision'], '9.3f')} {num(row['recall'], '7.3f')} {row['in_view']:8d} "
+                     f"{num(e['median_m'] and e['median_m'] * 100, '9.2f')} cm {num(e['p90_m'] and e['p90_m'] * 100, '5.2f')} cm")
+    lines.append(f"{'all':8s} {num(result['precision'], '9.3f')} {num(result['recall'], '7.3f')}")
+    d = result["drawer_opening_error"]
+    if d["n"]:
+        lines.append(f"drawer opening error: median {d['median_m'] * 100:.2f} cm, p90 {d['p90_m'] * 100:.2f} cm")
+    lines.append(f"detector time: {result['detect_ms_mean']:.1f} ms per frame (mean)")
+    return "\n".join(lines)
