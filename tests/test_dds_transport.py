@@ -129,6 +129,16 @@ def test_service_call_across_processes(node):
     assert (response.success, response.message) == (True, "got False")
 
 
+def test_two_clients_each_get_their_own_replies(node):
+    """Replies go to every client of a service; each keeps only those carrying its own id."""
+    clients = [node.create_client(SetBool, "/dds_peer/set_bool") for _ in range(2)]
+    assert all(c.wait_for_service(timeout_sec=15) for c in clients)
+    futures = [(data, c.call_async(SetBool.Request(data=data))) for _ in range(5)
+               for c, data in zip(clients, (True, False))]
+    for data, future in futures:
+        assert future.result(timeout=5).message == f"got {data}"
+
+
 def test_client_times_out_with_no_server(node):
     client = node.create_client(Trigger, "/dds_peer/nobody_serves_this")
     assert not client.service_is_ready()
@@ -206,3 +216,15 @@ def test_same_process_pubsub_and_type_clash():
         transport.shutdown()
     with pytest.raises(RuntimeError, match="shut down"):
         transport.create_publisher("/local/other", String, comm.QOS_DEFAULT)
+
+
+def test_user_cyclonedds_uri_is_respected_and_logged():
+    uri = ('<CycloneDDS><Domain id="any"><General><Interfaces><NetworkInterface address="127.0.0.1"/>'
+           "</Interfaces><AllowMulticast>false</AllowMulticast></General></Domain></CycloneDDS>")
+    script = ("from robomatrix.comm.dds import DdsTransport; t = DdsTransport(); "
+              "print('SOURCE', t.config_source); t.shutdown()")
+    env = dict(os.environ) | LOCAL_ENV | {"CYCLONEDDS_URI": uri}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "SOURCE CYCLONEDDS_URI" in done.stdout
+    assert "using the Cyclone DDS configuration in CYCLONEDDS_URI" in done.stdout + done.stderr
