@@ -214,7 +214,7 @@ def evaluate_skills(episodes: int = 10, seed: int = 0, perception: str = "rgbd",
     starting at `seed`. `perception`: "rgbd" (the camera, the default) or "oracle" (ablation)."""
     from robomatrix.hardware.robot import make_robot
 
-    names = list(skills or policies("scripted"))
+    names = list(policies("scripted")) if skills is None else list(skills)
     jobs = [(s, lambda e, s=s: scenario(s, e)) for s in names]
     if chains:
         jobs += [(f"chain:pick_place:{scene}", lambda e, scene=scene: chain(scene)) for scene in ("pick", "office")]

@@ -34,6 +34,9 @@ TOPICS = {
 }
 
 
+RGB_FRAMES_KEPT = 4
+
+
 def _stamp(msg) -> float:
     return float(msg.header.stamp.sec) + 1e-9 * float(msg.header.stamp.nanosec)
 
@@ -62,7 +65,7 @@ class TopicRobot(Robot):
         self._lock = threading.Lock()
         self._odom: Odometry | None = None
         self._joints: dict[str, float] = {}
-        self._rgb: Image | None = None
+        self._rgb: dict[float, Image] = {}  # the last few colour frames by stamp, to pair with depth
         self._depth: Image | None = None
         self._info: CameraInfo | None = None
         self._connected = False
@@ -80,7 +83,7 @@ class TopicRobot(Robot):
         if self._connected:
             return
         n, t, sensor = self.node, self.topics, comm.QOS_SENSOR_DATA
-        n.create_subscription(Image, t["rgb"], lambda m: self._keep("_rgb", m), sensor)
+        n.create_subscription(Image, t["rgb"], self._on_rgb, sensor)
         n.create_subscription(Image, t["depth"], lambda m: self._keep("_depth", m), sensor)
         n.create_subscription(CameraInfo, t["info"], lambda m: self._keep("_info", m), sensor)
         n.create_subscription(Odometry, t["odom"], lambda m: self._keep("_odom", m), 10)
@@ -102,6 +105,12 @@ class TopicRobot(Robot):
         with self._lock:
             setattr(self, attr, msg)
 
+    def _on_rgb(self, msg: Image) -> None:
+        with self._lock:
+            self._rgb[_stamp(msg)] = msg
+            for old in sorted(self._rgb)[:-RGB_FRAMES_KEPT]:
+                del self._rgb[old]
+
     def _on_joints(self, msg: JointState) -> None:
         with self._lock:
             self._joints.update({name: float(p) for name, p in zip(msg.name, msg.position)})
@@ -119,7 +128,7 @@ class TopicRobot(Robot):
     def _ready(self, camera: bool) -> bool:
         with self._lock:
             have = self._odom is not None and all(j in self._joints for j in (*conv.ARM_JOINTS, conv.GRIPPER_JOINT))
-            return have and (not camera or (self._rgb is not None and self._depth is not None and self._info is not None))
+            return have and (not camera or (bool(self._rgb) and self._depth is not None and self._info is not None))
 
     def reset(self, scene="office", seed: int = 0) -> Observation:
         """A robot on topics cannot reset the world: it only stops."""
@@ -147,7 +156,10 @@ class TopicRobot(Robot):
     def get_observation(self) -> Observation:
         obs = self.get_state()
         with self._lock:
-            rgb, depth, info = self._rgb, self._depth, self._info
+            depth, info = self._depth, self._info
+            # the colour frame taken with the latest depth frame, else the newest one
+            rgb = None if depth is None else self._rgb.get(_stamp(depth))
+            rgb = rgb if rgb is not None or not self._rgb else self._rgb[max(self._rgb)]
         if rgb is None or depth is None or info is None:
             raise RoboMatrixError(f"no camera frames yet on {self.topics['rgb']} / {self.topics['depth']}: "
                                   "is the camera publishing?")

@@ -1,0 +1,134 @@
+"""Skill layer without a simulator: policy registry, server goal checks, controller geometry."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from robomatrix.errors import UsageError
+from robomatrix.hardware.robot import Observation
+from robomatrix.messages import SkillGoal
+from robomatrix.skills.policies.base import Phased, clamp_planar, servo_to_point
+from robomatrix.skills.policies.motion import CLEARANCE_M, HAND_BACK_M, PAD_FRONT_M, push_setup
+from robomatrix.skills.policies.place import drawer_drop_point_odom
+from robomatrix.skills.registry import make_policy, policies, register_policy, skills_without_policy
+from robomatrix.skills.runner import RunnerConfig
+from robomatrix.skills.server_node import check_goal
+from robomatrix.skills.specs import skill_names
+
+
+def test_every_registered_skill_has_a_scripted_policy():
+    assert skills_without_policy("scripted") == []
+    assert set(policies("scripted")) == set(skill_names())
+    for name in skill_names():
+        policy = make_policy("scripted", name)
+        assert policy.skill == name
+        assert make_policy("scripted", name) is not policy  # a fresh one per execution
+
+
+def test_policy_lookups_fail_with_reasons():
+    with pytest.raises(UsageError, match="Did you mean 'grasp'"):
+        make_policy("scripted", "graps")
+    with pytest.raises(UsageError, match="policy kind"):
+        make_policy("learned", "grasp")
+    with pytest.raises(UsageError, match="no neural policy"):
+        make_policy("neural", "grasp")
+    with pytest.raises(UsageError, match="policy kind"):
+        register_policy("magic", "grasp", object)
+
+
+@pytest.mark.parametrize("goal, expected", [
+    ({"skill": "graps", "args": {"object": "red can"}}, "Did you mean 'grasp'"),
+    ({"skill": "push", "args": {"object": "red can", "direction": "up"}}, "direction"),
+    ({"skill": "grasp", "args": {}}, "missing its 'object'"),
+    ({"skill": "nudge", "args": {"direction": "left", "amount": 3.0}}, "within"),
+    ({"skill": "grasp", "args": {"object": "red can"}, "speed": 2}, "no field 'speed'"),
+    ({"args": {}}, "missing field"),
+    ("grasp the can", "JSON object"),
+])
+def test_server_refuses_bad_goals_with_the_reason(goal, expected):
+    ok, reason, parsed = check_goal(goal)
+    assert not ok and parsed is None
+    assert expected in reason
+
+
+def test_server_accepts_a_good_goal_with_defaults_filled_and_refuses_under_estop():
+    goal = SkillGoal(skill="nudge", args={"direction": "left"}).to_dict()
+    ok, reason, parsed = check_goal(goal)
+    assert ok and reason == "" and parsed.args == {"direction": "left", "amount": 0.05}
+    ok, reason, _ = check_goal(goal, estop=True)
+    assert not ok and "e-stop" in reason
+    ok, reason, _ = check_goal(goal, policy_kind="neural")
+    assert not ok and "no neural policy" in reason
+
+
+def test_runner_config_names_the_bad_field():
+    with pytest.raises(UsageError, match="control_rate_hz"):
+        RunnerConfig(control_rate_hz=0)
+    with pytest.raises(UsageError, match="camera_every_n"):
+        RunnerConfig(camera_every_n=0)
+
+
+def test_servo_limits_speed_and_turns_before_driving_when_far_off_heading():
+    (vx, vy, wz), err, heading = servo_to_point([2.0, 0.0, 0.0], 0.42, max_speed_mps=0.4)
+    assert math.hypot(vx, vy) == pytest.approx(0.4) and wz == 0.0 and err == pytest.approx(1.58)
+    (vx, vy, wz), _, heading = servo_to_point([0.0, 1.0, 0.0], 0.42, max_speed_mps=0.4)
+    assert heading == pytest.approx(math.pi / 2) and wz > 0 and math.hypot(vx, vy) <= 0.1 + 1e-9
+    (vx, vy, wz), err, heading = servo_to_point([0.42, 0.0, 0.0], 0.42)
+    assert (vx, vy, wz) == (0.0, 0.0, 0.0) and err == 0.0
+    assert clamp_planar(3.0, 4.0, 1.0) == pytest.approx((0.6, 0.8))
+
+
+def test_push_geometry_leaves_the_fingers_clear_of_the_can():
+    r = 0.033
+    (x, y), gx, grip, gap = push_setup("backward", r)
+    assert y == 0.0 and grip == 0.0 and gx - HAND_BACK_M - (x + r) == pytest.approx(CLEARANCE_M)
+    (x, y), gx, grip, gap = push_setup("left", r)
+    assert x == gx and y > 0 and y - r - 0.01 == pytest.approx(CLEARANCE_M)
+    (_, y_right), _, _, _ = push_setup("right", r)
+    assert y_right == pytest.approx(-y)
+    (x, y), gx, grip, gap = push_setup("forward", r)
+    assert grip == 1.0 and x - r - (gx + PAD_FRONT_M) == pytest.approx(CLEARANCE_M) and gap > 0.05
+
+
+def test_drawer_drop_point_is_the_middle_of_the_exposed_tray():
+    # a drawer pulling out along +x with its handle at x = 1.0: the tray shows from the cabinet
+    # face (handle - 0.045 - opening) to the front's inner face (handle - 0.06)
+    opening = 0.2
+    p = drawer_drop_point_odom([1.0, 0.5, 0.13], 0.0, opening)
+    face, inner = 1.0 - 0.045 - opening, 1.0 - 0.06
+    np.testing.assert_allclose(p, [(face + inner) / 2, 0.5], atol=1e-9)
+    q = drawer_drop_point_odom([0.0, 0.0, 0.13], math.pi / 2, opening)  # pulls out along +y
+    np.testing.assert_allclose(q, [0.0, -(0.06 + 0.5 * (opening - 0.015))], atol=1e-9)
+
+
+class _TwoPhase(Phased):
+    PHASES = (("wait", 1.0), ("finish", 0.5))
+
+    def phase_wait(self, state, obs):
+        from robomatrix.hardware.robot import Action
+
+        return Action(), ("finish" if obs.stamp_s >= 0.2 else None), "waiting"
+
+    def phase_finish(self, state, obs):
+        from robomatrix.hardware.robot import Action
+
+        return Action(), None, "never finishes"
+
+
+def _obs(t: float) -> Observation:
+    return Observation(rgb=None, depth=None, intrinsics=None, camera_pose_base=np.eye(4), base_pose=np.zeros(3),
+                       base_velocity=np.zeros(3), ee_position=np.array([0.2, 0.16]), gripper_opening=1.0, stamp_s=t)
+
+
+def test_phased_policy_advances_and_fails_a_phase_over_budget_with_its_name():
+    policy = _TwoPhase()
+    policy.skill = "demo"
+    policy.reset({}, None, _obs(0.0))
+    step = policy.act(None, _obs(0.1))
+    assert not step.done and step.progress == 0.0
+    step = policy.act(None, _obs(0.2))
+    assert not step.done and step.progress == 0.5
+    step = policy.act(None, _obs(0.8))
+    assert step.done and step.success is False and "'finish' phase did not finish in 0.5 s" in step.message

@@ -1,0 +1,77 @@
+"""Every scripted skill in MuJoCo on camera perception (160x120), verified by its postcondition
+and by an ORACLE check (ground truth, scoring only); the pick-and-place chain; cancel, time limit,
+progress feedback and video frames of the runner."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from robomatrix.hardware.robot import make_robot
+from robomatrix.messages import SkillCall, SkillGoal
+from robomatrix.perception import Perception
+from robomatrix.sim.oracle_expert import oracle_in_container
+from robomatrix.skills.evaluate import chain, run_scenario, scenario
+from robomatrix.skills.registry import policies
+from robomatrix.skills.runner import SkillRunner
+
+
+@pytest.fixture(scope="module")
+def robot():
+    with make_robot("mujoco", camera_width=160, camera_height=120) as r:
+        yield r
+
+
+@pytest.mark.parametrize("skill", sorted(policies("scripted")))
+def test_every_registered_skill_succeeds_where_it_applies(robot, skill):
+    outcome = run_scenario(robot, scenario(skill, episode=1), seed=3)
+    assert outcome["setup_ok"], outcome["reason"]
+    assert outcome["postcondition_ok"], outcome["reason"]
+    assert outcome["oracle_ok"], outcome["reason"]
+
+
+@pytest.mark.parametrize("scene, seed", [("pick", 5), ("pick", 6), ("office", 7)])
+def test_pick_and_place_chain_puts_the_red_can_in_the_box(robot, scene, seed):
+    outcome = run_scenario(robot, chain(scene), seed=seed)
+    assert outcome["success"], outcome["reason"]
+    # ORACLE: scoring only
+    assert oracle_in_container(robot.oracle_object_poses()["red can"][:3], robot.scene.container("box"))
+
+
+def test_search_fails_after_a_full_turn_when_the_object_is_not_there(robot):
+    robot.reset("empty", 0)
+    result = SkillRunner(robot, Perception()).run(SkillCall("search", {"object": "red can"}))
+    assert not result.success and "full turn" in result.reason
+    assert result.duration_s < 20.0
+
+
+def test_cancel_stops_the_robot(robot):
+    robot.reset("pick", 2)
+    runner = SkillRunner(robot, Perception())
+    assert runner.run(SkillCall("search", {"object": "red can"})).success
+    polls = []
+
+    def cancel():
+        polls.append(1)
+        return len(polls) > 15  # cancel mid-drive
+    result = runner.run(SkillCall("move_to", {"object": "red can"}), cancel=cancel)
+    assert not result.success and "canceled" in result.reason
+    start = robot.get_state().base_pose.copy()
+    robot.advance(0.5)
+    state = robot.get_state()
+    assert np.abs(state.base_velocity).max() < 0.02
+    assert np.linalg.norm(state.base_pose[:2] - start[:2]) < 0.01
+
+
+def test_time_limit_fails_with_a_reason_and_feedback_and_frames_flow(robot):
+    robot.reset("pick", 2)
+    frames, feedback = [], []
+    runner = SkillRunner(robot, Perception(), on_frame=lambda obs, text: frames.append((obs.rgb.shape, text)))
+    assert runner.run(SkillCall("search", {"object": "red can"})).success
+    frames.clear()
+    goal = SkillGoal(skill="move_to", args={"object": "red can"}, time_limit_s=0.6)
+    result = runner.run(goal, on_feedback=feedback.append)
+    assert not result.success and "ran out of time (0.6 s)" in result.reason
+    assert result.goal_id == goal.goal_id and 0.6 <= result.duration_s < 1.0
+    assert feedback and all(f.skill == "move_to" and f.goal_id == goal.goal_id for f in feedback)
+    assert feedback[-1].elapsed_s > feedback[0].elapsed_s
+    assert frames and frames[0][0] == (120, 160, 3) and all("move_to(object='red can')" in t for _, t in frames)
