@@ -133,10 +133,13 @@ def _percentiles_ms(samples_ns: list[int]) -> dict:
             "mean": round(float(arr.mean()), 4), "n": int(arr.size)}
 
 
-def _ping_pong(node, executor, msg_type, ping_topic, pong_topic, make_msg, n: int) -> dict:
-    """Half round trips (ns) of `n` pings, one in flight, after matching and a warm-up."""
-    pongs: list = []
-    sub = node.create_subscription(msg_type, pong_topic, pongs.append, LATENCY_QOS)
+def _ping_pong(node, executor, msg_type, ping_topic, pong_topic, make_msg, tag_of, n: int) -> dict:
+    """Half round trips (ns) of `n` pings, one in flight, after matching and a warm-up.
+
+    `make_msg(i)` builds ping i; `tag_of(msg)` reads i back, so a late echo of a lost ping
+    is never taken for the current one."""
+    pongs: set = set()
+    sub = node.create_subscription(msg_type, pong_topic, lambda m: pongs.add(tag_of(m)), LATENCY_QOS)
     pub = node.create_publisher(msg_type, ping_topic, LATENCY_QOS)
     try:
         deadline = time.monotonic() + PEER_START_TIMEOUT_S
@@ -148,11 +151,10 @@ def _ping_pong(node, executor, msg_type, ping_topic, pong_topic, make_msg, n: in
         executor.spin_until(lambda: False, 0.1)  # drain stray echoes of the matching pings
         half_rtts, lost = [], 0
         for i in range(WARMUP + n):
-            pongs.clear()
             msg = make_msg(i)
             start = time.perf_counter_ns()
             pub.publish(msg)
-            if not executor.spin_until(lambda: bool(pongs), PING_TIMEOUT_S):
+            if not executor.spin_until(lambda i=i: i in pongs, PING_TIMEOUT_S):
                 lost += 1
                 continue
             elapsed = time.perf_counter_ns() - start
@@ -217,8 +219,9 @@ def bench_transport(transport: str, n_twist: int, n_image: int, n_rate: int, wid
             return img
 
         twist = _ping_pong(node, executor, Twist, "/bench/twist_ping", "/bench/twist_pong",
-                           lambda i: Twist(linear=Vector3(x=float(i))), n_twist)
-        image_latency = _ping_pong(node, executor, Image, "/bench/image_ping", "/bench/image_pong", image, n_image)
+                           lambda i: Twist(linear=Vector3(x=float(i))), lambda m: int(m.linear.x), n_twist)
+        image_latency = _ping_pong(node, executor, Image, "/bench/image_ping", "/bench/image_pong", image,
+                                   lambda m: int(m.header.frame_id.removeprefix("ping-")), n_image)
         rate = _image_rate(node, executor, image(0), n_rate, run=f"rate-{os.getpid()}-{time.monotonic_ns()}")
         executor.shutdown()
         return {"twist_latency_ms": twist, "image_latency_ms": image_latency,
