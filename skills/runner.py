@@ -29,6 +29,7 @@ from robomatrix.skills.specs import skill_spec, validate_call
 FrameHook = Callable[[Observation, str], None]
 FeedbackHook = Callable[[SkillFeedback], None]
 SETTLE_TICKS = 3  # ticks of standing still before the postcondition frame
+STALE_STATE_S = 1.0  # real-time mode: no new robot state for this long stops the skill
 
 
 @dataclass
@@ -130,11 +131,22 @@ class SkillRunner:
         deadline = None
         tick = 0
         message = ""
+        wall0 = last_change = self._monotonic()
+        last_stamp = obs.stamp_s
         while True:
             if cancel():
                 self.robot.stop()
                 return finish(False, f"{call.skill} canceled after {obs.stamp_s - t0:.1f} s")
             elapsed = obs.stamp_s - t0
+            if not self.lock_step:  # a real robot: the wall clock bounds the skill too, and a silent robot stops it
+                now = self._monotonic()
+                elapsed = max(elapsed, now - wall0)
+                if obs.stamp_s != last_stamp:
+                    last_stamp, last_change = obs.stamp_s, now
+                elif now - last_change > STALE_STATE_S:
+                    self.robot.stop()
+                    return finish(False, f"{call.skill} stopped: no new robot state for {STALE_STATE_S:g} s "
+                                         "(is the hardware publishing odometry?)")
             if elapsed > limit_s:
                 self.robot.stop()
                 return finish(False, f"{call.skill} ran out of time ({limit_s:g} s) while {message or 'starting'}")

@@ -132,3 +132,52 @@ def test_phased_policy_advances_and_fails_a_phase_over_budget_with_its_name():
     assert not step.done and step.progress == 0.5
     step = policy.act(None, _obs(0.8))
     assert step.done and step.success is False and "'finish' phase did not finish in 0.5 s" in step.message
+
+
+class _FrozenRobot:
+    """A real-time robot (no `advance`) whose state never changes: its driver went quiet."""
+
+    def __init__(self):
+        self.sent, self.stopped = [], 0
+
+    def get_state(self):
+        return _obs(5.0)
+
+    def get_observation(self):
+        return _obs(5.0)
+
+    def send_action(self, action):
+        self.sent.append(action)
+        return action
+
+    def stop(self):
+        self.stopped += 1
+
+
+class _NoPerception:
+    def update(self, obs):
+        from robomatrix.perception import PerceptionState
+
+        return PerceptionState(stamp_s=obs.stamp_s, base_pose=np.zeros(3))
+
+    update_proprio = update
+
+
+def test_real_time_runner_ticks_on_the_wall_clock_and_stops_when_the_robot_goes_quiet():
+    from robomatrix.messages import SkillCall
+    from robomatrix.skills.runner import SkillRunner
+
+    clock = [100.0]
+    sleeps = []
+
+    def sleep(dt):
+        sleeps.append(dt)
+        clock[0] += dt
+
+    robot = _FrozenRobot()
+    runner = SkillRunner(robot, _NoPerception(), control_rate_hz=20, sleep=sleep, monotonic=lambda: clock[0])
+    assert not runner.lock_step
+    result = runner.run(SkillCall("nudge", {"direction": "left", "amount": 0.05}))
+    assert not result.success and "no new robot state for 1 s" in result.reason
+    assert robot.stopped == 1 and sleeps and all(dt == pytest.approx(0.05) for dt in sleeps)
+    assert len(robot.sent) == pytest.approx(20, abs=2)  # one command per 50 ms tick for ~1 s
