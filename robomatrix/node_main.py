@@ -41,8 +41,10 @@ def run_node(node_cls, argv: list[str] | None = None) -> None:
 
 
 def _shutdown(node) -> None:
+    """Destroy the node and close the transports; a failure here must not hide the real error."""
     try:
         if node is not None:
             node.destroy_node()
-    finally:
         comm.shutdown()
+    except Exception as exc:  # already exiting: report in one line
+        print(f"shutdown: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -117,7 +117,9 @@ class HardwareNode(comm.Node):
             self.pub_info.publish(conv.camera_info(obs.intrinsics, stamp))
 
     def destroy_node(self):
-        self.robot.disconnect()
+        robot = getattr(self, "robot", None)  # absent when __init__ failed on a bad parameter
+        if robot is not None and robot.is_connected:
+            robot.disconnect()
         super().destroy_node()
 
 
