@@ -5,7 +5,8 @@ import json
 import sys
 
 COMMAND = "bench"
-HELP = "benchmarks: comm (transport latency and rate), sim (physics and rendering speed), tasks (task suite)"
+HELP = ("benchmarks: comm (transport latency and rate), sim (physics and rendering speed), "
+        "perception (detection vs oracle), tasks (task suite)")
 
 
 def add_arguments(parser) -> None:
@@ -19,6 +20,14 @@ def add_arguments(parser) -> None:
     sim.add_argument("--scene", default="office", help="scene name (default: office)")
     sim.add_argument("--seed", type=int, default=0, help="scene randomisation seed (default: 0)")
     sim.set_defaults(handler=bench_sim)
+    perc = sub.add_parser("perception", help="detection precision/recall and 3-D error against the oracle")
+    perc.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    perc.add_argument("--scenes", default="office", help="comma-separated scene names (default: office)")
+    perc.add_argument("--n-scenes", type=int, default=30, help="random scenes per scene name (default: 30)")
+    perc.add_argument("--views", type=int, default=4, help="camera views per scene (default: 4)")
+    perc.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    perc.add_argument("--camera", default="320x240", help="camera size WxH (default: 320x240)")
+    perc.set_defaults(handler=bench_perception)
     from robomatrix.cli import bench_tasks
 
     bench_tasks.add_parser(sub)
@@ -73,3 +82,26 @@ def bench_sim(args) -> int:
     _check_scene(args.scene)
     bench = require("robomatrix.bench.sim", "`robomatrix bench sim`")
     return report(_quiet_stdout_while(bench.run_sim_bench, scene=args.scene, seed=args.seed), args.json)
+
+
+def bench_perception(args) -> int:
+    from robomatrix.cli.main import require
+    from robomatrix.cli.sim import _check_scene
+    from robomatrix.errors import UsageError
+
+    scenes = tuple(s.strip() for s in args.scenes.split(",") if s.strip())
+    for scene in scenes:
+        _check_scene(scene)
+    try:
+        width, height = (int(v) for v in args.camera.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--camera expects WxH such as 320x240, got '{args.camera}'.") from None
+    if args.n_scenes < 1 or args.views < 1 or width < 32 or height < 24:
+        raise UsageError("--n-scenes and --views must be >= 1 and --camera at least 32x24.")
+    bench = require("robomatrix.bench.perception", "`robomatrix bench perception`")
+    result = _quiet_stdout_while(bench.run_perception_bench, scenes=scenes, n_scenes=args.n_scenes, seed=args.seed,
+                                 views_per_scene=args.views, width=width, height=height)
+    if args.json:
+        return report(result, True)
+    print(bench.format_report(result))
+    return 0
