@@ -25,6 +25,7 @@ from typing import Any
 from robomatrix.errors import UsageError
 from robomatrix.executive import ExecutionReport, Executive, ExecutiveConfig, StepRecord
 from robomatrix.executive.executors import SKILL_ACTION, RunnerSkillExecutor
+from robomatrix.executive.verify import PlacementVerifier
 from robomatrix.hardware.robot import Action, make_robot
 from robomatrix.logs import HardwareTopics, McapLog, RobotTap
 from robomatrix.messages import Detections, ExecutiveStatus, Plan, SkillFeedback, Task
@@ -260,7 +261,8 @@ class SimSession:
             self.log.write_json("/robomatrix/task", task, sim0)
         h = self.hooks
         executive = Executive(self.planner, RunnerSkillExecutor(self.runner), self.scene_objects,
-                              self.config.executive, on_status=self._tee(h.on_status, "/robomatrix/status"),
+                              self.config.executive, verify=PlacementVerifier(self.scene_objects),
+                              on_status=self._tee(h.on_status, "/robomatrix/status"),
                               on_plan=self._tee(h.on_plan, "/robomatrix/plan"),
                               on_feedback=self._feedback_tee(h.on_feedback), on_step=h.on_step, clock=self._now)
         try:

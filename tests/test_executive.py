@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from robomatrix.errors import UsageError
-from robomatrix.executive import ExecutionReport, Executive, ExecutiveConfig, SkillExecutor
+from robomatrix.executive import ExecutionReport, Executive, ExecutiveConfig, PlacementVerifier, SkillExecutor
 from robomatrix.messages import EXECUTIVE_STATES, SkillFeedback, SkillResult
 from robomatrix.planners.base import SceneObjects, make_planner
 
@@ -18,13 +18,14 @@ class FakeWorld(SkillExecutor):
     `failures` maps a skill name (or "skill:object") to how many times it fails before it works;
     a value of -1 fails forever."""
 
-    def __init__(self, hidden=("bin", "drawer"), failures=None):
+    def __init__(self, hidden=("bin", "drawer"), failures=None, bounce=0):
         self.visible = [n for n in NAMES if n not in hidden]
         self.hidden = list(hidden)
         self.held = None
         self.contained: dict[str, str] = {}
         self.over = None
         self.failures = dict(failures or {})
+        self.bounce = bounce  # this many releases land outside the container (the skill still succeeds)
         self.calls: list[str] = []
 
     def scene(self) -> SceneObjects:
@@ -56,7 +57,10 @@ class FakeWorld(SkillExecutor):
         elif call.skill == "position_over":
             self.over = call.args["target"]
         elif call.skill == "release":
-            self.contained[obj] = self.over
+            if self.bounce:
+                self.bounce -= 1
+            else:
+                self.contained[obj] = self.over
             self.held = None
         return SkillResult(goal_id="g", skill=call.skill, success=True, duration_s=2.0)
 
@@ -160,6 +164,26 @@ def test_perception_verification_can_overrule_a_skill():
     first = [s for s in report.steps if s.skill == "grasp"][0]
     assert not first.success and first.reason == "perception disagrees: the red can is not between the fingers"
     assert "verifying" in [s.state for s in ev["status"]]
+
+
+def test_placement_check_catches_a_can_that_landed_outside_and_the_replan_fixes_it():
+    world = FakeWorld(bounce=1)
+    exe, ev = make_executive(world, ExecutiveConfig(max_retries_per_step=0), verify=None)
+    exe.verify = PlacementVerifier(world.scene)
+    report = exe.run("put the red can in the box")
+    assert report.success and report.replans == 1
+    first_release = [s for s in report.steps if s.skill == "release"][0]
+    assert not first_release.success
+    assert first_release.reason == ("perception disagrees: after letting go, the red can is not inside any "
+                                    "container, not in the box")
+    assert [s.skill for s in report.steps][-5:] == ["move_to", "grasp", "lift", "position_over", "release"]
+    assert world.contained == {"red can": "box"}
+
+
+def test_without_the_placement_check_a_bounced_can_is_claimed_done():
+    world = FakeWorld(bounce=1)
+    exe, _ = make_executive(world)
+    assert exe.run("put the red can in the box").success and world.contained == {}
 
 
 def test_cancel_stops_between_and_during_steps():

@@ -20,8 +20,9 @@ from robomatrix.skills.specs import skill_spec
 class FakeSkillServer:
     """Serves /robomatrix/skill like skill_server does (SkillGoal in, SkillResult out), on a fake."""
 
-    def __init__(self, node, fail: dict[str, int] | None = None, block: bool = False):
+    def __init__(self, node, fail: dict[str, int] | None = None, block: bool = False, after=None):
         self.fail = dict(fail or {})
+        self.after = after  # after(skill name) once a skill succeeded: e.g. perception's new scene
         self.block = block
         self.goals: list[str] = []
         comm.ActionServer(node, "/robomatrix/skill", self.execute)
@@ -41,6 +42,8 @@ class FakeSkillServer:
             handle.abort("slipped")
             return SkillResult(goal_id=goal["goal_id"], skill=goal["skill"], success=False,
                                reason=f"{goal['skill']} slipped", duration_s=1.0).to_dict()
+        if self.after is not None:
+            self.after(goal["skill"])
         return SkillResult(goal_id=goal["goal_id"], skill=goal["skill"], success=True, duration_s=2.0).to_dict()
 
 
@@ -143,14 +146,34 @@ def test_perceived_scene_remembers_what_left_the_view_and_prefers_the_tracked_sc
 
 def test_the_node_plans_from_the_tracked_scene(graph):
     _, nodes = graph
-    server, statuses, plans, dets, tasks = start(nodes)
     pub = nodes["person"].create_publisher(String, "/robomatrix/scene", comm.QOS_SENSOR_DATA)
+    landed = {"in": None}
+
+    def perception_after(skill):  # perception sees where the released can came to rest
+        if skill == "release":
+            scene = SceneObjects.from_names(["red can", "box"], contained={"red can": landed["in"]} if landed["in"] else {})
+            pub.publish(String(data=json.dumps(scene.to_dict())))
+            time.sleep(0.2)
+
+    server, statuses, plans, dets, tasks = start(nodes, {"after": perception_after})
     held = SceneObjects.from_names(["red can", "box"], held="red can")
     pub.publish(String(data=json.dumps(held.to_dict())))
     assert wait_for(lambda: nodes["executive"].scene().held == "red can")
+    landed["in"] = "box"
     tasks.publish(Task("put the red can in the box"))
     assert wait_for(lambda: statuses[-1].state in ("succeeded", "failed"))
+    assert statuses[-1].state == "succeeded"
     assert server.goals == ["lift", "position_over", "release"]  # it is already in the gripper
+
+    # a can that lands outside: the release is re-checked, retried, and the task replanned
+    server.goals.clear()
+    landed["in"] = None
+    pub.publish(String(data=json.dumps(held.to_dict())))
+    assert wait_for(lambda: nodes["executive"].scene().held == "red can")
+    tasks.publish(Task("put the red can in the box"))
+    assert wait_for(lambda: statuses[-1].state == "failed")  # it never lands in the box here
+    assert "after letting go, the red can is not inside any container" in statuses[-1].message
+    assert any(s.state == "replanning" for s in statuses[-20:]) and server.goals.count("release") > 2
 
 
 def test_action_executor_reports_a_missing_server_as_a_failed_skill():

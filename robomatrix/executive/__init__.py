@@ -11,5 +11,6 @@ from robomatrix.executive.core import (
     SkillExecutor,
     StepRecord,
 )
+from robomatrix.executive.verify import PlacementVerifier
 
-__all__ = ["OUTCOMES", "ExecutionReport", "Executive", "ExecutiveConfig", "SkillExecutor", "StepRecord"]
+__all__ = ["OUTCOMES", "ExecutionReport", "Executive", "ExecutiveConfig", "PlacementVerifier", "SkillExecutor", "StepRecord"]

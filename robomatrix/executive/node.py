@@ -29,6 +29,7 @@ from robomatrix import comm
 from robomatrix.errors import UsageError
 from robomatrix.executive.core import Executive, ExecutiveConfig
 from robomatrix.executive.executors import SKILL_ACTION, ActionSkillExecutor
+from robomatrix.executive.verify import PlacementVerifier
 from robomatrix.messages import Detections, ExecutiveStatus, Plan, Task
 from robomatrix.msgs import String
 from robomatrix.node_main import run_node
@@ -62,6 +63,11 @@ class PerceivedScene:
     def wait(self, timeout_s: float) -> bool:
         return self._received.wait(timeout_s)
 
+    @property
+    def tracked(self) -> bool:
+        """Whether perception's tracked scene (with held/contained facts) has arrived."""
+        return self._scene is not None
+
     def __call__(self) -> SceneObjects:
         with self._lock:
             if self._scene is not None:
@@ -87,8 +93,9 @@ class ExecutiveNode(comm.Node):
         self.pub_status = self.create_json_publisher(ExecutiveStatus, "/robomatrix/status", comm.QOS_LATCHED)
         self.scene = PerceivedScene()
         self.executive = Executive(make_planner(planner), ActionSkillExecutor(self, action_name), self.scene,
-                                   config, on_status=self.pub_status.publish, on_plan=self.pub_plan.publish,
+                                   config, verify=self._verify, on_status=self.pub_status.publish, on_plan=self.pub_plan.publish,
                                    clock=self.get_clock().now)
+        self._placement = PlacementVerifier(self.scene)
         self._tasks: queue.Queue[Task | None] = queue.Queue()
         self._cancel = threading.Event()
         self._busy = threading.Event()
@@ -99,6 +106,12 @@ class ExecutiveNode(comm.Node):
         self._worker.start()
         self.pub_status.publish(ExecutiveStatus(state="idle", message="waiting for a task on /robomatrix/task"))
         self.get_logger().info(f"executive ready ({planner} planner, skills via '{action_name}')")
+
+    def _verify(self, call, result) -> tuple[bool, str]:
+        """Placement re-check (robomatrix.executive.verify), when perception publishes its tracked
+        scene: detections alone say nothing about what is inside what."""
+        ok, why = self._placement(call, result)
+        return ok or not self.scene.tracked, why
 
     def _on_scene(self, msg: String) -> None:
         try:
