@@ -51,7 +51,7 @@ class _DrawerPolicy(Phased):
     def phase_locate(self, state, obs):
         drawer = self._drawer(state)
         if drawer is None:
-            if self.elapsed_in_phase(obs) > 0.5:
+            if self.elapsed_in_phase(obs) > 0.8:
                 return Action(), "fail", f"{self.skill}: the drawer has not been seen (search for it first)"
             return Action(), None, "looking for the drawer"
         self.handle_z = float(min(max(drawer.position_base[2], 0.05), 0.25))

@@ -49,7 +49,7 @@ class MoveToPolicy(Phased):
         obj = object_or_none(state, self.name)
         if obj is not None:
             return Action(arm_target=self.arm), "drive", f"driving to the {self.name}"
-        if self.elapsed_in_phase(obs) > 0.5:
+        if self.elapsed_in_phase(obs) > 0.8:
             return Action(), "fail", f"move_to: the {self.name} has not been seen (search for it first)"
         return Action(arm_target=self.arm), None, f"looking for the {self.name}"
 
