@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -35,6 +36,7 @@ TOPICS = {
 
 
 RGB_FRAMES_KEPT = 4
+ODOM_HISTORY = 100  # odometry messages kept (2 s at 50 Hz) to find the one taken with a camera frame
 
 
 def _stamp(msg) -> float:
@@ -64,6 +66,7 @@ class TopicRobot(Robot):
         self.camera_pose_base = np.asarray(camera_pose_base, float)
         self._lock = threading.Lock()
         self._odom: Odometry | None = None
+        self._odom_history: deque[Odometry] = deque(maxlen=ODOM_HISTORY)  # to match camera stamps
         self._joints: dict[str, float] = {}
         self._rgb: dict[float, Image] = {}  # the last few colour frames by stamp, to pair with depth
         self._depth: Image | None = None
@@ -86,7 +89,7 @@ class TopicRobot(Robot):
         n.create_subscription(Image, t["rgb"], self._on_rgb, sensor)
         n.create_subscription(Image, t["depth"], lambda m: self._keep("_depth", m), sensor)
         n.create_subscription(CameraInfo, t["info"], lambda m: self._keep("_info", m), sensor)
-        n.create_subscription(Odometry, t["odom"], lambda m: self._keep("_odom", m), 10)
+        n.create_subscription(Odometry, t["odom"], self._on_odom, 10)
         n.create_subscription(JointState, t["joints"], self._on_joints, 10)
         self._pubs = {"cmd_vel": n.create_publisher(Twist, t["cmd_vel"], 10),
                       "arm": n.create_publisher(Point, t["arm"], 10),
@@ -104,6 +107,11 @@ class TopicRobot(Robot):
     def _keep(self, attr: str, msg) -> None:
         with self._lock:
             setattr(self, attr, msg)
+
+    def _on_odom(self, msg: Odometry) -> None:
+        with self._lock:
+            self._odom = msg
+            self._odom_history.append(msg)
 
     def _on_rgb(self, msg: Image) -> None:
         with self._lock:
@@ -136,9 +144,12 @@ class TopicRobot(Robot):
         return self.get_observation()
 
     # ------------------------------------------------------------------ sensing
-    def get_state(self) -> Observation:
+    def get_state(self, at_stamp_s: float | None = None) -> Observation:
+        """Proprioception now, or (`at_stamp_s`) with the odometry closest to that time."""
         with self._lock:
             odom, joints, info = self._odom, dict(self._joints), self._info
+            if at_stamp_s is not None and self._odom_history:
+                odom = min(self._odom_history, key=lambda m: abs(_stamp(m) - at_stamp_s))
         if odom is None or conv.GRIPPER_JOINT not in joints:
             raise RoboMatrixError(f"no odometry/joint states yet on {self.topics['odom']} and {self.topics['joints']}: "
                                   "is the hardware node running?")
@@ -154,7 +165,8 @@ class TopicRobot(Robot):
             gripper_opening=float(joints[conv.GRIPPER_JOINT]), stamp_s=_stamp(odom))
 
     def get_observation(self) -> Observation:
-        obs = self.get_state()
+        """The latest camera frame, with the base pose from the odometry taken with it (a moving
+        base would otherwise place what the camera saw where the robot is now, not where it was)."""
         with self._lock:
             depth, info = self._depth, self._info
             # the colour frame taken with the latest depth frame, else the newest one
@@ -163,6 +175,7 @@ class TopicRobot(Robot):
         if rgb is None or depth is None or info is None:
             raise RoboMatrixError(f"no camera frames yet on {self.topics['rgb']} / {self.topics['depth']}: "
                                   "is the camera publishing?")
+        obs = self.get_state(at_stamp_s=_stamp(depth))
         obs.rgb = conv.image_to_array(rgb)
         obs.depth = conv.image_to_array(depth)
         obs.intrinsics = intrinsics_from_camera_info(info)
