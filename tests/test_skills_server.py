@@ -2,6 +2,7 @@
 runs through TopicRobot's topics, bad goals are refused with the reason, cancel and e-stop stop it."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -16,8 +17,9 @@ from robomatrix.msgs import Bool, JointState, Odometry
 from robomatrix.skills.server_node import SkillServerNode
 
 
-@pytest.fixture(scope="module")
-def graph():
+@contextlib.contextmanager
+def running_graph(scene: str):
+    """hardware_node (MuJoCo, `scene`) + skill_server + a client node, spinning in real time."""
     with comm.Context() as ctx:
         server = SkillServerNode(context=ctx)
         person = comm.Node("person", context=ctx)
@@ -30,7 +32,7 @@ def graph():
 
         def spin():  # the renderer's GL context belongs to the thread that made it: build and spin here
             nodes["hw"] = HardwareNode(context=ctx, parameter_overrides={
-                "scene": "empty", "camera_width": 160, "camera_height": 120, "camera_rate_hz": 10.0,
+                "scene": scene, "camera_width": 160, "camera_height": 120, "camera_rate_hz": 10.0,
                 "control_rate_hz": 50.0})
             nodes["executor"] = comm.Executor([nodes["hw"], server, person])
             nodes["executor"].spin()
@@ -42,10 +44,18 @@ def graph():
         deadline = time.monotonic() + 10.0
         while not {"odom", "joints"} <= set(seen) and time.monotonic() < deadline:
             time.sleep(0.02)
-        yield client, seen, estop
-        nodes["executor"].shutdown(2.0)
-        spinner.join(5.0)
-        server.destroy_node()
+        try:
+            yield client, seen, estop
+        finally:
+            nodes["executor"].shutdown(2.0)
+            spinner.join(5.0)
+            server.destroy_node()
+
+
+@pytest.fixture(scope="module")
+def graph():
+    with running_graph("empty") as g:
+        yield g
 
 
 def _pose(seen) -> np.ndarray:
@@ -105,3 +115,14 @@ def test_estop_cancels_the_running_skill_and_refuses_new_goals(graph):
     again = client.send_goal(SkillGoal(skill="nudge", args={"direction": "up", "amount": 0.02}).to_dict())
     again.result(timeout_sec=10.0)
     assert again.status == "succeeded", again.reason
+
+
+def test_camera_skills_run_through_the_topics():
+    with running_graph("pick") as (client, seen, _):
+        for goal in (SkillGoal(skill="search", args={"object": "red can"}),
+                     SkillGoal(skill="move_to", args={"object": "red can"})):
+            handle = client.send_goal(goal.to_dict())
+            result = handle.result(timeout_sec=40.0)
+            assert handle.status == "succeeded", handle.reason
+            assert result["success"], result["reason"]
+        assert "ahead" in result["reason"]  # robot_near_object says where the can is
