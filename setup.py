@@ -5,8 +5,8 @@ robomatrix.skills, robomatrix.planners and robomatrix.sim through an explicit
 package_dir mapping; never a bare find_packages() at the root, which would install
 them as top-level `skills`, `planners`, `sim`.
 """
-from glob import glob
 import os
+from glob import glob
 
 from setuptools import find_packages, setup
 

@@ -8,6 +8,7 @@ as XCDR1 exactly as rmw_cyclonedds does, and over rclpy it is converted field by
 Byte payloads (`Image.data`, `CompressedImage.data`) are `bytes`, not lists of ints.
 """
 from robomatrix.msgs.ros import (
+    MESSAGE_TYPES,
     Bool,
     CameraInfo,
     Clock,
@@ -28,10 +29,9 @@ from robomatrix.msgs.ros import (
     Twist,
     TwistWithCovariance,
     Vector3,
-    ros_type_name,
     dds_type_name,
-    MESSAGE_TYPES,
     message_type,
+    ros_type_name,
 )
 
 __all__ = [

@@ -7,7 +7,7 @@ Humble definitions; `tests/test_msgs_wire.py` checks the bytes against `rosbags`
 from dataclasses import dataclass, field
 
 from cyclonedds.idl import IdlStruct
-from cyclonedds.idl.types import array, float32, float64, int32, sequence, uint8, uint32
+from cyclonedds.idl.types import array, float64, int32, sequence, uint8, uint32
 
 # ---------------------------------------------------------------- builtin_interfaces / std_msgs
 
