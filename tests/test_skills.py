@@ -181,3 +181,19 @@ def test_real_time_runner_ticks_on_the_wall_clock_and_stops_when_the_robot_goes_
     assert not result.success and "no new robot state for 1 s" in result.reason
     assert robot.stopped == 1 and sleeps and all(dt == pytest.approx(0.05) for dt in sleeps)
     assert len(robot.sent) == pytest.approx(20, abs=2)  # one command per 50 ms tick for ~1 s
+
+
+def test_drop_spots_leave_room_for_every_can_and_the_second_can_avoids_the_first():
+    from robomatrix.perception import TrackedObject
+    from robomatrix.skills.policies.place import drop_spots, free_spot, spot_odom
+
+    ring = drop_spots((0.22, 0.22, 0.12), "bin")
+    assert len(ring) == 4
+    for i, a in enumerate(ring):  # four cans (0.066 m) fit side by side inside a 0.22 m bin
+        assert math.hypot(*a) + 0.033 < 0.11
+        assert all(math.dist(a, b) > 0.066 for b in ring[i + 1:])
+    box = TrackedObject("box", "box", np.array([1.0, 0.0, 0.1]), np.zeros(3), 0.0, np.array([0.24, 0.2, 0.1]),
+                        True, 0.0, 1.0)
+    assert free_spot(box, [], np.zeros(2)) == (0.0, 0.0)  # an empty box: its centre
+    second = spot_odom(box, free_spot(box, [np.array([1.0, 0.0])], np.zeros(2)))
+    assert np.linalg.norm(second - [1.0, 0.0]) > 0.066

@@ -29,6 +29,45 @@ DRAWER_DROP_X_M = 0.40  # gripper x over the drawer: the handle stays well clear
 HANDLE_TO_FRONT_INSIDE_M = 0.045 + 0.015  # handle bar axis → inner face of the drawer front
 CABINET_FACE_BEHIND_FRONT_M = 0.015  # closed drawer: cabinet face is this far behind the front's inner face
 MIN_DRAWER_OPENING_M = 0.09  # less than this and a can does not fit in
+RELEASE_CLEARANCE_M = 0.03  # the held can's bottom ends this far above a box/bin rim (short drop)
+SPOT_MARGIN_M = 0.045  # drop spots keep a can's axis this far inside the container's inner walls
+
+
+def drop_spots(size, kind: str) -> list[tuple[float, float]]:
+    """Candidate drop points in the container's own frame (centre first), pure geometry."""
+    if kind == "bin":  # a ring of four: in a 0.22 m bin they hold four cans, a centre spot only three
+        r = max(0.0, 0.5 * float(min(size[0], size[1])) - SPOT_MARGIN_M - 0.005)
+        return [(r * math.cos(a), r * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 4, endpoint=False)]
+    hx = max(0.0, 0.5 * float(size[0]) - SPOT_MARGIN_M)
+    hy = max(0.0, 0.5 * float(size[1]) - SPOT_MARGIN_M)
+    return [(0.0, 0.0)] + [(sx * hx, sy * hy) for sx in (-1, 0, 1) for sy in (-1, 0, 1) if (sx, sy) != (0, 0)]
+
+
+def free_spot(container, occupied_odom: list, robot_xy) -> tuple[float, float]:
+    """The drop point, in the container's own frame, farthest from the cans already inside it; with
+    none inside, the first candidate (a box's centre) or, for a bin, the ring spot nearest the robot."""
+    spots = drop_spots(container.size if container.size is not None else (0.2, 0.2, 0.1), container.kind)
+    if not occupied_odom and container.kind != "bin":
+        return spots[0]
+    if not occupied_odom:
+        occupied_odom, sign = [robot_xy], -1.0  # nearest the robot = farthest from "minus the robot"
+    else:
+        sign = 1.0
+    best, best_d = spots[0], -math.inf
+    for spot in spots:
+        p = spot_odom(container, spot)
+        d = sign * min(float(np.linalg.norm(p - np.asarray(o[:2], float))) for o in occupied_odom)
+        if d > best_d + 1e-3:
+            best, best_d = spot, d
+    return best
+
+
+def spot_odom(container, spot) -> np.ndarray:
+    """A point given in the container's frame, in odom, from the container's current estimate."""
+    yaw = container.yaw_odom or 0.0
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.asarray(container.position_odom[:2], float) + np.array([c * spot[0] - s * spot[1],
+                                                                       s * spot[0] + c * spot[1]])
 
 
 def drawer_drop_point_odom(handle_odom, pull_yaw: float, opening_m: float) -> np.ndarray:
@@ -42,27 +81,38 @@ def drawer_drop_point_odom(handle_odom, pull_yaw: float, opening_m: float) -> np
 
 
 class PositionOverPolicy(Phased):
-    PHASES = (("raise", 4.0), ("carry", 35.0))
+    PHASES = (("raise", 4.0), ("carry", 35.0), ("lower", 3.0))
 
     def setup(self, state, obs):
         self.name, self.target = self.args["object"], self.args["target"]
+        self.spot: tuple[float, float] | None = None
 
     def _goal(self, state, obs):
-        """(point in base_link, gripper x, carry z, heading error or None) or a failure reason."""
+        """(point in base_link, gripper x, carry z, heading error or None, release z) or a failure reason."""
         tgt = object_or_none(state, self.target)
         if tgt is None:
             return f"position_over: the {self.target} has not been seen (search for it first)"
         if tgt.kind != "drawer":
-            return tgt.position_base, DROP_X_M, CARRY_Z_M, None
+            if self.spot is None:  # chosen once, in the container's frame: its estimate improves on the way
+                inside = [o.position_odom for name, o in state.objects.items()
+                          if name != self.name and state.containment().get(name) == self.target]
+                self.spot = free_spot(tgt, inside, np.asarray(obs.base_pose[:2], float))
+            p = world_to_base_point(spot_odom(tgt, self.spot), obs.base_pose)
+            rim = float(tgt.position_odom[2])
+            held = state.get(self.name)
+            half = float(held.size[2]) / 2 if held is not None and held.size is not None else 0.06
+            release_z = min(CARRY_Z_M, rim + half + RELEASE_CLEARANCE_M)
+            return np.array([p[0], p[1], rim]), DROP_X_M, CARRY_Z_M, None, release_z
         opening = state.drawer_opening_m
         if opening is not None and opening < MIN_DRAWER_OPENING_M:
             return f"position_over: the drawer is not open far enough ({opening:.2f} m); open it first"
         opening = 0.15 if opening is None else opening
         if tgt.yaw_odom is None:  # no facing estimate: aim past the handle along the line of sight
-            return tgt.position_base, DRAWER_DROP_X_M - 0.13, DRAWER_CARRY_Z_M, None
+            return tgt.position_base, DRAWER_DROP_X_M - 0.13, DRAWER_CARRY_Z_M, None, DRAWER_CARRY_Z_M
         drop = drawer_drop_point_odom(tgt.position_odom, tgt.yaw_odom, opening)
         p = world_to_base_point(drop, obs.base_pose)
-        return p, DRAWER_DROP_X_M, DRAWER_CARRY_Z_M, heading_to_face(tgt.yaw_odom + math.pi, float(obs.base_pose[2]))
+        facing = heading_to_face(tgt.yaw_odom + math.pi, float(obs.base_pose[2]))
+        return p, DRAWER_DROP_X_M, DRAWER_CARRY_Z_M, facing, DRAWER_CARRY_Z_M
 
     def phase_raise(self, state, obs):
         if not holding(obs):
@@ -81,10 +131,22 @@ class PositionOverPolicy(Phased):
         goal = self._goal(state, obs)
         if isinstance(goal, str):
             return Action(), "fail", goal
-        point, at_x, z, facing = goal
+        point, at_x, z, facing, self.release_z = goal
+        self.drop_x = at_x
         vel, err, heading = servo_to_point(point, at_x, facing_yaw=facing, max_speed_mps=0.35)
         arm = (at_x, z)
-        reached = err < 0.012 and heading < 0.05 and arm_at(obs, arm, 0.01)
+        reached = err < 0.01 and heading < 0.05 and arm_at(obs, arm, 0.01)
         if self.settled(reached, obs, 0.3):
-            return Action((0.0, 0.0, 0.0), arm, 0.0), "done", f"the {self.name} is over the {self.target}"
+            return Action((0.0, 0.0, 0.0), arm, 0.0), "lower", f"the {self.name} is over the {self.target}"
         return Action(vel, arm, 0.0), None, f"carrying the {self.name} to the {self.target} ({err:.2f} m)"
+
+    def phase_lower(self, state, obs):
+        """Down to just above the rim, so that the drop on release is short and the can stays upright."""
+        arm = (self.drop_x, self.release_z)
+        if not holding(obs):
+            return Action(), "fail", f"position_over: dropped the {self.name} over the {self.target}"
+        # a can already in the container may stop the held one a little high: that is still over it
+        blocked = self.elapsed_in_phase(obs) > 1.5 and abs(float(obs.ee_position[1]) - self.release_z) < 0.04
+        if self.settled(arm_at(obs, arm, 0.006) or blocked, obs, 0.2):
+            return Action((0.0, 0.0, 0.0), arm, 0.0), "done", f"the {self.name} is over the {self.target}"
+        return Action((0.0, 0.0, 0.0), arm, 0.0), None, f"lowering the {self.name} over the {self.target}"
