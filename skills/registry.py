@@ -16,7 +16,7 @@ from robomatrix.skills.specs import attach, attachments, skill_names, skill_spec
 
 POLICY_KINDS = ("scripted", "neural")
 # Modules that register the built-in policies of a kind when imported.
-_BUILTIN_MODULES = {"scripted": "robomatrix.skills.policies"}
+_BUILTIN_MODULES = {"scripted": "robomatrix.skills.policies", "neural": "robomatrix.skills.neural"}
 
 
 def register_policy(kind: str, skill: str, factory: Callable[[], object]) -> None:

@@ -1,0 +1,74 @@
+"""`robomatrix collect`: record demonstrations of meta-skills with the scripted experts."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+COMMAND = "collect"
+HELP = "record demonstrations of meta-skills (scripted experts, randomised scenes) into a dataset folder"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--skills", default="all", help="'all' or comma-separated skill names (default: all)")
+    parser.add_argument("--episodes", type=int, default=40, help="successful episodes per skill (default: 40)")
+    parser.add_argument("--out", required=True, help="dataset folder (created, or appended to)")
+    parser.add_argument("--seed", type=int, default=0, help="first scene seed (default: 0)")
+    parser.add_argument("--camera", default="160x120", help="camera size WxH (default: 160x120)")
+    parser.add_argument("--perception", choices=("rgbd", "oracle"), default="rgbd",
+                        help="what the experts see: the camera (default) or ORACLE ground truth (labelled)")
+    parser.add_argument("--keep-failures", action="store_true", help="also write failed episodes (success=false)")
+    parser.set_defaults(handler=run)
+
+
+def parse_camera(text: str) -> tuple[int, int]:
+    from robomatrix.errors import UsageError
+
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--camera expects WxH such as 160x120, got '{text}'.") from None
+    if not (32 <= width <= 1280 and 24 <= height <= 960):
+        raise UsageError(f"--camera must be within 32x24..1280x960, got '{text}'.")
+    return width, height
+
+
+def parse_skills(text: str) -> list[str]:
+    from robomatrix.skills.specs import skill_names, skill_spec
+
+    if text.strip() == "all":
+        return skill_names()
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    for name in names:
+        skill_spec(name)  # UsageError with a suggestion
+    return names
+
+
+def run(args) -> int:
+    from robomatrix.errors import UsageError
+
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be >= 1, got {args.episodes}.")
+    camera = parse_camera(args.camera)
+    skills = parse_skills(args.skills)
+    from tqdm import tqdm
+
+    from robomatrix.skills.data.recorder import collect
+
+    bar = tqdm(total=len(skills) * args.episodes, desc="collect", unit="ep", file=sys.stderr)
+
+    def progress(skill: str, kept: bool) -> None:
+        bar.set_postfix_str(skill)
+        if kept:
+            bar.update(1)
+
+    try:
+        summary = collect(args.out, skills, args.episodes, seed=args.seed, camera=camera,
+                          perception=args.perception, keep_failures=args.keep_failures, progress=progress)
+    finally:
+        bar.close()
+    for row in summary["per_skill"].values():
+        row["failed"] = len(row["failed"])
+    print(json.dumps(summary))
+    return 0

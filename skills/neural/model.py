@@ -1,0 +1,92 @@
+"""The network: camera image + proprioception + instruction embedding → action chunk + done logit.
+
+    image (B, 3, S, S) uint8 ─ conv blocks (stride 2, GroupNorm, FiLM from the instruction, SiLU) ─┐
+    proprio (B, P) ─ normalised ─ linear ──────────────────────────────────────────────────────────┼─ MLP ─┬─ (B, K, A) actions
+    instruction (B, 384) ─ linear ─────────────────────────────────────────────────────────────────┘       └─ (B,) done logit
+
+Actions come out normalised (zero mean, unit std per dimension, statistics from the training
+data kept as buffers); `unnormalise_actions` maps them back to metres, m/s and gripper units.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from robomatrix.skills.neural.config import NeuralPolicyConfig
+
+
+class FiLMBlock(nn.Module):
+    """conv 3x3 stride 2 → GroupNorm → FiLM(gamma, beta from the instruction) → SiLU."""
+
+    def __init__(self, c_in: int, c_out: int, groups: int, cond_dim: int):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)
+        self.norm = nn.GroupNorm(groups, c_out)
+        self.film = nn.Linear(cond_dim, 2 * c_out)
+        nn.init.zeros_(self.film.weight)  # starts as identity: gamma = 1, beta = 0
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.film(cond).chunk(2, dim=-1)
+        h = self.norm(self.conv(x))
+        h = h * (1.0 + gamma[:, :, None, None]) + beta[:, :, None, None]
+        return nn.functional.silu(h)
+
+
+class SkillPolicyNet(nn.Module):
+    """One network for every meta-skill, conditioned on the instruction (see module docstring)."""
+
+    def __init__(self, config: NeuralPolicyConfig):
+        super().__init__()
+        self.config = c = config
+        blocks, c_in = [], 3
+        for c_out in c.channels:
+            blocks.append(FiLMBlock(c_in, c_out, c.groups, c.instruction_dim))
+            c_in = c_out
+        self.blocks = nn.ModuleList(blocks)
+        side = c.image_size // 2 ** len(c.channels)
+        self.image_head = nn.Sequential(nn.Flatten(), nn.Linear(c_in * side * side, c.hidden_dim), nn.SiLU())
+        self.proprio_head = nn.Sequential(nn.Linear(c.proprio_dim, c.hidden_dim // 4), nn.SiLU())
+        self.text_head = nn.Sequential(nn.Linear(c.instruction_dim, c.hidden_dim // 4), nn.SiLU())
+        fused = c.hidden_dim + 2 * (c.hidden_dim // 4)
+        self.trunk = nn.Sequential(nn.Linear(fused, c.hidden_dim), nn.SiLU(), nn.Dropout(c.dropout),
+                                   nn.Linear(c.hidden_dim, c.hidden_dim), nn.SiLU())
+        self.action_out = nn.Linear(c.hidden_dim, c.chunk_size * c.action_dim)
+        self.done_out = nn.Linear(c.hidden_dim, 1)
+        for name, dim in (("proprio", c.proprio_dim), ("action", c.action_dim)):
+            self.register_buffer(f"{name}_mean", torch.zeros(dim))
+            self.register_buffer(f"{name}_std", torch.ones(dim))
+
+    @classmethod
+    def from_config(cls, config: NeuralPolicyConfig) -> SkillPolicyNet:
+        return cls(config)
+
+    def set_normalisation(self, stats: dict) -> None:
+        """stats: {"proprio_mean", "proprio_std", "action_mean", "action_std"} → buffers (std floored)."""
+        for key in ("proprio_mean", "proprio_std", "action_mean", "action_std"):
+            value = torch.as_tensor(stats[key], dtype=torch.float32)
+            if key.endswith("std"):
+                value = value.clamp(min=1e-3)
+            getattr(self, key).copy_(value)
+
+    def normalisation(self) -> dict:
+        return {k: getattr(self, k).tolist() for k in ("proprio_mean", "proprio_std", "action_mean", "action_std")}
+
+    def normalise_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        return (actions - self.action_mean) / self.action_std
+
+    def unnormalise_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        return actions * self.action_std + self.action_mean
+
+    def forward(self, image: torch.Tensor, proprio: torch.Tensor, instruction: torch.Tensor):
+        """image (B, 3, S, S) uint8 or float 0..1; proprio (B, P) raw; instruction (B, D) embedding.
+        Returns (actions (B, K, A) normalised, done logit (B,))."""
+        x = image.float() / 255.0 if image.dtype == torch.uint8 else image
+        x = x - 0.5
+        for block in self.blocks:
+            x = block(x, instruction)
+        p = (proprio - self.proprio_mean) / self.proprio_std
+        h = torch.cat([self.image_head(x), self.proprio_head(p), self.text_head(instruction)], dim=-1)
+        h = self.trunk(h)
+        actions = self.action_out(h).view(-1, self.config.chunk_size, self.config.action_dim)
+        return actions, self.done_out(h).squeeze(-1)

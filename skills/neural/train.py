@@ -1,0 +1,206 @@
+"""Training the neural skill policy on a demonstration dataset (`robomatrix train`).
+
+Loss per sample: L1 between the predicted and the demonstrated action chunk in normalised units
+(padded steps past the episode's end masked out, as in ACT) + `done_loss_weight` × binary cross
+entropy of the done logit. Episodes are split into train/validation by a seeded shuffle; the
+validation loss is computed every epoch. After every epoch the checkpoint folder holds a usable
+model (`model.safetensors` + `config.json`), `training_state.pt` (optimizer, epoch, history, RNG
+states: `--resume` continues from it) and `loss_curves.png`. Mixed precision (bf16 autocast) on GPU.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from robomatrix.errors import UsageError
+from robomatrix.skills.data.format import DatasetReader
+from robomatrix.skills.data.loader import ChunkDataset, embed_instructions, split_episodes
+from robomatrix.skills.neural.checkpoint import load_checkpoint, save_checkpoint
+from robomatrix.skills.neural.config import neural_config
+from robomatrix.skills.neural.model import SkillPolicyNet
+from robomatrix.skills.neural.plot import plot_loss_curves
+
+STATE_FILE = "training_state.pt"
+CURVES_FILE = "loss_curves.png"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings of `robomatrix train`."""
+
+    policy: str = "default"  # registered NeuralPolicyConfig name (skills.neural.config)
+    policy_overrides: dict = field(default_factory=dict)  # NeuralPolicyConfig fields to change
+    epochs: int = 20  # passes over the training episodes
+    batch_size: int = 64  # samples per optimiser step
+    lr: float = 1e-3  # AdamW peak learning rate (cosine decay to 5 %)
+    weight_decay: float = 1e-4  # AdamW weight decay
+    val_fraction: float = 0.1  # share of episodes held out for the validation loss
+    seed: int = 0  # seeds the split, the initial weights, the batches and the augmentation
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda
+    augment_shift_px: int = 4  # random image translation of up to this many pixels while training
+    done_loss_weight: float = 1.0  # weight of the done (stop) loss against the action loss
+    done_pos_weight: float = 5.0  # BCE positive-class weight: done steps are rare
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                raise UsageError(f"TrainConfig.{name} must be an integer >= 1, got {value!r}.")
+        for name in ("lr", "done_pos_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise UsageError(f"TrainConfig.{name} must be a positive number, got {value!r}.")
+        for name in ("weight_decay", "done_loss_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise UsageError(f"TrainConfig.{name} must be a number >= 0, got {value!r}.")
+        if not (0.0 <= self.val_fraction < 1.0):
+            raise UsageError(f"TrainConfig.val_fraction must be within [0, 1), got {self.val_fraction!r}.")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise UsageError(f"TrainConfig.device must be auto, cpu or cuda, got {self.device!r}.")
+        if not (isinstance(self.augment_shift_px, int) and self.augment_shift_px >= 0):
+            raise UsageError(f"TrainConfig.augment_shift_px must be an integer >= 0, got {self.augment_shift_px!r}.")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available here (use --device auto or cpu).")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def shift_images(images: torch.Tensor, max_px: int, generator: torch.Generator) -> torch.Tensor:
+    """Translate each image by a random (dx, dy) within ±max_px (edge pixels repeated)."""
+    if max_px <= 0:
+        return images
+    b, _, h, w = images.shape
+    padded = torch.nn.functional.pad(images.float(), (max_px,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * max_px + 1, (b, 2), generator=generator)
+    out = torch.stack([padded[i, :, oy:oy + h, ox:ox + w] for i, (ox, oy) in enumerate(offsets.tolist())])
+    return out.to(images.dtype)
+
+
+def chunk_loss(model: SkillPolicyNet, batch: dict, cfg: TrainConfig, device, autocast: bool):
+    """(total, action L1, done BCE) for one batch (tensors already on `device`)."""
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+        pred, done_logit = model(batch["image"], batch["proprio"], batch["instruction"])
+    pred, done_logit = pred.float(), done_logit.float()
+    target = model.normalise_actions(batch["actions"])
+    mask = batch["action_mask"].unsqueeze(-1).float()
+    l1 = ((pred - target).abs() * mask).sum() / (mask.sum() * pred.shape[-1]).clamp(min=1.0)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        done_logit, batch["done"], pos_weight=torch.tensor(cfg.done_pos_weight, device=device))
+    return l1 + cfg.done_loss_weight * bce, l1, bce
+
+
+def _to(batch: dict, device) -> dict:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def evaluate_loss(model, dataset: ChunkDataset, cfg: TrainConfig, device, autocast: bool) -> float:
+    if len(dataset) == 0:
+        return float("nan")
+    model.eval()
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(dataset), 256):
+            idx = np.arange(start, min(start + 256, len(dataset)))
+            loss, _, _ = chunk_loss(model, _to(dataset.batch(idx), device), cfg, device, autocast)
+            total += float(loss) * len(idx)
+            n += len(idx)
+    return total / n
+
+
+def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print) -> dict:
+    """Train on dataset folder `data`, writing checkpoints to `out`; returns the summary dict."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    device = resolve_device(cfg.device)
+    autocast = device.type == "cuda"
+    seed_everything(cfg.seed)
+    reader = DatasetReader(data)
+    if len(reader) == 0:
+        raise UsageError(f"{data} holds no episodes.")
+    policy_cfg = neural_config(cfg.policy, **cfg.policy_overrides)
+    train_ids, val_ids = split_episodes(len(reader), cfg.val_fraction, cfg.seed)
+    make = lambda ids: ChunkDataset(data, ids, image_size=policy_cfg.image_size, chunk_size=policy_cfg.chunk_size,  # noqa: E731
+                                    done_window_steps=policy_cfg.done_window_steps, embed=embed_instructions,
+                                    reader=reader)
+    train_set, val_set = make(train_ids), make(val_ids)
+    model = SkillPolicyNet.from_config(policy_cfg)
+    model.set_normalisation(train_set.statistics())
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, math.ceil(len(train_set) / cfg.batch_size))
+    total_steps = steps_per_epoch * cfg.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    history: list[dict] = []
+    start_epoch = 0
+    if resume and (out / STATE_FILE).exists():
+        loaded, _ = load_checkpoint(out, device=str(device))
+        if loaded.config != policy_cfg:
+            raise UsageError(f"--resume: {out} was trained with another policy config ({loaded.config.name}); "
+                             "use a new --out folder or the same settings.")
+        model.load_state_dict(loaded.state_dict())
+        state = torch.load(out / STATE_FILE, map_location=device, weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        history, start_epoch = state["history"], state["epoch"]
+        torch.set_rng_state(state["torch_rng"])
+        log(f"resuming {out} after epoch {start_epoch}")
+    elif resume:
+        log(f"--resume: nothing to resume in {out}; starting fresh")
+    generator = torch.Generator().manual_seed(cfg.seed)
+    extra = {"skills": sorted({ep.meta["skill"] for ep in train_set.episodes}),
+             "instructions": {ep.meta["instruction"]: ep.meta["skill"] for ep in train_set.episodes}}
+    wall0 = time.perf_counter()
+    for epoch in range(start_epoch, cfg.epochs):
+        model.train()
+        order = np.random.default_rng(cfg.seed * 1000 + epoch).permutation(len(train_set))
+        generator.manual_seed(cfg.seed * 1000 + epoch)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
+                   disable=not progress, leave=False)
+        sums = np.zeros(3)
+        for step in bar:
+            batch = train_set.batch(order[step * cfg.batch_size:(step + 1) * cfg.batch_size])
+            batch["image"] = shift_images(batch["image"], cfg.augment_shift_px, generator)
+            loss, l1, bce = chunk_loss(model, _to(batch, device), cfg, device, autocast)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            sums += (float(loss), float(l1), float(bce))
+            bar.set_postfix(loss=f"{sums[0] / (step + 1):.3f}")
+        bar.close()
+        val = evaluate_loss(model, val_set, cfg, device, autocast)
+        row = {"epoch": epoch + 1, "train_loss": sums[0] / steps_per_epoch, "train_action_l1": sums[1] / steps_per_epoch,
+               "train_done_bce": sums[2] / steps_per_epoch, "val_loss": val,
+               "wall_s": round(time.perf_counter() - wall0, 1)}
+        history.append(row)
+        log(f"epoch {epoch + 1}/{cfg.epochs}: train {row['train_loss']:.4f} (action L1 {row['train_action_l1']:.4f}, "
+            f"done {row['train_done_bce']:.4f})  val {val:.4f}")
+        summary = {"train": {"config": asdict(cfg), "data": str(data), "episodes_train": len(train_ids),
+                             "episodes_val": len(val_ids), "samples_train": len(train_set), "device": str(device),
+                             "history": history}, **extra}
+        save_checkpoint(out, model, summary)
+        torch.save({"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "epoch": epoch + 1,
+                    "history": history, "torch_rng": torch.get_rng_state()}, out / STATE_FILE)
+        plot_loss_curves(history, out / CURVES_FILE)
+    return {"out": str(out), "epochs": cfg.epochs, "history": history, "device": str(device),
+            "wall_time_s": round(time.perf_counter() - wall0, 1), "parameters": sum(p.numel() for p in model.parameters())}
