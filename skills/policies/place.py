@@ -13,6 +13,7 @@ import numpy as np
 
 from robomatrix.hardware.kinematics import world_to_base_point
 from robomatrix.hardware.robot import Action
+from robomatrix.perception.tracking import inside_container
 from robomatrix.skills.policies.base import (
     CARRY_Z_M,
     DRAWER_CARRY_Z_M,
@@ -31,6 +32,9 @@ CABINET_FACE_BEHIND_FRONT_M = 0.015  # closed drawer: cabinet face is this far b
 MIN_DRAWER_OPENING_M = 0.09  # less than this and a can does not fit in
 RELEASE_CLEARANCE_M = 0.03  # the held can's bottom ends this far above a box/bin rim (short drop)
 SPOT_MARGIN_M = 0.045  # drop spots keep a can's axis this far inside the container's inner walls
+# Inner sizes of the scenes' containers (sim/scenes.py), the robot's prior like the can radius: a
+# close or partial view (a can inside, the rim cut by the image) shrinks the perceived size.
+NOMINAL_INNER_M = {"box": (0.24, 0.20), "bin": (0.22, 0.22)}
 
 
 def drop_spots(size, kind: str) -> list[tuple[float, float]]:
@@ -46,7 +50,7 @@ def drop_spots(size, kind: str) -> list[tuple[float, float]]:
 def free_spot(container, occupied_odom: list, robot_xy) -> tuple[float, float]:
     """The drop point, in the container's own frame, farthest from the cans already inside it; with
     none inside, the first candidate (a box's centre) or, for a bin, the ring spot nearest the robot."""
-    spots = drop_spots(container.size if container.size is not None else (0.2, 0.2, 0.1), container.kind)
+    spots = drop_spots(NOMINAL_INNER_M.get(container.kind, (0.2, 0.2)), container.kind)
     if not occupied_odom and container.kind != "bin":
         return spots[0]
     if not occupied_odom:
@@ -94,8 +98,10 @@ class PositionOverPolicy(Phased):
             return f"position_over: the {self.target} has not been seen (search for it first)"
         if tgt.kind != "drawer":
             if self.spot is None:  # chosen once, in the container's frame: its estimate improves on the way
+                # cans perceived within the container's footprint (widened: a can on the rim counts)
                 inside = [o.position_odom for name, o in state.objects.items()
-                          if name != self.name and state.containment().get(name) == self.target]
+                          if name != self.name and o.kind not in ("box", "bin", "drawer")
+                          and inside_container(o.position_odom, tgt, margin_m=-0.03)]
                 self.spot = free_spot(tgt, inside, np.asarray(obs.base_pose[:2], float))
             p = world_to_base_point(spot_odom(tgt, self.spot), obs.base_pose)
             rim = float(tgt.position_odom[2])
