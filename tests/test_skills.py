@@ -32,8 +32,6 @@ def test_policy_lookups_fail_with_reasons():
         make_policy("scripted", "graps")
     with pytest.raises(UsageError, match="policy kind"):
         make_policy("learned", "grasp")
-    with pytest.raises(UsageError, match="no neural policy"):
-        make_policy("neural", "grasp")
     with pytest.raises(UsageError, match="policy kind"):
         register_policy("magic", "grasp", object)
 
@@ -59,8 +57,8 @@ def test_server_accepts_a_good_goal_with_defaults_filled_and_refuses_under_estop
     assert ok and reason == "" and parsed.args == {"direction": "left", "amount": 0.05}
     ok, reason, _ = check_goal(goal, estop=True)
     assert not ok and "e-stop" in reason
-    ok, reason, _ = check_goal(goal, policy_kind="neural")
-    assert not ok and "no neural policy" in reason
+    ok, reason, _ = check_goal(goal, policy_kind="learned")
+    assert not ok and "Unknown policy kind 'learned'" in reason
 
 
 def test_runner_config_names_the_bad_field():
