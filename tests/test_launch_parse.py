@@ -34,7 +34,7 @@ def test_sim_launch_defaults_start_the_hardware_node_with_its_parameters():
     assert node.cmd[:4] == [sys.executable, "-m", "robomatrix.launch.run_node", "hardware_node"]
     args = ros_args(node)
     assert args[:2] == ["-r", "__node:=hardware_node"]
-    assert "seed:=0" in args and "backend:=mujoco" in args and "use_sim_time:=false" in args
+    assert "seed:=0" in args and "backend:=mujoco" in args and "publish_clock:=false" in args
 
 
 def test_sim_launch_overrides_reach_the_node_command_line():
@@ -51,7 +51,7 @@ def test_the_node_command_line_parses_back_with_the_comm_ros_args_parser():
     node = parse_launch_file(SIM_LAUNCH, ["seed:=4"]).processes[0]
     parsed = parse_ros_args_full(node.cmd[4:])
     assert parsed.params["seed"] == 4 and parsed.params["camera_rate_hz"] == 15.0
-    assert parsed.params["use_sim_time"] is False and parsed.remaps["__node"] == "hardware_node"
+    assert parsed.params["publish_clock"] is False and parsed.remaps["__node"] == "hardware_node"
 
 
 def test_undeclared_argument_is_refused_with_the_declared_names():

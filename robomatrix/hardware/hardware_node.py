@@ -32,6 +32,9 @@ from robomatrix.node_main import run_node
 
 class HardwareNode(comm.Node):
     def __init__(self, **node_kwargs):
+        # The hardware node is the clock source of a simulated graph: it always runs on the wall
+        # clock (a simulator advances one control period per tick) and publishes /clock itself.
+        node_kwargs.setdefault("clock", comm.SystemClock())
         super().__init__("hardware_node", **node_kwargs)
         p = self.declare_parameter
         self.backend = p("backend", "mujoco", description="robot backend (registered name)").value
