@@ -6,7 +6,7 @@ import sys
 
 COMMAND = "bench"
 HELP = ("benchmarks: comm (transport latency and rate), sim (physics and rendering speed), "
-        "perception (detection vs oracle), tasks (task suite)")
+        "perception (detection vs oracle), tasks (task suite), skills (per-skill success), policy (neural speed)")
 
 
 def add_arguments(parser) -> None:
@@ -31,6 +31,9 @@ def add_arguments(parser) -> None:
     from robomatrix.cli import bench_tasks
 
     bench_tasks.add_parser(sub)
+    from robomatrix.cli import bench_policy
+
+    bench_policy.add_parsers(sub)
 
 
 def _flatten(value, prefix: str = "") -> list[tuple[str, object]]:

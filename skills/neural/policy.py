@@ -11,7 +11,8 @@ config's `done_threshold`; the runner then checks the skill's postcondition as u
 
 The checkpoint is `checkpoints/neural_skills` in the source tree, or the folder named by the
 environment variable ROBOMATRIX_NEURAL_CHECKPOINT (or `set_checkpoint(path)`). It is loaded once
-per process, on CUDA when present (ROBOMATRIX_NEURAL_DEVICE=cpu|cuda overrides). A skill the
+per process, on CUDA when present (ROBOMATRIX_NEURAL_DEVICE=cpu|cuda overrides); on CPU torch uses
+one thread (ROBOMATRIX_TORCH_THREADS overrides). A skill the
 checkpoint was not trained on runs its scripted policy instead, said once on stderr and in every
 step's message (`fallback` is True on the policy).
 """
@@ -33,6 +34,7 @@ from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
 
 CHECKPOINT_ENV = "ROBOMATRIX_NEURAL_CHECKPOINT"
 DEVICE_ENV = "ROBOMATRIX_NEURAL_DEVICE"
+THREADS_ENV = "ROBOMATRIX_TORCH_THREADS"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "neural_skills"
 
 _LOCK = threading.Lock()
@@ -73,6 +75,12 @@ def load_policy_model(path=None, device: str | None = None):
     key = (str(path.resolve()), device)
     with _LOCK:
         if key not in _MODELS:
+            if device == "cpu":
+                import torch
+
+                # batch-1 inference of a small net is latency-bound: extra OpenMP threads only spin
+                # against the simulator and the renderer on the same cores
+                torch.set_num_threads(int(os.environ.get(THREADS_ENV, "1")))
             _MODELS[key] = load_checkpoint(path, device=device)
         return _MODELS[key]
 

@@ -185,12 +185,13 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            sums += (float(loss), float(l1), float(bce))
+            sums += (loss.item(), l1.item(), bce.item())
             bar.set_postfix(loss=f"{sums[0] / (step + 1):.3f}")
         bar.close()
         val = evaluate_loss(model, val_set, cfg, device, autocast)
-        row = {"epoch": epoch + 1, "train_loss": sums[0] / steps_per_epoch, "train_action_l1": sums[1] / steps_per_epoch,
-               "train_done_bce": sums[2] / steps_per_epoch, "val_loss": val,
+        mean = sums / steps_per_epoch
+        row = {"epoch": epoch + 1, "train_loss": float(mean[0]), "train_action_l1": float(mean[1]),
+               "train_done_bce": float(mean[2]), "val_loss": val,
                "wall_s": round(time.perf_counter() - wall0, 1)}
         history.append(row)
         log(f"epoch {epoch + 1}/{cfg.epochs}: train {row['train_loss']:.4f} (action L1 {row['train_action_l1']:.4f}, "

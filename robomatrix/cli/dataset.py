@@ -1,0 +1,41 @@
+"""`robomatrix dataset info|view`: look at a demonstration dataset."""
+from __future__ import annotations
+
+import json
+
+COMMAND = "dataset"
+HELP = "demonstration datasets: info (episodes per skill, steps, size), view (an episode as MP4 with its actions)"
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(title="dataset commands", dest="dataset_command", metavar="<subcommand>")
+    info = sub.add_parser("info", help="episodes per skill, steps, successes, size on disk")
+    info.add_argument("path", help="dataset folder (with index.jsonl)")
+    info.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    info.set_defaults(handler=run_info)
+    view = sub.add_parser("view", help="render an episode as MP4 with the actions drawn on")
+    view.add_argument("path", help="dataset folder (with index.jsonl)")
+    view.add_argument("--episode", type=int, default=0, help="episode index (default: 0)")
+    view.add_argument("--out", default="episode.mp4", help="output video (default: episode.mp4)")
+    view.set_defaults(handler=run_view)
+
+
+def run_info(args) -> int:
+    from robomatrix.skills.data.view import dataset_info, format_info
+
+    info = dataset_info(args.path)
+    if args.json:
+        info["camera"] = [list(c) for c in info["camera"]]
+        print(json.dumps(info))
+    else:
+        print(format_info(info))
+    return 0
+
+
+def run_view(args) -> int:
+    from robomatrix.skills.data.view import render_episode
+
+    result = render_episode(args.path, args.episode, args.out)
+    print(f"wrote {result['out']}: {result['frames']} frames of episode {result['episode']} "
+          f"({result['instruction']}, success={result['success']})")
+    return 0

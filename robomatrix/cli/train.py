@@ -1,0 +1,45 @@
+"""`robomatrix train`: train the neural skill policy on a demonstration dataset."""
+from __future__ import annotations
+
+import json
+import sys
+
+COMMAND = "train"
+HELP = "train the language-conditioned neural skill policy on a dataset (progress, validation, resumable)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--data", required=True, help="dataset folder (from `robomatrix collect`)")
+    parser.add_argument("--out", required=True, help="checkpoint folder (model.safetensors, config.json, ...)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: CUDA when present (default)")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs (default: 20)")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
+    parser.add_argument("--config", default="default", help="registered policy config name (default, tiny)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for split, weights and batches (default: 0)")
+    parser.add_argument("--resume", action="store_true", help="continue from the state saved in --out")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    import torch
+
+    from robomatrix.errors import UsageError
+    from robomatrix.skills.neural.config import neural_config
+    from robomatrix.skills.neural.train import TrainConfig, train
+
+    if args.threads < 0:
+        raise UsageError(f"--threads must be >= 0, got {args.threads}.")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    neural_config(args.config)  # UsageError with a suggestion before anything loads
+    cfg = TrainConfig(policy=args.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      seed=args.seed, device=args.device)
+    summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr))
+    last = summary["history"][-1] if summary["history"] else {}
+    print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],
+                      "parameters": summary["parameters"], "wall_time_s": summary["wall_time_s"],
+                      "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}))
+    return 0
