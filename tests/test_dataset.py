@@ -1,0 +1,114 @@
+"""The demonstration dataset: format round trip, loader samples, recorder in MuJoCo, dataset CLI."""
+import json
+
+import numpy as np
+import pytest
+from neural_fixtures import write_tiny_dataset
+
+from robomatrix.cli.main import main
+from robomatrix.errors import UsageError
+from robomatrix.skills.data.format import DatasetReader, DatasetWriter, EpisodeMeta, read_index
+from robomatrix.skills.data.loader import ChunkDataset, split_episodes
+
+
+def fake_embed(texts):
+    return np.stack([np.full(384, len(t) / 100.0, np.float32) for t in texts])
+
+
+def test_round_trip(tmp_path):
+    metas = write_tiny_dataset(tmp_path)
+    index = read_index(tmp_path)
+    assert [row["id"] for row in index] == [0, 1, 2, 3]
+    assert index[1]["file"] == "episode_000001.npz" and index[1]["steps"] == 7 and index[1]["camera"] == [40, 30]
+    reader = DatasetReader(tmp_path)
+    ep = reader.load(2)
+    assert len(ep) == metas[2].steps == 9
+    assert ep.action.dtype == np.float32 and ep.action.shape == (9, 6) and ep.proprio.shape == (9, 10)
+    assert ep.done.tolist() == [False] * 8 + [True]
+    assert ep.rgb(3).shape == (30, 40, 3) and ep.rgb(3).dtype == np.uint8
+    assert ep.depth(3).shape == (30, 40)
+    # appending continues the numbering
+    write_tiny_dataset(tmp_path, episodes=(("lift", "lift the red can", 3),))
+    assert [row["id"] for row in read_index(tmp_path)] == [0, 1, 2, 3, 4]
+
+
+def test_frames_survive_compression(tmp_path):
+    rgb = np.zeros((24, 32, 3), np.uint8)
+    rgb[:, :16] = (200, 30, 30)
+    depth = np.full((24, 32), 1.234, np.float32)
+    meta = EpisodeMeta(skill="lift", instruction="lift the red can", steps=1, success=True)
+    DatasetWriter(tmp_path).add(meta, [rgb], [depth], np.zeros((1, 10)), np.zeros((1, 6)), [True])
+    ep = DatasetReader(tmp_path).load(0)
+    assert np.abs(ep.rgb(0).astype(int) - rgb).mean() < 6  # JPEG, colours stay RGB (not BGR)
+    assert ep.rgb(0)[12, 4, 0] > 150 and ep.rgb(0)[12, 4, 2] < 80
+    assert np.allclose(ep.depth(0), 1.234, atol=1e-3)
+
+
+def test_bad_metadata_and_missing_dataset(tmp_path):
+    with pytest.raises(ValueError, match="source"):
+        EpisodeMeta(skill="grasp", instruction="x", steps=3, success=True, source="youtube")
+    with pytest.raises(UsageError, match="not a dataset"):
+        DatasetReader(tmp_path / "nothing")
+    write_tiny_dataset(tmp_path)
+    (tmp_path / "episode_000001.npz").write_bytes(b"garbage")
+    with pytest.raises(UsageError, match="cannot be read"):
+        DatasetReader(tmp_path).load(1)
+    with pytest.raises(UsageError, match="episode 9"):
+        DatasetReader(tmp_path).load(9)
+
+
+def test_chunk_samples(tmp_path):
+    write_tiny_dataset(tmp_path)
+    ds = ChunkDataset(tmp_path, [0, 1], image_size=16, chunk_size=4, done_window_steps=1, embed=fake_embed)
+    assert len(ds) == 12 + 7
+    s = ds[10]  # episode 0, step 10 of 12: two real actions, two padded
+    assert s["image"].shape == (3, 16, 16) and str(s["image"].dtype) == "torch.uint8"
+    assert s["proprio"].shape == (10,) and s["instruction"].shape == (384,)
+    assert s["actions"].shape == (4, 6)
+    assert s["action_mask"].tolist() == [True, True, False, False]
+    ep0 = DatasetReader(tmp_path).load(0)
+    assert np.allclose(s["actions"][:2].numpy(), ep0.action[10:12])
+    assert np.allclose(s["actions"][3].numpy(), ep0.action[11])  # padding repeats the last action
+    assert float(s["done"]) == 1.0 and float(ds[9]["done"]) == 0.0  # last 1 + 1 steps count as done
+    batch = ds.batch([10, 3, 15])
+    assert batch["image"].shape == (3, 3, 16, 16)
+    for key in ("image", "proprio", "actions", "action_mask", "done"):
+        assert np.allclose(batch[key][0].numpy(), s[key].numpy())
+    stats = ds.statistics()
+    assert len(stats["action_mean"]) == 6 and all(v > 0 for v in stats["proprio_std"])
+
+
+def test_split_is_seeded_and_disjoint():
+    train, val = split_episodes(10, 0.2, seed=3)
+    assert len(val) == 2 and not set(train) & set(val) and sorted(train + val) == list(range(10))
+    assert split_episodes(10, 0.2, seed=3) == (train, val)
+    assert split_episodes(1, 0.5, seed=0) == ([0], [])
+
+
+def test_dataset_info_and_view_cli(tmp_path, capsys):
+    write_tiny_dataset(tmp_path / "ds")
+    assert main(["dataset", "info", str(tmp_path / "ds"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["episodes"] == 4 and info["steps"] == 33 and info["per_skill"]["grasp"]["episodes"] == 2
+    assert info["per_skill"]["nudge"]["instructions"] == 2
+    out = tmp_path / "ep.mp4"
+    assert main(["dataset", "view", str(tmp_path / "ds"), "--episode", "1", "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    assert main(["dataset", "view", str(tmp_path / "ds"), "--episode", "7", "--out", str(out)]) == 2
+    assert "episode 7" in capsys.readouterr().err
+
+
+def test_collect_records_a_skill_in_mujoco(tmp_path, capsys):
+    out = tmp_path / "demos"
+    assert main(["collect", "--skills", "nudge", "--episodes", "1", "--camera", "64x48", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["per_skill"]["nudge"]["kept"] == 1
+    meta = read_index(out)[0]
+    assert meta["skill"] == "nudge" and meta["success"] is True and meta["source"] == "scripted"
+    assert meta["oracle"]["perception"] is False and meta["instruction"].startswith("nudge ")
+    ep = DatasetReader(out).load(0)
+    assert ep.done[-1] and not ep.done[:-1].any()
+    assert ep.rgb(0).shape == (48, 64, 3) and ep.depth(0).max() > 0
+    assert np.isfinite(ep.action).all() and np.isfinite(ep.proprio).all()
+    assert main(["collect", "--skills", "graps", "--episodes", "1", "--out", str(out)]) == 2
+    assert "grasp" in capsys.readouterr().err

@@ -1,0 +1,139 @@
+"""The neural skill policy: config, network shapes, checkpoints and their errors, execution in MuJoCo."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from robomatrix.errors import UsageError
+from robomatrix.skills.neural.checkpoint import load_checkpoint, save_checkpoint
+from robomatrix.skills.neural.config import NeuralPolicyConfig, neural_config
+from robomatrix.skills.neural.model import SkillPolicyNet
+from robomatrix.skills.neural.policy import NeuralSkillPolicy, TemporalEnsembler, set_checkpoint
+from robomatrix.skills.registry import POLICY_KINDS, make_policy, skills_without_policy
+
+
+def tiny_model(seed=0) -> SkillPolicyNet:
+    torch.manual_seed(seed)
+    model = SkillPolicyNet.from_config(neural_config("tiny"))
+    model.set_normalisation({"proprio_mean": [0.1] * 10, "proprio_std": [2.0] * 10,
+                             "action_mean": [0.0, 0.0, 0.0, 0.3, 0.15, 0.5], "action_std": [0.2] * 6})
+    return model.eval()
+
+
+def inputs(batch=2, size=32, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, generator=g),
+            torch.randn(batch, 10, generator=g), torch.randn(batch, 384, generator=g))
+
+
+def test_config_validation_names_the_field():
+    with pytest.raises(UsageError, match="chunk_size"):
+        NeuralPolicyConfig(chunk_size=0)
+    with pytest.raises(UsageError, match="groups"):
+        NeuralPolicyConfig(channels=(16, 30), groups=8)
+    with pytest.raises(UsageError, match="image_size"):
+        NeuralPolicyConfig(image_size=60)
+    with pytest.raises(UsageError, match="tiny"):
+        neural_config("tinny")
+    assert neural_config("default", chunk_size=5).chunk_size == 5
+
+
+def test_forward_shapes_and_no_nan():
+    model = tiny_model()
+    actions, done = model(*inputs())
+    assert actions.shape == (2, 4, 6) and done.shape == (2,)
+    assert torch.isfinite(actions).all() and torch.isfinite(done).all()
+    default = SkillPolicyNet(neural_config())
+    a, d = default(*inputs(batch=1, size=64))
+    assert a.shape == (1, 10, 6) and d.shape == (1,)
+    raw = model.unnormalise_actions(model.normalise_actions(torch.ones(3, 6)))
+    assert torch.allclose(raw, torch.ones(3, 6), atol=1e-6)
+
+
+def test_save_load_identical_outputs(tmp_path):
+    model = tiny_model()
+    save_checkpoint(tmp_path / "ck", model, {"skills": ["nudge"]})
+    loaded, doc = load_checkpoint(tmp_path / "ck")
+    assert doc["skills"] == ["nudge"] and doc["instruction_model"].endswith("all-MiniLM-L6-v2")
+    assert doc["normalisation"]["action_mean"][3] == pytest.approx(0.3)
+    x = inputs()
+    with torch.no_grad():
+        a1, d1 = model(*x)
+        a2, d2 = loaded(*x)
+    assert torch.equal(a1, a2) and torch.equal(d1, d2)
+
+
+def test_bad_checkpoints_get_one_line_errors(tmp_path):
+    with pytest.raises(UsageError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing")
+    folder = save_checkpoint(tmp_path / "ck", tiny_model())
+    weights = (folder / "model.safetensors").read_bytes()
+    (folder / "model.safetensors").write_bytes(weights[:100])
+    with pytest.raises(UsageError, match="corrupted") as err:
+        load_checkpoint(folder)
+    assert "\n" not in str(err.value)
+    (folder / "model.safetensors").write_bytes(weights)
+    doc = json.loads((folder / "config.json").read_text())
+    doc["config"]["hidden_dim"] = 48  # weights from another architecture
+    (folder / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(UsageError, match="different models"):
+        load_checkpoint(folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(UsageError, match="not valid JSON"):
+        load_checkpoint(folder)
+    (folder / "config.json").write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(UsageError, match="not a RoboMatrix"):
+        load_checkpoint(folder)
+
+
+def test_temporal_ensembling_weights():
+    ens = TemporalEnsembler(chunk_size=3, decay=0.5)
+    ens.add(0, np.array([[0.0], [1.0], [2.0]]))
+    assert ens.action(0)[0] == pytest.approx(0.0)
+    ens.add(1, np.array([[10.0], [11.0], [12.0]]))
+    w_old, w_new = math.exp(-0.5), 1.0  # tick 1: the chunk from tick 0 is one step old
+    assert ens.action(1)[0] == pytest.approx((w_old * 1.0 + w_new * 10.0) / (w_old + w_new))
+    ens.add(3, np.array([[30.0], [31.0], [32.0]]))  # the tick-0 chunk no longer covers tick 3
+    assert ens.action(3)[0] == pytest.approx((math.exp(-1.0) * 12.0 + 30.0) / (math.exp(-1.0) + 1.0))
+
+
+def test_neural_kind_covers_every_skill():
+    assert "neural" in POLICY_KINDS
+    assert skills_without_policy("neural") == []
+    assert isinstance(make_policy("neural", "grasp"), NeuralSkillPolicy)
+
+
+@pytest.fixture()
+def tiny_checkpoint(tmp_path):
+    folder = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["nudge"]})
+    set_checkpoint(folder)
+    yield folder
+    set_checkpoint(None)
+
+
+def test_neural_policy_drives_a_skill_in_mujoco(tiny_checkpoint):
+    from robomatrix.hardware.robot import make_robot
+    from robomatrix.messages import SkillGoal
+    from robomatrix.perception import Perception
+    from robomatrix.skills.runner import SkillRunner
+
+    with make_robot("mujoco", camera_width=64, camera_height=48) as robot:
+        obs = robot.reset("empty", 0)
+        policy = make_policy("neural", "nudge")
+        policy.reset({"direction": "left", "amount": 0.05}, None, obs)
+        assert policy.instruction == "nudge left by 5 cm"
+        for _ in range(5):
+            step = policy.act(None, robot.get_state())
+            assert len(step.action.base_velocity) == 3 and all(map(math.isfinite, step.action.base_velocity))
+            assert 0.0 <= step.action.gripper <= 1.0 and 0.0 <= step.progress <= 1.0
+            robot.send_action(step.action)
+            robot.advance(0.05)
+        runner = SkillRunner(robot, Perception(), policy_kind="neural")
+        result = runner.run(SkillGoal("nudge", {"direction": "up", "amount": 0.03}, time_limit_s=0.3))
+        assert result.skill == "nudge" and result.duration_s > 0  # ran (an untrained net rarely succeeds)
+        fallback = make_policy("neural", "lift")  # not in the checkpoint: the scripted policy runs it
+        fallback.reset({"object": "red can"}, Perception().update(robot.get_observation()), robot.get_observation())
+        assert fallback.fallback is not None
+        assert fallback.act(None, robot.get_state()).message.startswith("scripted fallback")
