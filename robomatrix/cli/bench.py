@@ -31,6 +31,13 @@ def add_arguments(parser) -> None:
     from robomatrix.cli import bench_tasks
 
     bench_tasks.add_parser(sub)
+    plan = sub.add_parser("planner", help="plan exact match on instruction → plan cases, latency, tokens per task")
+    plan.add_argument("--planner", default="rule", help="planner name (default: rule)")
+    plan.add_argument("--cases", default="", help="JSONL case file (default: planners/cases/core.jsonl)")
+    plan.add_argument("--model", default="", help="model directory for the hf planner (default: the shipped one)")
+    plan.add_argument("--limit", type=int, default=0, help="score only the first N cases")
+    plan.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    plan.set_defaults(handler=bench_planner)
     from robomatrix.cli import bench_policy
 
     bench_policy.add_parsers(sub)
@@ -85,6 +92,19 @@ def bench_sim(args) -> int:
     _check_scene(args.scene)
     bench = require("robomatrix.bench.sim", "`robomatrix bench sim`")
     return report(_quiet_stdout_while(bench.run_sim_bench, scene=args.scene, seed=args.seed), args.json)
+
+
+def bench_planner(args) -> int:
+    from robomatrix.cli.main import require
+
+    bench = require("robomatrix.bench.planner", "`robomatrix bench planner`")
+    options = {"model": args.model} if args.model else {}
+    result = _quiet_stdout_while(bench.run_planner_bench, args.planner, args.cases or None, limit=args.limit or None,
+                                 planner_options=options, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.json:
+        return report(result, True)
+    print(bench.format_report(result))
+    return 0
 
 
 def bench_perception(args) -> int:

@@ -1,0 +1,175 @@
+"""The `hf` planner: a local transformers causal LM, decoding constrained to valid plans.
+
+Two kinds of model directory work:
+
+- our own planner model (`robomatrix train-planner`; `robomatrix_planner.json` in the
+  directory): it reads the compact prompt (`robomatrix.planners.prompts.compact_prompt`);
+  with no `model` option the shipped one in `checkpoints/planner/` is used;
+- any other causal LM, e.g. a small instruction-tuned Qwen or Llama: it reads the skill
+  descriptions, the plan rules, examples and the scene (through the tokenizer's chat
+  template when it has one).
+
+Either way every token is chosen among those `robomatrix.planners.grammar.SkillGrammar`
+allows after the tokens before it, so the output is a valid plan for the scene (or the
+refusal `cannot()`, answered with the reason the rule planner's parser and grounding give).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from robomatrix.errors import UsageError, unknown_name
+from robomatrix.messages import Plan, SkillCall
+from robomatrix.planners.base import Planner, PlanningError, SceneObjects, UnsupportedActionError, register_planner
+from robomatrix.planners.grammar import SkillGrammar, step_text
+from robomatrix.planners.prompts import TokenUsage, chat_messages, compact_prompt, system_prompt, user_prompt
+from robomatrix.planners.validate import validate_plan
+
+MARKER = "robomatrix_planner.json"
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "planner"
+
+
+def default_model_dir() -> Path:
+    """ROBOMATRIX_PLANNER_MODEL when set, else the shipped `checkpoints/planner`."""
+    return Path(os.environ.get("ROBOMATRIX_PLANNER_MODEL") or SHIPPED_MODEL)
+
+
+@dataclass
+class HFPlannerConfig:
+    """Settings of the `hf` planner (`make_planner("hf", model="path/to/dir")`)."""
+
+    model: str = ""  # transformers model directory; "" = ROBOMATRIX_PLANNER_MODEL or checkpoints/planner
+    max_steps: int = 40  # longest plan the grammar allows
+    max_new_tokens: int = 600  # generation budget; a step cut off by it is dropped
+    temperature: float = 1.0  # sampling temperature for `sample` (plan() decodes greedily)
+    threads: int = 0  # torch CPU threads; 0 leaves torch's default
+
+    def __post_init__(self):
+        if self.max_steps < 1:
+            raise ValueError(f"HFPlannerConfig.max_steps must be >= 1, got {self.max_steps!r}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"HFPlannerConfig.max_new_tokens must be >= 1, got {self.max_new_tokens!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"HFPlannerConfig.temperature must be > 0, got {self.temperature!r}")
+        if self.threads < 0:
+            raise ValueError(f"HFPlannerConfig.threads must be >= 0, got {self.threads!r}")
+
+
+class HFPlanner(Planner):
+    """Constrained decoding over a local causal LM; see the module docstring."""
+
+    name = "hf"
+
+    def __init__(self, config: HFPlannerConfig | None = None, **overrides):
+        known = {f.name for f in fields(HFPlannerConfig)}
+        for key in overrides:
+            if key not in known:
+                raise unknown_name("hf planner option", key, known)
+        base = config or HFPlannerConfig()
+        self.config = HFPlannerConfig(**{**{k: getattr(base, k) for k in known}, **overrides})
+        self.model_dir = Path(self.config.model) if self.config.model else default_model_dir()
+        if not (self.model_dir / "config.json").is_file():
+            hint = " Train one with `robomatrix train-planner`." if not self.config.model else ""
+            raise UsageError(f"No transformers model in '{self.model_dir}' (config.json missing).{hint}")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_dir).eval()
+        marker = self.model_dir / MARKER
+        self.meta = json.loads(marker.read_text()) if marker.is_file() else {}
+        self.compact = self.meta.get("prompt") == "compact"
+        eos = self.tokenizer.eos_token_id
+        if eos is None:
+            eos = self.model.generation_config.eos_token_id
+            eos = eos[0] if isinstance(eos, (list, tuple)) else eos
+        if eos is None:
+            raise UsageError(f"The tokenizer in '{self.model_dir}' has no end-of-sequence token.")
+        self.end_id = int(eos)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.end_id
+        self.last_usage = TokenUsage()
+        self._lock = threading.Lock()  # generate() is not re-entrant across threads (serve-planner)
+
+    # -- prompts ----------------------------------------------------------------------------
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def prompt_ids(self, instruction: str, scene: SceneObjects, failure: str = "",
+                   done: list[SkillCall] | tuple = ()) -> list[int]:
+        """The prompt's tokens; `done` steps are written as the start of the answer (iterative planning)."""
+        answer = [t for c in done for t in self._encode(" " + step_text(c) + ";")]
+        if self.compact:
+            return self._encode(compact_prompt(instruction, scene)) + answer
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(chat_messages(instruction, scene, failure), tokenize=False,
+                                                      add_generation_prompt=True)
+            text = text if isinstance(text, str) else self.tokenizer.decode(text)
+        else:
+            text = f"{system_prompt()}\n\n{user_prompt(instruction, scene, failure)}\nPlan:"
+        return self._encode(text) + answer
+
+    # -- decoding ---------------------------------------------------------------------------
+    def generate(self, instruction: str, scene: SceneObjects, *, k: int = 1, sample: bool = False,
+                 failure: str = "", done: list[SkillCall] | tuple = (), max_steps: int | None = None
+                 ) -> tuple[list[list[SkillCall] | None], TokenUsage]:
+        """`k` plans (None for a refusal) and the tokens spent: the prompt once, every sampled token.
+
+        Plans include the `done` steps. Greedy unless `sample`; sampling uses `temperature`.
+        """
+        import torch
+
+        grammar = SkillGrammar(self._encode, self.end_id, scene, max_steps=max_steps or self.config.max_steps,
+                               allow_refusal=not done, done=list(done))
+        ids = self.prompt_ids(instruction, scene, failure, done)
+        prompt = torch.tensor([ids])
+        options = dict(max_new_tokens=self.config.max_new_tokens, prefix_allowed_tokens_fn=grammar.prefix_fn(len(ids)),
+                       eos_token_id=self.end_id, pad_token_id=self.pad_id, num_return_sequences=k,
+                       attention_mask=torch.ones_like(prompt))
+        options.update(do_sample=True, temperature=self.config.temperature, top_k=0, top_p=1.0) if sample else \
+            options.update(do_sample=False, num_beams=1)
+        with self._lock, torch.no_grad():
+            out = self.model.generate(prompt, **options)
+        plans, completion = [], 0
+        for row in out[:, len(ids):].tolist():
+            n = row.index(self.end_id) + 1 if self.end_id in row else len(row)
+            completion += n
+            cursor = grammar.parse(row[:n])
+            plans.append(None if cursor.refused else cursor.steps)
+        usage = TokenUsage(len(ids), completion, 1)
+        self.last_usage = usage
+        return plans, usage
+
+    def plan(self, instruction: str, scene: SceneObjects, task_id: str = "", failure: str = "") -> Plan:
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise PlanningError("The instruction is empty; say what to do, e.g. 'put the red can in the box'.")
+        (steps,), _ = self.generate(instruction, scene, failure=failure)
+        if steps is None:
+            raise refusal(instruction, scene, self.name)
+        plan = Plan(instruction=instruction, steps=steps, planner=self.name, task_id=task_id)
+        validate_plan(plan, scene)
+        return plan
+
+    def replan(self, plan: Plan, failure: str, scene: SceneObjects) -> Plan:
+        """Plan `plan.instruction` again from the scene as it is now (chat models also read `failure`)."""
+        return self.plan(plan.instruction, scene, task_id=plan.task_id, failure="" if self.compact else failure)
+
+
+def refusal(instruction: str, scene: SceneObjects, who: str) -> PlanningError:
+    """Why a model refused, in words: the rule planner's reason when it refuses too, else what is possible."""
+    from robomatrix.planners.base import make_planner
+    from robomatrix.planners.parse import capabilities
+
+    try:
+        make_planner("rule").plan(instruction, scene)
+    except PlanningError as err:
+        return err
+    return UnsupportedActionError(f"The {who} planner could not turn '{instruction.strip()}' into a plan "
+                                  f"with what I see ({scene.describe()}). {capabilities()}")
+
+
+register_planner("hf", HFPlanner)

@@ -1,0 +1,170 @@
+"""Train our small planner model: a word-level tokenizer and a tiny GPT-2, from the generated corpus.
+
+`train_planner(TrainConfig(out=...))` writes a transformers model directory that the `hf`
+planner loads (`make_planner("hf", model=DIR)`): config + weights, `tokenizer.json`, and
+`robomatrix_planner.json` saying the model reads the compact prompt. The target of each
+example is the plan text written step by step exactly as the grammar encodes it, so decoding
+constrained by `robomatrix.planners.grammar.SkillGrammar` follows the training distribution.
+Words of the instruction are replaced by the unknown token now and then (`word_dropout`) so
+that a phrasing with a word never seen in training still leans on the words it knows.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from robomatrix.planners.corpus import CAN_COLOURS, CONTAINERS, Pair, generate_pairs
+from robomatrix.planners.grammar import REFUSAL, candidate_steps, step_text
+from robomatrix.planners.prompts import compact_prompt, normalise_instruction
+
+MARKER = "robomatrix_planner.json"
+SPECIALS = ("[PAD]", "[UNK]", "[BOS]", "[EOS]")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of `robomatrix train-planner`; the defaults made the shipped checkpoint."""
+
+    out: str = "checkpoints/planner"  # model directory to write
+    steps: int = 1200  # optimiser steps
+    pairs: int = 6000  # training pairs generated from the TRAIN frames
+    batch_size: int = 32  # examples per step
+    learning_rate: float = 2e-3  # AdamW peak learning rate (linear warm-up, cosine decay)
+    layers: int = 2  # transformer blocks
+    width: int = 128  # hidden size
+    heads: int = 4  # attention heads
+    word_dropout: float = 0.1  # chance an instruction word is replaced by [UNK] during training
+    seed: int = 0  # corpus and initialisation seed
+    threads: int = 1  # torch CPU threads (one is fastest on a busy 2-core machine)
+
+    def __post_init__(self):
+        for name in ("steps", "pairs", "batch_size", "layers", "width", "heads", "threads"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.width % self.heads:
+            raise ValueError(f"TrainConfig.width must be a multiple of heads ({self.heads}), got {self.width!r}")
+        if not 0.0 < self.learning_rate < 1.0:
+            raise ValueError(f"TrainConfig.learning_rate must be in (0, 1), got {self.learning_rate!r}")
+        if not 0.0 <= self.word_dropout < 0.5:
+            raise ValueError(f"TrainConfig.word_dropout must be in [0, 0.5), got {self.word_dropout!r}")
+
+
+def _words(text: str, pre) -> list[str]:
+    return [w for w, _ in pre.pre_tokenize_str(text)]
+
+
+def build_tokenizer(pairs: list[Pair]):
+    """A word-level tokenizer over the corpus' words and every step the scene vocabulary allows."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from robomatrix.planners.base import SceneObjects
+
+    pre = pre_tokenizers.Whitespace()
+    counts: Counter = Counter()
+    for p in pairs:
+        counts.update(_words(compact_prompt(p.instruction, p.scene), pre))
+    everything = SceneObjects.from_names([f"{c} can" for c in CAN_COLOURS] + list(CONTAINERS))
+    for call in candidate_steps(everything):
+        counts.update(_words(" " + step_text(call) + ";", pre))
+    counts.update(_words(" " + REFUSAL + ";", pre))
+    counts.update(_words("done : ok failed", pre))
+    vocab = {w: i for i, w in enumerate(SPECIALS)}
+    for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        vocab.setdefault(w, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                   bos_token="[BOS]", eos_token="[EOS]")
+
+
+def encode_example(tokenizer, pair: Pair) -> tuple[list[int], list[int], int]:
+    """(ids, instruction positions, prompt length): prompt, then each step's tokens, then [EOS]."""
+    def enc(text: str) -> list[int]:
+        return tokenizer.encode(text, add_special_tokens=False)
+
+    prompt = compact_prompt(pair.instruction, pair.scene)
+    head, _, _ = prompt.partition("instruction :")
+    head_ids = enc(head + "instruction :")
+    instr_ids = enc(normalise_instruction(pair.instruction))
+    tail_ids = enc("; plan :")
+    ids = head_ids + instr_ids + tail_ids
+    assert ids == enc(prompt), "the compact prompt must tokenize piecewise as a whole"
+    units = [REFUSAL] if pair.steps is None else [step_text(s) for s in pair.steps]
+    target = [t for u in units for t in enc(" " + u + ";")] + [tokenizer.eos_token_id]
+    instr_pos = list(range(len(head_ids), len(head_ids) + len(instr_ids)))
+    return ids + target, instr_pos, len(ids)
+
+
+def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print) -> dict:
+    """Generate the corpus, train, save to `cfg.out`; returns a summary (also written into the marker)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    t0 = time.perf_counter()
+    pairs = list(generate_pairs(cfg.pairs, heldout=False, seed=cfg.seed))
+    progress(f"corpus: {len(pairs)} pairs from the train frames in {time.perf_counter() - t0:.1f} s")
+    tokenizer = build_tokenizer(pairs)
+    examples = [encode_example(tokenizer, p) for p in pairs]
+    longest = max(len(e[0]) for e in examples)
+    model_cfg = GPT2Config(vocab_size=len(tokenizer), n_positions=max(256, longest + 64), n_embd=cfg.width,
+                           n_layer=cfg.layers, n_head=cfg.heads, bos_token_id=tokenizer.bos_token_id,
+                           eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                           resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    model = GPT2LMHeadModel(model_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=0.01)
+    warm = max(1, cfg.steps // 20)
+
+    def lr_at(step: int) -> float:
+        if step < warm:
+            return cfg.learning_rate * (step + 1) / warm
+        frac = (step - warm) / max(1, cfg.steps - warm)
+        return cfg.learning_rate * 0.5 * (1 + torch.cos(torch.tensor(frac * torch.pi)).item())
+
+    unk, pad = tokenizer.unk_token_id, tokenizer.pad_token_id
+    model.train()
+    t1 = time.perf_counter()
+    loss_value = float("nan")
+    for step in range(cfg.steps):
+        batch = rng.sample(examples, min(cfg.batch_size, len(examples)))
+        width = max(len(ids) for ids, _, _ in batch)
+        inputs = torch.full((len(batch), width), pad, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, (ids, instr_pos, plen) in enumerate(batch):
+            ids = list(ids)
+            for i in instr_pos:
+                if rng.random() < cfg.word_dropout:
+                    ids[i] = unk
+            inputs[row, :len(ids)] = torch.tensor(ids)
+            labels[row, plen:len(ids)] = torch.tensor(ids[plen:])
+            mask[row, :len(ids)] = 1
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step)
+        loss = model(input_ids=inputs, attention_mask=mask, labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        loss_value = float(loss)
+        if step % 100 == 0 or step == cfg.steps - 1:
+            progress(f"step {step + 1}/{cfg.steps} loss {loss_value:.4f} ({time.perf_counter() - t1:.0f} s)")
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    summary = {"prompt": "compact", "train_config": asdict(cfg), "pairs": len(pairs), "vocab": len(tokenizer),
+               "parameters": sum(p.numel() for p in model.parameters()), "final_loss": round(loss_value, 5),
+               "train_seconds": round(time.perf_counter() - t1, 1)}
+    (out / MARKER).write_text(json.dumps(summary, indent=2) + "\n")
+    progress(f"saved to {out} ({summary['parameters']} parameters, loss {loss_value:.4f})")
+    return summary

@@ -1,0 +1,37 @@
+"""`robomatrix train-planner [--out DIR] [--steps N]`: train our small planner model for the `hf` planner."""
+from __future__ import annotations
+
+import json
+import sys
+
+COMMAND = "train-planner"
+HELP = "train the small planner model (word-level GPT-2) from the generated instruction → plan corpus"
+
+
+def add_arguments(parser) -> None:
+    from robomatrix.planners.train import TrainConfig
+
+    d = TrainConfig()
+    parser.add_argument("--out", default=d.out, help=f"model directory to write (default: {d.out})")
+    parser.add_argument("--steps", type=int, default=d.steps, help=f"optimiser steps (default: {d.steps})")
+    parser.add_argument("--pairs", type=int, default=d.pairs, help=f"training pairs to generate (default: {d.pairs})")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"examples per step (default: {d.batch_size})")
+    parser.add_argument("--layers", type=int, default=d.layers, help=f"transformer blocks (default: {d.layers})")
+    parser.add_argument("--width", type=int, default=d.width, help=f"hidden size (default: {d.width})")
+    parser.add_argument("--seed", type=int, default=d.seed, help=f"corpus and initialisation seed (default: {d.seed})")
+    parser.add_argument("--json", action="store_true", help="print the training summary as one JSON object")
+    parser.set_defaults(handler=train)
+
+
+def train(args) -> int:
+    from robomatrix.errors import UsageError
+    from robomatrix.planners.train import TrainConfig, train_planner
+
+    try:
+        cfg = TrainConfig(out=args.out, steps=args.steps, pairs=args.pairs, batch_size=args.batch_size,
+                          layers=args.layers, width=args.width, seed=args.seed)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    summary = train_planner(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(json.dumps(summary) if args.json else f"planner model written to {cfg.out}")
+    return 0
