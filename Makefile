@@ -17,8 +17,10 @@ $(STAMP): requirements.txt setup.py pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# One task, headless, with the embedded defaults (rule planner, scripted skills, camera perception).
 demo: $(STAMP)
-	$(BIN)/robomatrix demo --out out/demo
+	mkdir -p out/demo
+	$(BIN)/robomatrix run "put the red can in the box" --video out/demo/run.mp4 --log out/demo/run.mcap
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
