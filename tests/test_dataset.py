@@ -76,6 +76,9 @@ def test_chunk_samples(tmp_path):
         assert np.allclose(batch[key][0].numpy(), s[key].numpy())
     stats = ds.statistics()
     assert len(stats["action_mean"]) == 6 and all(v > 0 for v in stats["proprio_std"])
+    assert len(stats["instruction_mean"]) == 384
+    weights = ds.skill_balanced_weights()  # grasp 12 steps, nudge 7: each skill half of the mass
+    assert weights.sum() == pytest.approx(1.0) and weights[:12].sum() == pytest.approx(0.5)
 
 
 def test_split_is_seeded_and_disjoint():

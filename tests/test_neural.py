@@ -35,6 +35,8 @@ def test_config_validation_names_the_field():
         NeuralPolicyConfig(channels=(16, 30), groups=8)
     with pytest.raises(UsageError, match="image_size"):
         NeuralPolicyConfig(image_size=60)
+    with pytest.raises(UsageError, match="proprio_inputs"):
+        NeuralPolicyConfig(proprio_inputs=("ee_x_m", "joint_7"))
     with pytest.raises(UsageError, match="tiny"):
         neural_config("tinny")
     assert neural_config("default", chunk_size=5).chunk_size == 5

@@ -103,8 +103,21 @@ class ChunkDataset(torch.utils.data.Dataset):
                 "done": torch.tensor([c[2] for c in chunks], dtype=torch.float32)}
 
     def statistics(self) -> dict:
-        """Mean and std of proprio and action over every step (the model's normalisation)."""
+        """Mean and std of proprio and action over every step, and of the embeddings over the distinct
+        instructions (the model's normalisation)."""
         proprio = np.concatenate([ep.proprio for ep in self.episodes])
         action = np.concatenate([ep.action for ep in self.episodes])
+        texts = np.stack(list(self.instruction_vectors.values()))
         return {"proprio_mean": proprio.mean(0).tolist(), "proprio_std": proprio.std(0).tolist(),
-                "action_mean": action.mean(0).tolist(), "action_std": action.std(0).tolist()}
+                "action_mean": action.mean(0).tolist(), "action_std": action.std(0).tolist(),
+                "instruction_mean": texts.mean(0).tolist(), "instruction_std": texts.std(0).tolist()}
+
+    def skill_balanced_weights(self) -> np.ndarray:
+        """Per-sample weights (sum 1) giving every skill the same share of an epoch."""
+        skills = np.array([self.episodes[int(e)].meta["skill"] for e in self._episode_of])
+        weights = np.zeros(len(skills))
+        names = np.unique(skills)
+        for name in names:
+            members = skills == name
+            weights[members] = 1.0 / (members.sum() * len(names))
+        return weights

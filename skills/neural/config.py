@@ -19,14 +19,18 @@ class NeuralPolicyConfig:
     channels: tuple[int, ...] = (16, 32, 64, 64)  # conv blocks (stride 2 each), FiLM after each
     groups: int = 8  # GroupNorm groups per conv block (must divide every channel count)
     hidden_dim: int = 256  # width of the fused MLP trunk
-    proprio_dim: int = len(PROPRIO_NAMES)  # proprioception inputs (skills.data.format.PROPRIO_NAMES)
+    proprio_dim: int = len(PROPRIO_NAMES)  # proprioception values per step in the data (PROPRIO_NAMES)
+    # which of PROPRIO_NAMES the network sees. Base velocity and elapsed time are left out on purpose:
+    # with them a cloned policy copies its own speed and stops on the clock (causal confusion).
+    proprio_inputs: tuple[str, ...] = ("ee_x_m", "ee_z_m", "gripper_opening", "odom_dx_m", "odom_dy_m",
+                                       "odom_dyaw_rad")
     action_dim: int = len(ACTION_NAMES)  # action outputs per step (skills.data.format.ACTION_NAMES)
     chunk_size: int = 10  # K future actions predicted per inference (ACT's action chunk)
     instruction_dim: int = 384  # size of the instruction embedding
     instruction_model: str = INSTRUCTION_MODEL  # sentence-embedding model that embeds the instruction once
     dropout: float = 0.1  # dropout in the trunk while training
     ensemble_decay: float = 0.2  # ACT temporal ensembling: weight exp(-decay * age) (0 = plain average)
-    done_threshold: float = 0.5  # the skill ends when the done probability exceeds this
+    done_threshold: float = 0.8  # the skill ends when the done probability exceeds this (training weights done x5)
     done_window_steps: int = 2  # steps before the expert's done that also count as done while training
 
     def __post_init__(self):
@@ -39,6 +43,11 @@ class NeuralPolicyConfig:
                           ("action_dim", 1), ("chunk_size", 1), ("instruction_dim", 1), ("done_window_steps", 0)):
             whole(name, low)
         self.channels = tuple(self.channels)
+        self.proprio_inputs = tuple(self.proprio_inputs)
+        unknown = [n for n in self.proprio_inputs if n not in PROPRIO_NAMES]
+        if unknown or not self.proprio_inputs:
+            raise UsageError(f"NeuralPolicyConfig.proprio_inputs must be names from {PROPRIO_NAMES}, "
+                             f"got {self.proprio_inputs!r}.")
         if not self.channels or not all(isinstance(c, int) and c >= 1 for c in self.channels):
             raise UsageError(f"NeuralPolicyConfig.channels must be positive integers, got {self.channels!r}.")
         if any(c % self.groups for c in self.channels):

@@ -46,6 +46,7 @@ class TrainConfig:
     augment_shift_px: int = 4  # random image translation of up to this many pixels while training
     done_loss_weight: float = 1.0  # weight of the done (stop) loss against the action loss
     done_pos_weight: float = 5.0  # BCE positive-class weight: done steps are rare
+    balance_skills: bool = True  # sample every skill equally often (short skills have few steps)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -168,10 +169,13 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     generator = torch.Generator().manual_seed(cfg.seed)
     extra = {"skills": sorted({ep.meta["skill"] for ep in train_set.episodes}),
              "instructions": {ep.meta["instruction"]: ep.meta["skill"] for ep in train_set.episodes}}
+    balance = train_set.skill_balanced_weights() if cfg.balance_skills else None
     wall0 = time.perf_counter()
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
-        order = np.random.default_rng(cfg.seed * 1000 + epoch).permutation(len(train_set))
+        rng = np.random.default_rng(cfg.seed * 1000 + epoch)
+        order = rng.choice(len(train_set), len(train_set), p=balance) if balance is not None \
+            else rng.permutation(len(train_set))
         generator.manual_seed(cfg.seed * 1000 + epoch)
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step",
                    disable=not progress, leave=False)
