@@ -22,36 +22,59 @@ def ros_args(proc) -> list[str]:
     return proc.cmd[proc.cmd.index("--ros-args") + 1:]
 
 
-def test_sim_launch_defaults_start_the_hardware_node_with_its_parameters():
+def test_sim_launch_defaults_start_the_whole_stack_with_its_parameters():
     plan = parse_launch_file(SIM_LAUNCH)
     assert plan.argument_values() == {
-        "backend": "mujoco", "scene": "office", "seed": "0", "camera_width": "640", "camera_height": "480",
-        "camera_rate_hz": "15.0", "control_rate_hz": "50.0", "use_sim_time": "false"}
-    [node] = plan.processes
-    assert (node.kind, node.pkg, node.exec, node.node_name, node.namespace) == (
+        "backend": "mujoco", "scene": "office", "seed": "0", "camera_width": "320", "camera_height": "240",
+        "camera_rate_hz": "15.0", "control_rate_hz": "50.0", "use_sim_time": "false", "with_stack": "true",
+        "planner": "rule", "policy": "scripted", "skill_rate_hz": "20.0", "skill_camera_every_n": "2"}
+    hardware, perception, skills, executive = plan.processes
+    assert [p.label for p in plan.processes] == ["hardware_node", "perception_node", "skill_server", "executive"]
+    assert (hardware.kind, hardware.pkg, hardware.exec, hardware.node_name, hardware.namespace) == (
         "node", "robomatrix", "hardware_node", "hardware_node", "/")
-    assert node.params["scene"] == "office" and node.params["seed"] == "0"
-    assert node.cmd[:4] == [sys.executable, "-m", "robomatrix.launch.run_node", "hardware_node"]
-    args = ros_args(node)
+    assert hardware.params["scene"] == "office" and hardware.params["seed"] == "0"
+    assert hardware.cmd[:4] == [sys.executable, "-m", "robomatrix.launch.run_node", "hardware_node"]
+    args = ros_args(hardware)
     assert args[:2] == ["-r", "__node:=hardware_node"]
     assert "seed:=0" in args and "backend:=mujoco" in args and "publish_clock:=false" in args
+    # The hardware node is the clock source; the other nodes read /clock only with use_sim_time.
+    assert "use_sim_time" not in hardware.params
+    for node in (perception, skills, executive):
+        assert node.exec == node.node_name and node.params["use_sim_time"] == "false"
+    assert skills.params == {"use_sim_time": "false", "policy": "scripted", "control_rate_hz": "20.0",
+                             "camera_every_n": "2"}
+    assert executive.params == {"use_sim_time": "false", "planner": "rule"}
 
 
-def test_sim_launch_overrides_reach_the_node_command_line():
-    plan = parse_launch_file(SIM_LAUNCH, ["seed:=3", "scene:=drawer", "camera_width:=160"])
-    node = plan.processes[0]
-    assert node.params["seed"] == "3" and node.params["scene"] == "drawer" and node.params["camera_width"] == "160"
-    assert "seed:=3" in ros_args(node)
-    assert plan.argument_values()["camera_height"] == "480"
+def test_sim_launch_overrides_reach_the_node_command_lines():
+    plan = parse_launch_file(SIM_LAUNCH, ["seed:=3", "scene:=drawer", "camera_width:=160", "use_sim_time:=true",
+                                          "planner:=tree", "policy:=neural"])
+    hardware, perception, skills, executive = plan.processes
+    assert hardware.params["seed"] == "3" and hardware.params["scene"] == "drawer"
+    assert hardware.params["camera_width"] == "160" and hardware.params["publish_clock"] == "true"
+    assert "seed:=3" in ros_args(hardware)
+    assert plan.argument_values()["camera_height"] == "240"
+    assert all(n.params["use_sim_time"] == "true" for n in (perception, skills, executive))
+    assert skills.params["policy"] == "neural" and "planner:=tree" in ros_args(executive)
 
 
-def test_the_node_command_line_parses_back_with_the_comm_ros_args_parser():
+def test_sim_launch_without_the_stack_starts_the_hardware_node_alone():
+    [node] = parse_launch_file(SIM_LAUNCH, ["with_stack:=false"]).processes
+    assert node.node_name == "hardware_node"
+
+
+def test_the_node_command_lines_parse_back_with_their_declared_types():
     from robomatrix.comm.names import parse_ros_args_full
 
-    node = parse_launch_file(SIM_LAUNCH, ["seed:=4"]).processes[0]
-    parsed = parse_ros_args_full(node.cmd[4:])
+    hardware, perception, skills, executive = parse_launch_file(SIM_LAUNCH, ["seed:=4"]).processes
+    parsed = parse_ros_args_full(hardware.cmd[4:])
     assert parsed.params["seed"] == 4 and parsed.params["camera_rate_hz"] == 15.0
     assert parsed.params["publish_clock"] is False and parsed.remaps["__node"] == "hardware_node"
+    parsed = parse_ros_args_full(skills.cmd[4:])
+    # same types as the node's declare_parameter defaults (a mismatch fails at start-up)
+    assert parsed.params == {"use_sim_time": False, "policy": "scripted", "control_rate_hz": 20.0,
+                             "camera_every_n": 2}
+    assert parse_ros_args_full(executive.cmd[4:]).params == {"use_sim_time": False, "planner": "rule"}
 
 
 def test_undeclared_argument_is_refused_with_the_declared_names():
