@@ -121,6 +121,9 @@ def run_planner_bench(planner_name: str = "rule", cases: str | Path | None = Non
         "tokens_per_task": round(statistics.fmean(tokens), 1) if tokens else None,
         "failures": [{k: r[k] for k in ("id", "got", "error")} for r in rows if not r["ok"]][:20],
     }
+    if planner_name == "tree":
+        opts = planner_options or {}
+        result["tree"] = run_tree_bench(cases, k=getattr(planner, "config").k, model=opts.get("model", ""))
     return result
 
 
@@ -138,3 +141,97 @@ def format_report(result: dict) -> str:
                      f"tokens per task ({100 * t['token_reduction']:.1f} % fewer), success "
                      f"{100 * t['tree']['success']:.1f} % vs {100 * t['iterative']['success']:.1f} %")
     return "\n".join(lines)
+
+
+class SymbolicWorld:
+    """A world that follows the plan checker's state, with one injected transient failure.
+
+    A step runs when `validate` accepts it in the current state; the first execution of the
+    expected plan's step number `fail_at` fails anyway (a grasp that slips, a blocked path),
+    and succeeds when tried again. The reported scene is the symbolic state.
+    """
+
+    def __init__(self, scene, fail_at: int | None = None, expected=None):
+        from robomatrix.planners.validate import PlanState
+
+        self.state = PlanState.start(scene)
+        self.scene = scene
+        self.fail_step = None if fail_at is None or not expected else expected[fail_at]
+        self.failed_once = False
+
+    def observe(self):
+        from robomatrix.planners.base import SceneObjects
+
+        names = self.scene.names()
+        visible = [n for n in names if n in self.state.visible or n == self.state.held]
+        hidden = [n for n in names if n not in visible]
+        return SceneObjects.from_names(visible, hidden, held=self.state.held, drawer_open=self.state.drawer_open,
+                                       contained=self.scene.contained)
+
+    def run_step(self, call):
+        import copy
+
+        from robomatrix.planners.base import PlanValidationError
+        from robomatrix.planners.grammar import canonical_steps
+
+        if self.fail_step is not None and not self.failed_once and canonical_steps([call])[0] == self.fail_step:
+            self.failed_once = True
+            return False, self.observe()
+        trial = copy.copy(self.state)
+        trial.visible = set(self.state.visible)
+        try:
+            trial.apply(call)
+        except PlanValidationError:
+            return False, self.observe()
+        self.state = trial
+        return True, self.observe()
+
+
+def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int = 4, seed: int = 0,
+                   model: str = "", min_steps: int = 3) -> dict:
+    """Tree planner vs the iterative baseline on the same multi-step tasks, one injected failure each.
+
+    Tasks: the first `tasks` cases (held-out and hand-written first) whose expected plan has at
+    least `min_steps` steps. A task succeeds when the steps that ran equal the expected plan.
+    """
+    import random
+
+    from robomatrix.planners.base import make_planner
+    from robomatrix.planners.grammar import canonical_steps
+    from robomatrix.planners.tree import TreePlanner, iterative_execute
+
+    rng = random.Random(seed)
+    pool = [c for c in load_cases(cases) if c["expected"] is not None]
+    pool.sort(key=lambda c: {"heldout": 0, "hand": 1}.get(c["split"], 2))
+    chosen = [c for c in pool if len(expected_steps(c)) >= min_steps][:tasks]
+    sampler = make_planner("hf", **({"model": model} if model else {}))
+    tree = TreePlanner(sampler=sampler, k=k)
+    out = {"tree": [], "iterative": []}
+    import torch
+
+    for case in chosen:
+        scene, want = case_scene(case), expected_steps(case)
+        fail_at = rng.randrange(len(want))
+        for label in ("tree", "iterative"):
+            world = SymbolicWorld(scene, fail_at, want)
+            torch.manual_seed(rng.randrange(1 << 30))
+            try:
+                run = tree.execute(case["instruction"], scene, world.run_step) if label == "tree" else \
+                    iterative_execute(sampler, case["instruction"], scene, world.run_step)
+                ok = run.success and canonical_steps(run.executed) == want
+                row = {"id": case["id"], "ok": ok, "tokens": run.usage.total, "calls": run.usage.calls,
+                       "failures": run.failures, "backtracks": run.backtracks}
+            except UsageError:
+                row = {"id": case["id"], "ok": False, "tokens": sampler.last_usage.total, "calls": 1,
+                       "failures": 0, "backtracks": 0}
+            out[label].append(row)
+
+    def summary(rows):
+        return {"tasks": len(rows), "success": round(sum(r["ok"] for r in rows) / max(1, len(rows)), 4),
+                "tokens_per_task": round(statistics.fmean(r["tokens"] for r in rows), 1) if rows else 0.0,
+                "calls_per_task": round(statistics.fmean(r["calls"] for r in rows), 2) if rows else 0.0,
+                "backtracks": sum(r["backtracks"] for r in rows)}
+
+    t, it = summary(out["tree"]), summary(out["iterative"])
+    return {"k": k, "injected_failures_per_task": 1, "min_steps": min_steps, "tree": t, "iterative": it,
+            "token_reduction": round(1 - t["tokens_per_task"] / it["tokens_per_task"], 4) if it["tokens_per_task"] else 0.0}

@@ -21,7 +21,7 @@ from robomatrix.errors import RoboMatrixError, UsageError, closest
 PROG = "robomatrix"
 # Command modules, in the order `--help` lists them.
 COMMAND_MODULES = ("run", "plan", "launch", "topic", "sim", "demo", "bench", "doctor", "collect", "dataset", "train",
-                   "train_planner")
+                   "train_planner", "serve_planner")
 
 
 _INVALID_CHOICE = re.compile(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)")
