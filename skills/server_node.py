@@ -125,7 +125,9 @@ class SkillServerNode(comm.Node):
         return result.to_dict()
 
     def destroy_node(self):
-        self.robot.disconnect()
+        robot = getattr(self, "robot", None)  # absent when __init__ failed on a bad parameter
+        if robot is not None:
+            robot.disconnect()
         super().destroy_node()
 
 

@@ -147,8 +147,9 @@ class ExecutiveNode(comm.Node):
                 self._busy.clear()
 
     def destroy_node(self):
-        self._cancel.set()
-        self._tasks.put(None)
+        if hasattr(self, "_worker"):  # absent when __init__ failed on a bad parameter
+            self._cancel.set()
+            self._tasks.put(None)
         super().destroy_node()
 
 
