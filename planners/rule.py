@@ -279,6 +279,8 @@ class _Builder:
                 a, lambda: self.ref(it.target, "container"))()
             if a == "hold_over" and len(objs) > 1:
                 raise PlanningError("I can hold only one object at a time over a container.")
+            if self.held in objs:  # the one in the gripper first (a replan after a failed carry)
+                objs = [self.held] + [n for n in objs if n != self.held]
             for n in objs:
                 self.place(n, target, release=a != "hold_over")
         elif a == "release":

@@ -23,6 +23,8 @@ from robomatrix.sim.scene import (
 )
 
 CAN_SIZE = (0.033, 0.12)  # radius, height: a 330 ml soda can
+BOX_INNER_M = (0.24, 0.20)  # open cardboard box, inner length x width
+BIN_INNER_DIAMETER_M = 0.30  # round office trash bin: room for the four cans side by side
 GRIPPER_CLEARANCE_M = 0.07  # free space kept between objects so open fingers fit around one
 _FLOORS = [((0.62, 0.60, 0.56, 1.0), (0.55, 0.53, 0.50, 1.0)),  # warm grey carpet tiles
            ((0.55, 0.58, 0.60, 1.0), (0.48, 0.51, 0.53, 1.0)),  # cool grey
@@ -103,7 +105,7 @@ def _can(rng, placer, color: str, x_range, y_range) -> ObjectSpec:
 
 
 def _box(rng, placer, x_range, y_range) -> ContainerSpec:
-    inner = (0.24, 0.20)
+    inner = BOX_INNER_M
     x, y = placer.place(math.hypot(*inner) / 2 + 0.01, x_range, y_range)
     yaw = math.atan2(y, x) + float(rng.uniform(-0.2, 0.2))  # roughly square to the robot
     return ContainerSpec(name="box", kind="box", color_name="cardboard", rgba=_jitter_rgba(rng, PALETTE["cardboard"], 0.03),
@@ -111,7 +113,7 @@ def _box(rng, placer, x_range, y_range) -> ContainerSpec:
 
 
 def _bin(rng, placer, x_range, y_range) -> ContainerSpec:
-    d = 0.22
+    d = BIN_INNER_DIAMETER_M
     x, y = placer.place(d / 2 + 0.01, x_range, y_range)
     return ContainerSpec(name="bin", kind="bin", color_name="teal", rgba=_jitter_rgba(rng, PALETTE["teal"], 0.03),
                          inner_size=(d, d), wall_height=0.12, pose=(x, y, 0.0))

@@ -114,3 +114,14 @@ def test_pushed_and_nudged_in_the_start_frame():
     assert not POSTCONDITIONS["gripper_moved"](None, _obs(ee=(0.30, 0.11)), ctx)[0]
     ctx = {"direction": "left", "amount": 0.04, "start_obs": start_obs}
     assert POSTCONDITIONS["gripper_moved"](None, _obs(base=(0.0, 0.04, 0.0), ee=(0.30, 0.10)), ctx)[0]
+
+
+def test_a_can_on_top_of_another_in_a_bin_is_not_inside_it():
+    bin_ = _obj("bin", "bin", (0.6, 0.0, 0.12), size=(0.31, 0.31, 0.12))
+    standing = _obj("red can", "can", (0.6, 0.05, 0.065), size=CAN)  # on the bin's floor
+    stacked = _obj("blue can", "can", (0.6, 0.05, 0.185), size=CAN)  # resting on the red can
+    on_rim = _obj("green can", "can", (0.6, -0.10, 0.16), size=CAN)  # tilted over the rim
+    state = _state(bin_, standing, stacked, on_rim)
+    assert state.containment() == {"red can": "bin"}
+    ok, reason = POSTCONDITIONS["object_in_container"](state, _obs(), {"object": "blue can", "target": "bin"})
+    assert not ok and "not in the bin" in reason

@@ -80,3 +80,19 @@ def test_invalid_specs_are_refused_with_the_reason():
     with pytest.raises(UsageError, match="round bin"):
         ContainerSpec(name="bin", kind="bin", color_name="teal", rgba=(0, 0.5, 0.5, 1), inner_size=(0.2, 0.3),
                       wall_height=0.1, pose=(1, 0, 0))
+
+
+def test_office_containers_match_the_robots_nominal_catalogue():
+    """Perception and the skills assume these sizes (robomatrix.perception.nominal); the scene must agree."""
+    from robomatrix.perception import nominal
+    from robomatrix.sim.scenes import CAN_SIZE, office
+
+    for seed in (0, 3):
+        scene = office(seed)
+        box, bin_ = scene.container("box"), scene.container("bin")
+        assert box.inner_size == pytest.approx(nominal.BOX_INNER_M)
+        assert box.wall_height == pytest.approx(nominal.BOX_WALL_HEIGHT_M)
+        assert bin_.inner_size == pytest.approx((nominal.BIN_INNER_DIAMETER_M,) * 2)
+        assert bin_.wall_height == pytest.approx(nominal.BIN_WALL_HEIGHT_M)
+        assert box.wall_thickness == bin_.wall_thickness == pytest.approx(nominal.CONTAINER_WALL_M)
+        assert CAN_SIZE == pytest.approx((nominal.CAN_RADIUS_M, nominal.CAN_HEIGHT_M))

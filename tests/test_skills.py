@@ -183,15 +183,33 @@ def test_real_time_runner_ticks_on_the_wall_clock_and_stops_when_the_robot_goes_
 
 def test_drop_spots_leave_room_for_every_can_and_the_second_can_avoids_the_first():
     from robomatrix.perception import TrackedObject
+    from robomatrix.perception.nominal import BIN_INNER_DIAMETER_M
     from robomatrix.skills.policies.place import drop_spots, free_spot, spot_odom
 
-    ring = drop_spots((0.22, 0.22, 0.12), "bin")
-    assert len(ring) == 4
-    for i, a in enumerate(ring):  # four cans (0.066 m) fit side by side inside a 0.22 m bin
-        assert math.hypot(*a) + 0.033 < 0.11
-        assert all(math.dist(a, b) > 0.066 for b in ring[i + 1:])
+    for d in (0.22, BIN_INNER_DIAMETER_M):
+        ring = drop_spots((d, d, 0.12), "bin")
+        assert len(ring) >= (3 if d < 0.25 else 5)
+        for i, a in enumerate(ring):  # cans (0.066 m) fit side by side inside the bin
+            assert math.hypot(*a) + 0.033 < d / 2
+            assert all(math.dist(a, b) > 0.066 for b in ring[i + 1:])
     box = TrackedObject("box", "box", np.array([1.0, 0.0, 0.1]), np.zeros(3), 0.0, np.array([0.24, 0.2, 0.1]),
                         True, 0.0, 1.0)
     assert free_spot(box, [], np.zeros(2)) == (0.0, 0.0)  # an empty box: its centre
     second = spot_odom(box, free_spot(box, [np.array([1.0, 0.0])], np.zeros(2)))
     assert np.linalg.norm(second - [1.0, 0.0]) > 0.066
+
+
+def test_four_cans_get_four_separate_bin_spots_each_reachable_from_where_the_robot_comes():
+    from robomatrix.perception import TrackedObject
+    from robomatrix.skills.policies.place import DROP_X_M, free_spot, reachable, spot_odom
+
+    bin_ = TrackedObject("bin", "bin", np.array([1.1, 0.1, 0.12]), np.zeros(3), None, np.array([0.31, 0.31, 0.12]),
+                         True, 0.0, 1.0)
+    occupied = []
+    for robot in ([0.2, -0.4], [0.3, 0.3], [0.0, 0.0], [0.4, -0.1]):  # the robot comes from each can
+        p = spot_odom(bin_, free_spot(bin_, occupied, np.array(robot)))
+        assert reachable(p, bin_, robot, "bin")
+        u = (bin_.position_odom[:2] - robot) / np.linalg.norm(bin_.position_odom[:2] - robot)
+        assert DROP_X_M - float((p - bin_.position_odom[:2]) @ u) > 0.16 + 0.16  # chassis clear of the wall
+        assert all(np.linalg.norm(p - o) > 0.075 for o in occupied)
+        occupied.append(p)

@@ -28,7 +28,7 @@ from robomatrix.errors import UsageError
 from robomatrix.hardware.kinematics import depth_to_points
 from robomatrix.hardware.robot import CameraIntrinsics, Observation
 from robomatrix.messages import Detection
-from robomatrix.perception import colors, shapes
+from robomatrix.perception import colors, nominal, shapes
 from robomatrix.perception.drawer import DrawerModel, estimate_drawer
 from robomatrix.perception.robot_model import RobotGeometry
 
@@ -85,10 +85,10 @@ class ColorShapeConfig:
     """Nominal object sizes (the scene's object catalogue) and detector thresholds."""
 
     can_colors: tuple[str, ...] = ("red", "green", "blue", "yellow")  # colour words of cans ("<c> can")
-    can_radius_m: float = 0.033  # soda can radius
-    can_height_m: float = 0.12  # soda can height
-    box_outer_size_m: tuple[float, float] = (0.26, 0.22)  # open cardboard box outer footprint
-    bin_radius_m: float = 0.115  # round bin, radius to the middle of the wall
+    can_radius_m: float = nominal.CAN_RADIUS_M  # soda can radius
+    can_height_m: float = nominal.CAN_HEIGHT_M  # soda can height
+    box_outer_size_m: tuple[float, float] = nominal.BOX_OUTER_M  # open cardboard box outer footprint
+    bin_radius_m: float = nominal.BIN_WALL_MID_RADIUS_M  # round bin, radius to the middle of the wall
     floor_clearance_m: float = 0.015  # points lower than this above the floor are floor
     self_mask_margin_m: float = 0.015  # robot parts are inflated by this much when masking
     max_range_m: float = 2.5  # depth beyond this is ignored (too few pixels to trust)

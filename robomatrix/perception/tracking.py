@@ -31,6 +31,10 @@ from robomatrix.messages import Detection
 from robomatrix.perception.detector import ColorShapeDetector, Detector, PerceivedObject
 
 CONTAINER_KINDS = ("box", "bin", "drawer")
+# A can counts as inside a box/bin only with its centre at most this far above the rim: one
+# standing inside has its centre well below the rim, one resting on the rim or on another can
+# has it a half can height (0.06 m) or more above. The margin absorbs the estimate's noise.
+INSIDE_ABOVE_RIM_M = 0.03
 
 
 @dataclass
@@ -90,10 +94,11 @@ class PerceptionState:
 
 
 def inside_container(point_odom, container: TrackedObject, margin_m: float = 0.0) -> bool:
-    """Is the point's (x, y) inside a box/bin's opening (shrunk by `margin_m`), below its rim + 0.1 m?"""
+    """Is the point's (x, y) inside a box/bin's opening (shrunk by `margin_m`), and the point at most
+    `INSIDE_ABOVE_RIM_M` above the rim (a can's centre: on top of another can is not inside)?"""
     p, c = np.asarray(point_odom, float), container.position_odom
     size = container.size if container.size is not None else np.array([0.2, 0.2, 0.1])
-    if p[2] > c[2] + 0.10:
+    if p[2] > c[2] + INSIDE_ABOVE_RIM_M:
         return False
     d = p[:2] - c[:2]
     if container.kind == "bin" or container.yaw_odom is None:

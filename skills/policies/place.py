@@ -13,6 +13,8 @@ import numpy as np
 
 from robomatrix.hardware.kinematics import world_to_base_point
 from robomatrix.hardware.robot import Action
+from robomatrix.perception import nominal
+from robomatrix.perception.nominal import CAN_RADIUS_M, INNER_SIZE_M
 from robomatrix.perception.tracking import inside_container
 from robomatrix.skills.policies.base import (
     CARRY_Z_M,
@@ -32,35 +34,62 @@ CABINET_FACE_BEHIND_FRONT_M = 0.015  # closed drawer: cabinet face is this far b
 MIN_DRAWER_OPENING_M = 0.09  # less than this and a can does not fit in
 RELEASE_CLEARANCE_M = 0.03  # the held can's bottom ends this far above a box/bin rim (short drop)
 SPOT_MARGIN_M = 0.045  # drop spots keep a can's axis this far inside the container's inner walls
-# Inner sizes of the scenes' containers (sim/scenes.py), the robot's prior like the can radius: a
+SPOT_GAP_M = 0.02  # free space between two cans dropped at neighbouring bin spots
+CHASSIS_FRONT_M = 0.16  # front face of the chassis ahead of the base centre (0.32 m long)
+CHASSIS_CLEARANCE_M = 0.02  # the chassis front stays this far from a container's wall
+# Inner sizes are the robot's prior (perception's object catalogue), like the can radius: a
 # close or partial view (a can inside, the rim cut by the image) shrinks the perceived size.
-NOMINAL_INNER_M = {"box": (0.24, 0.20), "bin": (0.22, 0.22)}
+NOMINAL_INNER_M = INNER_SIZE_M
 
 
 def drop_spots(size, kind: str) -> list[tuple[float, float]]:
-    """Candidate drop points in the container's own frame (centre first), pure geometry."""
-    if kind == "bin":  # a ring of four: in a 0.22 m bin they hold four cans, a centre spot only three
+    """Candidate drop points in the container's own frame (centre first), pure geometry.
+
+    Bin: as many spots as fit with `SPOT_GAP_M` between neighbouring cans: a ring (its radius
+    keeps `SPOT_MARGIN_M` to the wall) plus the centre when the ring leaves room for it — a
+    0.30 m bin takes the centre and seven around it, a 0.22 m one four around an empty centre."""
+    if kind == "bin":
         r = max(0.0, 0.5 * float(min(size[0], size[1])) - SPOT_MARGIN_M - 0.005)
-        return [(r * math.cos(a), r * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 4, endpoint=False)]
+        pitch = 2 * CAN_RADIUS_M + SPOT_GAP_M
+        n = int(math.pi / math.asin(min(1.0, pitch / (2 * r)))) if r > 0 else 0
+        ring = [(r * math.cos(a), r * math.sin(a)) for a in np.linspace(0, 2 * math.pi, n, endpoint=False)]
+        return ([(0.0, 0.0)] if r >= pitch or n == 0 else []) + ring
     hx = max(0.0, 0.5 * float(size[0]) - SPOT_MARGIN_M)
     hy = max(0.0, 0.5 * float(size[1]) - SPOT_MARGIN_M)
     return [(0.0, 0.0)] + [(sx * hx, sy * hy) for sx in (-1, 0, 1) for sy in (-1, 0, 1) if (sx, sy) != (0, 0)]
 
 
+def reachable(spot_odom_xy, container, robot_xy, kind: str) -> bool:
+    """Can the gripper get over this point, coming from `robot_xy`, without the chassis running into
+    the container? Over a point beyond the container's middle the chassis front would reach its wall
+    (the arm holds the can DROP_X_M ahead of the base centre). Box spots are all close to its middle."""
+    if kind != "bin":
+        return True
+    c = np.asarray(container.position_odom[:2], float)
+    u = c - np.asarray(robot_xy, float)
+    if float(np.linalg.norm(u)) < 1e-6:
+        return True
+    u /= np.linalg.norm(u)
+    beyond = float((np.asarray(spot_odom_xy, float) - c) @ u)  # + = past the centre, seen from the robot
+    outer = 0.5 * nominal.BIN_INNER_DIAMETER_M + nominal.CONTAINER_WALL_M
+    return DROP_X_M - beyond - outer >= CHASSIS_FRONT_M + CHASSIS_CLEARANCE_M
+
+
 def free_spot(container, occupied_odom: list, robot_xy) -> tuple[float, float]:
-    """The drop point, in the container's own frame, farthest from the cans already inside it; with
-    none inside, the first candidate (a box's centre) or, for a bin, the ring spot nearest the robot."""
+    """The drop point, in the container's own frame: among the spots the robot can reach from where it
+    is, the one farthest from the cans already inside. An empty box: its centre; an empty bin: the
+    spot nearest the robot (the chassis then stays farthest from the bin and from what is near it)."""
     spots = drop_spots(NOMINAL_INNER_M.get(container.kind, (0.2, 0.2)), container.kind)
     if not occupied_odom and container.kind != "bin":
         return spots[0]
-    if not occupied_odom:
-        occupied_odom, sign = [robot_xy], -1.0  # nearest the robot = farthest from "minus the robot"
-    else:
-        sign = 1.0
-    best, best_d = spots[0], -math.inf
-    for spot in spots:
+    robot_xy = np.asarray(robot_xy, float)
+    usable = [s for s in spots if reachable(spot_odom(container, s), container, robot_xy, container.kind)] or spots
+    # nearest the robot = farthest from "minus the robot": the straightest, shortest way in
+    refs, sign = (occupied_odom, 1.0) if occupied_odom else ([robot_xy], -1.0)
+    best, best_d = usable[0], -math.inf
+    for spot in usable:
         p = spot_odom(container, spot)
-        d = sign * min(float(np.linalg.norm(p - np.asarray(o[:2], float))) for o in occupied_odom)
+        d = sign * min(float(np.linalg.norm(p - np.asarray(o[:2], float))) for o in refs)
         if d > best_d + 1e-3:
             best, best_d = spot, d
     return best
