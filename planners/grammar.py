@@ -8,7 +8,9 @@ with scene names as arguments (no quotes). `cannot();` alone means the model ref
 any prefix of generated tokens, which tokens may come next (`allowed`): only skill names from
 the registry, arguments naming objects the scene has (containers where a container goes,
 portable objects where the gripper carries), directions and distances the skill accepts, and
-only steps that `robomatrix.planners.validate` accepts after the steps before them. A model
+only steps that `robomatrix.planners.validate` accepts after the steps before them, and no
+search for an object already in view except as the first step (the person asked for it), and
+no going back to an object this plan has already put into a container. A model
 decoded through `allowed` (transformers' `prefix_allowed_tokens_fn`) can only write valid plans.
 """
 from __future__ import annotations
@@ -145,16 +147,28 @@ class SkillGrammar:
     `" " + step_text + ";"`, so what the model writes is exactly those pieces in a row.
     end_id: the token that ends the plan (the tokenizer's EOS).
     max_steps: counts the `done` steps too; at the limit only the end token is allowed.
+    portable, containers: when given, the only portable objects / containers steps may name
+    (those the instruction refers to; see `robomatrix.planners.hf.named_objects`).
     """
 
     def __init__(self, encode: Callable[[str], list[int]], end_id: int, scene: SceneObjects, *,
-                 max_steps: int = 40, allow_refusal: bool = True, done: Sequence[SkillCall] = ()):
+                 max_steps: int = 40, allow_refusal: bool = True, done: Sequence[SkillCall] = (),
+                 portable: Sequence[str] | None = None, containers: Sequence[str] | None = None):
         if max_steps < 1:
             raise ValueError(f"SkillGrammar max_steps must be >= 1, got {max_steps!r}")
         self.encode, self.end_id, self.scene = encode, int(end_id), scene
         self.max_steps, self.allow_refusal = max_steps, allow_refusal
         self.done = list(done)  # steps already in the prompt (iterative planning): decoding continues after them
         self.candidates = candidate_steps(scene)
+        if portable is not None:  # only these portable objects may fill object slots
+            keep = set(portable)
+            self.candidates = [c for c in self.candidates
+                               if all(is_container(v) or v in keep for k, v in c.args.items() if k == "object")]
+        if containers is not None:  # only these containers may be named at all
+            keep = set(containers)
+            self.candidates = [c for c in self.candidates
+                               if all(not is_container(v) or v in keep for k, v in c.args.items()
+                                      if k in ("object", "target"))]
         self._ids: dict[str, tuple[int, ...]] = {}
         self._tries: dict[tuple, _Node] = {}
         self._cursors: dict[tuple[int, ...], Cursor] = {}
@@ -170,10 +184,14 @@ class SkillGrammar:
     def _trie(self, cursor: Cursor) -> _Node:
         st = cursor.state
         first = not cursor.steps
-        key = (st.held, st.drawer_open, frozenset(st.visible), first and self.allow_refusal)
+        placed = frozenset(b.args["object"] for a, b in zip(cursor.steps, cursor.steps[1:])
+                           if a.skill == "position_over" and b.skill == "release")
+        key = (st.held, st.drawer_open, frozenset(st.visible), placed, first, first and self.allow_refusal)
         if key not in self._tries:
             root = _Node()
-            units = [(self.unit_ids(step_text(c)), c, False) for c in legal_next(st, self.candidates)]
+            units = [(self.unit_ids(step_text(c)), c, False) for c in legal_next(st, self.candidates)
+                     if (first or not (c.skill == "search" and c.args["object"] in st.visible))
+                     and not (c.skill in ("move_to", "grasp") and c.args["object"] in placed)]
             if key[-1]:
                 units.append((self.unit_ids(REFUSAL), None, True))
             for ids, call, refusal in units:
@@ -216,8 +234,8 @@ class SkillGrammar:
             return list(cursor.node.children)
         if len(cursor.steps) >= self.max_steps:
             return [self.end_id]
-        root = self._trie(cursor)
-        return list(root.children) + ([self.end_id] if cursor.steps else [])
+        # The end may come first: an empty plan is right when the goal already holds (drawer already open).
+        return list(self._trie(cursor).children) + [self.end_id]
 
     def walk(self, generated: Sequence[int]) -> Cursor:
         """The cursor after `generated` (the tokens after the prompt); prefixes are cached."""

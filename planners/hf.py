@@ -23,7 +23,13 @@ from pathlib import Path
 
 from robomatrix.errors import UsageError, unknown_name
 from robomatrix.messages import Plan, SkillCall
-from robomatrix.planners.base import Planner, PlanningError, SceneObjects, UnsupportedActionError, register_planner
+from robomatrix.planners.base import (
+    Planner,
+    PlanningError,
+    SceneObjects,
+    UnsupportedActionError,
+    register_planner,
+)
 from robomatrix.planners.grammar import SkillGrammar, step_text
 from robomatrix.planners.prompts import TokenUsage, chat_messages, compact_prompt, system_prompt, user_prompt
 from robomatrix.planners.validate import validate_plan
@@ -45,7 +51,7 @@ class HFPlannerConfig:
     max_steps: int = 40  # longest plan the grammar allows
     max_new_tokens: int = 600  # generation budget; a step cut off by it is dropped
     temperature: float = 1.0  # sampling temperature for `sample` (plan() decodes greedily)
-    threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    threads: int = -1  # torch CPU threads while generating; -1: one for our small model, torch's default otherwise
 
     def __post_init__(self):
         if self.max_steps < 1:
@@ -54,8 +60,8 @@ class HFPlannerConfig:
             raise ValueError(f"HFPlannerConfig.max_new_tokens must be >= 1, got {self.max_new_tokens!r}")
         if not self.temperature > 0:
             raise ValueError(f"HFPlannerConfig.temperature must be > 0, got {self.temperature!r}")
-        if self.threads < 0:
-            raise ValueError(f"HFPlannerConfig.threads must be >= 0, got {self.threads!r}")
+        if self.threads < -1:
+            raise ValueError(f"HFPlannerConfig.threads must be >= -1, got {self.threads!r}")
 
 
 class HFPlanner(Planner):
@@ -74,16 +80,15 @@ class HFPlanner(Planner):
         if not (self.model_dir / "config.json").is_file():
             hint = " Train one with `robomatrix train-planner`." if not self.config.model else ""
             raise UsageError(f"No transformers model in '{self.model_dir}' (config.json missing).{hint}")
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if self.config.threads:
-            torch.set_num_threads(self.config.threads)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         self.model = AutoModelForCausalLM.from_pretrained(self.model_dir).eval()
         marker = self.model_dir / MARKER
         self.meta = json.loads(marker.read_text()) if marker.is_file() else {}
         self.compact = self.meta.get("prompt") == "compact"
+        # A tiny model is fastest on one thread; more threads only spin on a busy CPU.
+        self.threads = self.config.threads if self.config.threads >= 0 else (1 if self.compact else 0)
         eos = self.tokenizer.eos_token_id
         if eos is None:
             eos = self.model.generation_config.eos_token_id
@@ -123,8 +128,9 @@ class HFPlanner(Planner):
         """
         import torch
 
+        portable, containers = named_objects(instruction, scene)
         grammar = SkillGrammar(self._encode, self.end_id, scene, max_steps=max_steps or self.config.max_steps,
-                               allow_refusal=not done, done=list(done))
+                               allow_refusal=not done, done=list(done), portable=portable, containers=containers)
         ids = self.prompt_ids(instruction, scene, failure, done)
         prompt = torch.tensor([ids])
         options = dict(max_new_tokens=self.config.max_new_tokens, prefix_allowed_tokens_fn=grammar.prefix_fn(len(ids)),
@@ -133,7 +139,13 @@ class HFPlanner(Planner):
         options.update(do_sample=True, temperature=self.config.temperature, top_k=0, top_p=1.0) if sample else \
             options.update(do_sample=False, num_beams=1)
         with self._lock, torch.no_grad():
-            out = self.model.generate(prompt, **options)
+            previous = torch.get_num_threads()
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            try:
+                out = self.model.generate(prompt, **options)
+            finally:
+                torch.set_num_threads(previous)
         plans, completion = [], 0
         for row in out[:, len(ids):].tolist():
             n = row.index(self.end_id) + 1 if self.end_id in row else len(row)
@@ -147,6 +159,8 @@ class HFPlanner(Planner):
     def plan(self, instruction: str, scene: SceneObjects, task_id: str = "", failure: str = "") -> Plan:
         if not isinstance(instruction, str) or not instruction.strip():
             raise PlanningError("The instruction is empty; say what to do, e.g. 'put the red can in the box'.")
+        if [] in named_objects(instruction, scene):
+            raise refusal(instruction, scene, self.name)  # it names a colour or container the scene lacks
         (steps,), _ = self.generate(instruction, scene, failure=failure)
         if steps is None:
             raise refusal(instruction, scene, self.name)
@@ -157,6 +171,37 @@ class HFPlanner(Planner):
     def replan(self, plan: Plan, failure: str, scene: SceneObjects) -> Plan:
         """Plan `plan.instruction` again from the scene as it is now (chat models also read `failure`)."""
         return self.plan(plan.instruction, scene, task_id=plan.task_id, failure="" if self.compact else failure)
+
+
+CONTAINER_WORDS = {"box": "box", "carton": "box", "crate": "box", "bin": "bin", "trash": "bin", "garbage": "bin",
+                   "dustbin": "bin", "rubbish": "bin", "waste": "bin", "drawer": "drawer", "cabinet": "drawer",
+                   "cupboard": "drawer", "dresser": "drawer"}
+"""Words that name a container kind (the last word of a scene name: "box", "bin", "drawer")."""
+
+
+def named_objects(instruction: str, scene: SceneObjects) -> tuple[list[str] | None, list[str] | None]:
+    """(portable objects, containers) the instruction can mean by its words; None: not restricted.
+
+    Colour (and brand) words must match exactly, as in the rule planner's grounding: "the blue
+    one" can only be a blue object. Container words ("bin", "trash", "cabinet") restrict
+    containers to those kinds. An empty list means the instruction names something the scene
+    does not have, so only a refusal is left.
+    """
+    from robomatrix.planners.base import is_container, name_words
+    from robomatrix.planners.corpus import BRANDS
+    from robomatrix.planners.grounding import COLOURS, singular, words_of
+
+    words = [singular(w) for w in words_of(instruction)]
+    brand_colour = {w: colour for colour, names in BRANDS.items() for n in names for w in n.split() if w != "cola"}
+    said = {w for w in words if w in COLOURS} | {brand_colour[w] for w in words if w in brand_colour}
+    portable = None
+    if said:
+        held = [scene.held] if scene.held else []
+        portable = held + [n for n in scene.names()
+                           if not is_container(n) and set(name_words(n)) & said and n not in held]
+    kinds = {CONTAINER_WORDS[w] for w in words if w in CONTAINER_WORDS}
+    containers = [n for n in scene.names() if is_container(n) and name_words(n)[-1] in kinds] if kinds else None
+    return portable, containers
 
 
 def refusal(instruction: str, scene: SceneObjects, who: str) -> PlanningError:

@@ -27,7 +27,13 @@ from typing import Any
 
 from robomatrix.errors import RoboMatrixError, UsageError, unknown_name
 from robomatrix.messages import Plan, SkillCall
-from robomatrix.planners.base import Planner, PlanningError, PlanValidationError, SceneObjects, register_planner
+from robomatrix.planners.base import (
+    Planner,
+    PlanningError,
+    PlanValidationError,
+    SceneObjects,
+    register_planner,
+)
 from robomatrix.planners.grammar import parse_plan_text
 from robomatrix.planners.prompts import TokenUsage, chat_messages, tagged_request
 from robomatrix.planners.validate import validate_plan

@@ -12,7 +12,6 @@ served model's tokenizer for the `hf` planner; for others, whitespace-separated 
 Loopback only unless a token is given: `serve(host="0.0.0.0")` without `token` is refused.
 With a token, every request needs `Authorization: Bearer <token>`.
 """
-from __future__ import annotations
 
 import ipaddress
 import json

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field, fields
 
 from robomatrix.errors import unknown_name
 from robomatrix.messages import Plan, SkillCall
-from robomatrix.planners.base import Planner, PlanningError, PlanValidationError, SceneObjects, register_planner
+from robomatrix.planners.base import (
+    Planner,
+    PlanningError,
+    PlanValidationError,
+    SceneObjects,
+    register_planner,
+)
 from robomatrix.planners.grammar import canonical_steps
 from robomatrix.planners.prompts import TokenUsage
 from robomatrix.planners.validate import PlanState, validate_plan

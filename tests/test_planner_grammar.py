@@ -71,7 +71,7 @@ def test_allowed_follows_plan_state():
     first = {tok.convert_ids_to_tokens(i) for i in g.allowed([])}
     assert {"move_to", "grasp", "search", "cannot"} <= first
     assert "lift" not in first and "open_drawer" not in first  # nothing held; drawer not in view
-    assert "[EOS]" not in first  # a plan has at least one step
+    assert "[EOS]" in first  # an empty plan is allowed: the goal may already hold
     ids = enc(" grasp(red can);")
     after = {tok.convert_ids_to_tokens(i) for i in g.allowed(ids)}
     assert {"lift", "release", "position_over", "[EOS]"} <= after
@@ -92,7 +92,7 @@ def test_random_token_choices_always_give_valid_plans(make_tok):
         tok = bpe_tokenizer()
         enc, end = (lambda t: tok.encode(t).ids), tok.token_to_id("[EOS]")
     rng = random.Random(0)
-    for trial in range(30):
+    for _ in range(30):
         g = SkillGrammar(enc, end, SCENE, max_steps=8)
         ids = []
         while True:
@@ -104,5 +104,5 @@ def test_random_token_choices_always_give_valid_plans(make_tok):
         cursor = g.parse(ids)
         assert cursor.done
         if not cursor.refused:
-            assert 1 <= len(cursor.steps) <= 8
+            assert len(cursor.steps) <= 8
             validate_plan(cursor.steps, SCENE)

@@ -121,16 +121,37 @@ def run_planner_bench(planner_name: str = "rule", cases: str | Path | None = Non
         "tokens_per_task": round(statistics.fmean(tokens), 1) if tokens else None,
         "failures": [{k: r[k] for k in ("id", "got", "error")} for r in rows if not r["ok"]][:20],
     }
+    unknown = _unknown_word_cases(planner, all_cases)
+    if unknown is not None:  # a word-level model cannot read words it never saw: say how much that costs
+        rows_known = [r for r in by_split.get("heldout", []) if r["id"] not in unknown]
+        result["heldout_known_words"] = {
+            "cases": len(rows_known),
+            "exact_match": round(sum(r["ok"] for r in rows_known) / len(rows_known), 4) if rows_known else None}
     if planner_name == "tree":
         opts = planner_options or {}
-        result["tree"] = run_tree_bench(cases, k=getattr(planner, "config").k, model=opts.get("model", ""))
+        result["tree"] = run_tree_bench(cases, k=planner.config.k, model=opts.get("model", ""))
     return result
+
+
+def _unknown_word_cases(planner, cases: list[dict]) -> set[str] | None:
+    """Ids of cases whose instruction has a word the model's word-level vocabulary lacks (None: not such a model)."""
+    tok = getattr(planner, "tokenizer", None)
+    if tok is None or not getattr(planner, "compact", False) or tok.unk_token_id is None:
+        return None
+    from robomatrix.planners.prompts import normalise_instruction
+
+    return {c["id"] for c in cases
+            if tok.unk_token_id in tok.encode(normalise_instruction(c["instruction"]), add_special_tokens=False)}
 
 
 def format_report(result: dict) -> str:
     lines = [f"planner {result['planner']}: {result['cases']} cases, exact match {100 * result['exact_match']:.1f} %"]
     for split, s in result["by_split"].items():
         lines.append(f"  {split:<8} {s['cases']:>4} cases  {100 * s['exact_match']:5.1f} %")
+    if result.get("heldout_known_words"):
+        k = result["heldout_known_words"]
+        lines.append(f"  held-out phrasings with only words seen in training: {k['cases']} cases  "
+                     f"{100 * (k['exact_match'] or 0):5.1f} %")
     r = result["refusals"]
     lines.append(f"  refusals {r['correct']}/{r['cases']} right, {r['false_refusals']} plans refused wrongly")
     lines.append(f"  latency p50 {result['latency_ms']['p50']} ms, p95 {result['latency_ms']['p95']} ms"
