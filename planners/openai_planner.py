@@ -233,6 +233,30 @@ class OpenAIPlanner(Planner):
         validate_plan(plan, scene)
         return plan
 
+    def generate(self, instruction: str, scene: SceneObjects, *, k: int = 1, sample: bool = False,
+                 failure: str = "", done: list[SkillCall] | tuple = (), max_steps: int | None = None
+                 ) -> tuple[list[list[SkillCall] | None], TokenUsage]:
+        """`k` plans in one request (`n`=k), each including the `done` steps; None for a refusal or
+        an answer that is not a valid plan. With `done`, the endpoint is asked for the next step only."""
+        from robomatrix.planners.grammar import step_text
+
+        history = [step_text(s) + ";" for s in done]
+        texts, usage = self.complete(self.messages(instruction, scene, failure, history=history), n=k,
+                                     temperature=1.0 if sample else None)
+        plans: list[list[SkillCall] | None] = []
+        for text in texts:
+            try:
+                steps = read_answer(text)
+                if isinstance(steps, str):
+                    raise PlanValidationError(steps)
+                steps = list(done) + steps[: None if max_steps is None else max(0, max_steps - len(done))]
+                validate_plan(steps, scene)
+                plans.append(steps)
+            except PlanValidationError:
+                plans.append(None)
+        self.last_usage = usage
+        return plans, usage
+
     def plan(self, instruction: str, scene: SceneObjects, task_id: str = "", failure: str = "",
              image: Any = None) -> Plan:
         if not isinstance(instruction, str) or not instruction.strip():

@@ -5,8 +5,10 @@
 failure and the history come from it exactly; otherwise the text after `Instruction:` (or the
 whole message) is the instruction and the scene is empty. The answer's content is JSON:
 `{"steps": [{"skill", "args"}, ...]}` or `{"refusal": "why"}`. `usage` counts tokens with the
-served model's tokenizer for the `hf` planner; for others, whitespace-separated words.
-`n` > 1 samples several plans when the planner can sample (`hf`), else repeats the plan.
+served model's tokenizer when it has one (else whitespace-separated words): prompt tokens are
+the messages received, as any endpoint bills them; completion tokens are those the model
+generated. `n` > 1 samples several plans when the planner can sample (`hf`), else repeats
+the plan. A request with a history (steps done so far) gets only the next step.
 `GET /v1/models` lists one model, named after the planner.
 
 Loopback only unless a token is given: `serve(host="0.0.0.0")` without `token` is refused.
@@ -22,7 +24,7 @@ from typing import Any
 
 from robomatrix.errors import UsageError
 from robomatrix.planners.base import Planner, PlanningError, SceneObjects, make_planner
-from robomatrix.planners.grammar import plan_text
+from robomatrix.planners.grammar import parse_plan_text, plan_text
 from robomatrix.planners.prompts import read_tagged_request
 
 
@@ -48,10 +50,6 @@ def _text(content: Any) -> str:
     if isinstance(content, list):
         return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
     return ""
-
-
-def _words(messages: list[dict]) -> int:
-    return sum(len(_text(m.get("content")).split()) for m in messages)
 
 
 def create_app(planner: Planner, *, model_name: str = "", token: str | None = None):
@@ -90,17 +88,21 @@ def create_app(planner: Planner, *, model_name: str = "", token: str | None = No
         if req is not None:
             instruction, scene = req.get("instruction", ""), SceneObjects.from_dict(req.get("scene") or {})
             failure = req.get("failure", "")
+            try:
+                done = parse_plan_text(" ".join(req.get("history") or [])) or []
+            except UsageError as err:
+                return JSONResponse({"error": {"message": f"bad history: {err}"}}, status_code=400)
         else:
             marker = user.rfind("Instruction:")
             instruction = (user[marker + len("Instruction:"):] if marker >= 0 else user).strip().split("\n")[0]
-            scene, failure = SceneObjects(), ""
+            scene, failure, done = SceneObjects(), "", []
         temperature = float(body.get("temperature") or 0.0)
         with lock:
-            answers, usage = _answer(planner, instruction, scene, failure, n, temperature)
-        if usage is None:
-            prompt_tokens = _words(messages)
-            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": sum(len(a.split()) for a in answers)}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            answers, generated = _answer(planner, instruction, scene, failure, n, temperature, done)
+            prompt_tokens = _count_tokens(planner, [_text(m.get("content")) for m in messages])
+        completion = generated if generated is not None else sum(len(a.split()) for a in answers)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                 "total_tokens": prompt_tokens + completion}
         return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
                 "model": name, "usage": usage,
                 "choices": [{"index": i, "finish_reason": "stop", "message": {"role": "assistant", "content": a}}
@@ -110,15 +112,20 @@ def create_app(planner: Planner, *, model_name: str = "", token: str | None = No
 
 
 def _answer(planner: Planner, instruction: str, scene: SceneObjects, failure: str, n: int,
-            temperature: float) -> tuple[list[str], dict | None]:
-    """n answer texts and, for model planners, their token usage."""
+            temperature: float, done: list) -> tuple[list[str], int | None]:
+    """n answer texts and, for model planners, the tokens the model generated.
+
+    With `done` steps (iterative planning), a planner that can sample writes only the next step
+    (an empty `steps` list ends the plan).
+    """
     def as_json(steps) -> str:
         return json.dumps({"steps": [{"skill": s.skill, "args": dict(s.args)} for s in steps],
                            "text": plan_text(steps)})
 
     generate = getattr(planner, "generate", None)
-    if generate is not None and (n > 1 or temperature > 0):
-        plans, usage = generate(instruction, scene, k=n, sample=temperature > 0, failure=failure)
+    if generate is not None and (n > 1 or temperature > 0 or done):
+        plans, usage = generate(instruction, scene, k=n, sample=temperature > 0, failure=failure, done=done,
+                                max_steps=len(done) + 1 if done else None)
         out = []
         for steps in plans:
             if steps is None:
@@ -126,8 +133,8 @@ def _answer(planner: Planner, instruction: str, scene: SceneObjects, failure: st
 
                 out.append(json.dumps({"refusal": str(refusal(instruction, scene, planner.name))}))
             else:
-                out.append(as_json(steps))
-        return out, {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+                out.append(as_json(steps[len(done):]))
+        return out, usage.completion_tokens
     try:
         plan = planner.plan(instruction, scene) if not failure else \
             planner.replan(_plan_for(instruction), failure, scene)
@@ -135,8 +142,15 @@ def _answer(planner: Planner, instruction: str, scene: SceneObjects, failure: st
     except PlanningError as err:
         text = json.dumps({"refusal": str(err)})
     used = getattr(planner, "last_usage", None)
-    usage = {"prompt_tokens": used.prompt_tokens, "completion_tokens": used.completion_tokens} if used else None
-    return [text] * n, usage
+    return [text] * n, (used.completion_tokens * n if used else None)
+
+
+def _count_tokens(planner: Planner, texts: list[str]) -> int:
+    """Tokens of `texts` with the served model's tokenizer, else whitespace-separated words."""
+    tok = getattr(planner, "tokenizer", None)
+    if tok is not None:
+        return sum(len(tok.encode(t, add_special_tokens=False)) for t in texts)
+    return sum(len(t.split()) for t in texts)
 
 
 def _plan_for(instruction: str):

@@ -54,7 +54,11 @@ def test_served_hf_model_and_sampling():
         planner = make_planner("openai", base_url=url)
         plan = planner.plan("grab the green can", SCENE)
         assert plan_text(plan.steps) == "move_to(green can); grasp(green can);"
-        assert planner.last_usage.prompt_tokens == len(hf.prompt_ids("grab the green can", SCENE))
+        sent = planner.messages("grab the green can", SCENE)
+        assert planner.last_usage.prompt_tokens == sum(
+            len(hf.tokenizer.encode(m["content"], add_special_tokens=False)) for m in sent)
+        plans, usage = planner.generate("grab the green can", SCENE, done=plan.steps[:1], max_steps=2)
+        assert plan_text(plans[0]) == "move_to(green can); grasp(green can);" and usage.completion_tokens > 0
         texts, usage = planner.complete(planner.messages("put the green can in the box", SCENE), n=3, temperature=1.0)
         assert len(texts) == 3 and usage.calls == 1
         for t in texts:

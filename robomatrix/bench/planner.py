@@ -156,11 +156,12 @@ def format_report(result: dict) -> str:
     lines.append(f"  refusals {r['correct']}/{r['cases']} right, {r['false_refusals']} plans refused wrongly")
     lines.append(f"  latency p50 {result['latency_ms']['p50']} ms, p95 {result['latency_ms']['p95']} ms"
                  + (f", {result['tokens_per_task']} tokens per task" if result["tokens_per_task"] else ""))
-    if "tree" in result:
-        t = result["tree"]
-        lines.append(f"  tree vs iterative: {t['tree']['tokens_per_task']} vs {t['iterative']['tokens_per_task']} "
-                     f"tokens per task ({100 * t['token_reduction']:.1f} % fewer), success "
-                     f"{100 * t['tree']['success']:.1f} % vs {100 * t['iterative']['success']:.1f} %")
+    for key in ("tree", "tree_endpoint"):
+        if key in result:
+            t = result[key]
+            lines.append(f"  tree vs iterative ({t['via']}, k={t['k']}): {t['tree']['tokens_per_task']} vs "
+                         f"{t['iterative']['tokens_per_task']} tokens per task ({100 * t['token_reduction']:.1f} % "
+                         f"fewer), success {100 * t['tree']['success']:.1f} % vs {100 * t['iterative']['success']:.1f} %")
     return "\n".join(lines)
 
 
@@ -209,15 +210,33 @@ class SymbolicWorld:
 
 
 def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int = 4, seed: int = 0,
-                   model: str = "", min_steps: int = 3) -> dict:
+                   model: str = "", min_steps: int = 3, via: str = "hf") -> dict:
     """Tree planner vs the iterative baseline on the same multi-step tasks, one injected failure each.
 
     Tasks: the first `tasks` cases (held-out and hand-written first) whose expected plan has at
     least `min_steps` steps. A task succeeds when the steps that ran equal the expected plan.
+    via "hf": the model is called directly (its compact prompt is what is counted); via
+    "endpoint": through the `openai` planner and an in-process `serve-planner` of the same model
+    on 127.0.0.1, counting what the endpoint reports (the chat prompt it received + generated tokens).
     """
+    if via not in ("hf", "endpoint"):
+        raise UsageError(f"run_tree_bench via must be 'hf' or 'endpoint', got '{via}'.")
+    if via == "endpoint":
+        from robomatrix.planners.base import make_planner
+        from robomatrix.planners.server import BackgroundServer, create_app
+
+        with BackgroundServer(create_app(make_planner("hf", **({"model": model} if model else {})))) as url:
+            sampler = make_planner("openai", base_url=url, timeout_s=120)
+            return _tree_vs_iterative(sampler, cases, tasks=tasks, k=k, seed=seed, min_steps=min_steps, via=via)
+    from robomatrix.planners.base import make_planner
+
+    sampler = make_planner("hf", **({"model": model} if model else {}))
+    return _tree_vs_iterative(sampler, cases, tasks=tasks, k=k, seed=seed, min_steps=min_steps, via=via)
+
+
+def _tree_vs_iterative(sampler, cases, *, tasks: int, k: int, seed: int, min_steps: int, via: str) -> dict:
     import random
 
-    from robomatrix.planners.base import make_planner
     from robomatrix.planners.grammar import canonical_steps
     from robomatrix.planners.tree import TreePlanner, iterative_execute
 
@@ -225,7 +244,6 @@ def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int =
     pool = [c for c in load_cases(cases) if c["expected"] is not None]
     pool.sort(key=lambda c: {"heldout": 0, "hand": 1}.get(c["split"], 2))
     chosen = [c for c in pool if len(expected_steps(c)) >= min_steps][:tasks]
-    sampler = make_planner("hf", **({"model": model} if model else {}))
     tree = TreePlanner(sampler=sampler, k=k)
     out = {"tree": [], "iterative": []}
     import torch
@@ -254,5 +272,5 @@ def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int =
                 "backtracks": sum(r["backtracks"] for r in rows)}
 
     t, it = summary(out["tree"]), summary(out["iterative"])
-    return {"k": k, "injected_failures_per_task": 1, "min_steps": min_steps, "tree": t, "iterative": it,
+    return {"via": via, "k": k, "injected_failures_per_task": 1, "min_steps": min_steps, "tree": t, "iterative": it,
             "token_reduction": round(1 - t["tokens_per_task"] / it["tokens_per_task"], 4) if it["tokens_per_task"] else 0.0}
