@@ -143,5 +143,6 @@ def test_a_task_on_the_task_topic_runs_through_the_whole_graph(launched_graph):
         plan = next(p for p in w.plans if p.task_id == final.task_id)
         assert [s.skill for s in plan.steps][-1] == "release" and len(plan.steps) >= 4
         print(f"medium task: {took:.1f} s")
+        print("".join(line for line in launched_graph.log if "[skill_server]" in line or "[executive]" in line))
     finally:
         w.close()
