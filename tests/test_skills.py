@@ -213,3 +213,28 @@ def test_four_cans_get_four_separate_bin_spots_each_reachable_from_where_the_rob
         assert DROP_X_M - float((p - bin_.position_odom[:2]) @ u) > 0.16 + 0.16  # chassis clear of the wall
         assert all(np.linalg.norm(p - o) > 0.075 for o in occupied)
         occupied.append(p)
+
+
+def test_a_can_on_the_floor_in_the_way_to_the_bin_is_driven_around():
+    from robomatrix.skills.policies.place import CORRIDOR_HALF_M, detour_via, path_clear, segment_distance
+
+    robot, bin_xy = np.array([0.2, -0.3]), np.array([1.07, 0.08])
+    goal = bin_xy - 0.46 * (bin_xy - robot) / np.linalg.norm(bin_xy - robot)
+    can = 0.5 * (robot + goal) + np.array([0.0, 0.05])  # right in the chassis' way
+    assert not path_clear(robot, goal, [can])
+    via = detour_via(robot, goal, [can], bin_xy, 0.17)
+    assert via is not None
+    assert segment_distance(can, robot, via) >= CORRIDOR_HALF_M and segment_distance(can, via, goal) >= CORRIDOR_HALF_M
+    assert detour_via(robot, goal, [np.array([0.2, 0.5])], bin_xy, 0.17) is None  # nothing in the way
+
+
+def test_a_bin_spot_taken_by_a_can_is_never_chosen_even_when_the_free_ones_need_a_detour():
+    from robomatrix.perception import TrackedObject
+    from robomatrix.skills.policies.place import free_spot, spot_odom
+
+    bin_ = TrackedObject("bin", "bin", np.array([1.066, 0.075, 0.12]), np.zeros(3), None,
+                         np.array([0.31, 0.31, 0.12]), True, 0.0, 1.0)
+    yellow = np.array([0.975, 0.033, 0.07])  # already in the bin, at the spot nearest the robot
+    floor = [np.array([0.76, 0.22, 0.06]), np.array([0.8, 0.03, 0.06])]  # cans between robot and bin
+    p = spot_odom(bin_, free_spot(bin_, [yellow], np.array([0.57, -0.15]), floor))
+    assert np.linalg.norm(p - yellow[:2]) > 0.076

@@ -93,12 +93,13 @@ class PerceptionState:
         return out
 
 
-def inside_container(point_odom, container: TrackedObject, margin_m: float = 0.0) -> bool:
+def inside_container(point_odom, container: TrackedObject, margin_m: float = 0.0,
+                     above_rim_m: float = INSIDE_ABOVE_RIM_M) -> bool:
     """Is the point's (x, y) inside a box/bin's opening (shrunk by `margin_m`), and the point at most
-    `INSIDE_ABOVE_RIM_M` above the rim (a can's centre: on top of another can is not inside)?"""
+    `above_rim_m` above the rim (a can's centre: on top of another can is not inside)?"""
     p, c = np.asarray(point_odom, float), container.position_odom
     size = container.size if container.size is not None else np.array([0.2, 0.2, 0.1])
-    if p[2] > c[2] + INSIDE_ABOVE_RIM_M:
+    if p[2] > c[2] + above_rim_m:
         return False
     d = p[:2] - c[:2]
     if container.kind == "bin" or container.yaw_odom is None:

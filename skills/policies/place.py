@@ -7,6 +7,7 @@ above the middle of the drawer's exposed interior is computed from the cabinet's
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -37,6 +38,8 @@ SPOT_MARGIN_M = 0.045  # drop spots keep a can's axis this far inside the contai
 SPOT_GAP_M = 0.02  # free space between two cans dropped at neighbouring bin spots
 CHASSIS_FRONT_M = 0.16  # front face of the chassis ahead of the base centre (0.32 m long)
 CHASSIS_CLEARANCE_M = 0.02  # the chassis front stays this far from a container's wall
+CORRIDOR_HALF_M = 0.19  # a can's axis this close to the base centre's path is in the chassis' way
+VIA_REACHED_M = 0.04  # a detour's via point counts as reached this close
 # Inner sizes are the robot's prior (perception's object catalogue), like the can radius: a
 # close or partial view (a can inside, the rim cut by the image) shrinks the perceived size.
 NOMINAL_INNER_M = INNER_SIZE_M
@@ -75,15 +78,64 @@ def reachable(spot_odom_xy, container, robot_xy, kind: str) -> bool:
     return DROP_X_M - beyond - outer >= CHASSIS_FRONT_M + CHASSIS_CLEARANCE_M
 
 
-def free_spot(container, occupied_odom: list, robot_xy) -> tuple[float, float]:
+def final_base_xy(spot_odom_xy, robot_xy) -> np.ndarray:
+    """Where the base centre ends when it drives straight at a drop point and stops DROP_X_M short."""
+    spot, robot = np.asarray(spot_odom_xy, float), np.asarray(robot_xy, float)
+    d = spot - robot
+    n = float(np.linalg.norm(d))
+    return robot if n < 1e-6 else spot - DROP_X_M * d / n
+
+
+def segment_distance(p, a, b) -> float:
+    p, a, b = (np.asarray(v, float)[:2] for v in (p, a, b))
+    ab = b - a
+    t = float(np.clip((p - a) @ ab / max(float(ab @ ab), 1e-12), 0.0, 1.0))
+    return float(np.linalg.norm(p - (a + t * ab)))
+
+
+def path_clear(a, b, obstacles_odom) -> bool:
+    """Does the chassis pass from base position `a` to `b` without running into a can on the floor?"""
+    return all(segment_distance(o, a, b) >= CORRIDOR_HALF_M for o in obstacles_odom)
+
+
+def detour_via(robot_xy, goal_xy, obstacles_odom, container_xy, container_radius_m: float):
+    """A via point beside the first can in the way of the straight drive from `robot_xy` to `goal_xy`,
+    from which both legs are clear and which keeps the chassis off the container; None if there is no
+    such point (or nothing is in the way)."""
+    robot, goal = np.asarray(robot_xy, float), np.asarray(goal_xy, float)
+    d = goal - robot
+    length = float(np.linalg.norm(d))
+    blocking = [np.asarray(o, float)[:2] for o in obstacles_odom if segment_distance(o, robot, goal) < CORRIDOR_HALF_M]
+    if length < 1e-6 or not blocking:
+        return None
+    u = d / length
+    first = min(blocking, key=lambda o: float((o - robot) @ u))
+    normal = np.array([-u[1], u[0]])
+    away = -1.0 if float((first - robot) @ normal) > 0 else 1.0  # pass on the side away from the can first
+    for side, offset in itertools.product((away, -away), (0.22, 0.28, 0.34, 0.40)):
+        via = first + side * offset * normal
+        keeps_off = float(np.linalg.norm(via - np.asarray(container_xy, float)[:2])) >= container_radius_m + 0.20
+        if keeps_off and path_clear(robot, via, obstacles_odom) and path_clear(via, goal, obstacles_odom):
+            return via
+    return None
+
+
+def free_spot(container, occupied_odom: list, robot_xy, obstacles_odom=()) -> tuple[float, float]:
     """The drop point, in the container's own frame: among the spots the robot can reach from where it
-    is, the one farthest from the cans already inside. An empty box: its centre; an empty bin: the
+    is (and, given the cans on the floor, `obstacles_odom`, preferably without one in the way), the one
+    farthest from the cans already inside. An empty box: its centre; an empty bin: the
     spot nearest the robot (the chassis then stays farthest from the bin and from what is near it)."""
     spots = drop_spots(NOMINAL_INNER_M.get(container.kind, (0.2, 0.2)), container.kind)
     if not occupied_odom and container.kind != "bin":
         return spots[0]
     robot_xy = np.asarray(robot_xy, float)
-    usable = [s for s in spots if reachable(spot_odom(container, s), container, robot_xy, container.kind)] or spots
+    # first a spot with room for the can, then one the chassis can get to, then one without a detour
+    usable = [s for s in spots if all(np.linalg.norm(spot_odom(container, s) - np.asarray(o[:2], float))
+                                      >= 2 * CAN_RADIUS_M + 0.01 for o in occupied_odom)] or spots
+    usable = [s for s in usable if reachable(spot_odom(container, s), container, robot_xy, container.kind)] or usable
+    if obstacles_odom:  # prefer a spot that the chassis reaches without pushing a can on the floor
+        usable = [s for s in usable if path_clear(robot_xy, final_base_xy(spot_odom(container, s), robot_xy),
+                                                  obstacles_odom)] or usable
     # nearest the robot = farthest from "minus the robot": the straightest, shortest way in
     refs, sign = (occupied_odom, 1.0) if occupied_odom else ([robot_xy], -1.0)
     best, best_d = usable[0], -math.inf
@@ -119,6 +171,15 @@ class PositionOverPolicy(Phased):
     def setup(self, state, obs):
         self.name, self.target = self.args["object"], self.args["target"]
         self.spot: tuple[float, float] | None = None
+        self.via: np.ndarray | None = None  # odom point to drive the base through first (around a can)
+
+    def _floor_cans(self, state, container) -> list:
+        """Odom positions of the other cans standing on the floor (not in a container)."""
+        contained = state.containment()
+        return [o.position_odom for name, o in state.objects.items()
+                if name != self.name and o.kind == "can" and name not in contained
+                and float(o.position_odom[2]) < 0.15
+                and not inside_container(o.position_odom, container, -0.03, above_rim_m=math.inf)]
 
     def _goal(self, state, obs):
         """(point in base_link, gripper x, carry z, heading error or None, release z) or a failure reason."""
@@ -127,11 +188,17 @@ class PositionOverPolicy(Phased):
             return f"position_over: the {self.target} has not been seen (search for it first)"
         if tgt.kind != "drawer":
             if self.spot is None:  # chosen once, in the container's frame: its estimate improves on the way
-                # cans perceived within the container's footprint (widened: a can on the rim counts)
+                # cans perceived over the container's footprint at any height (widened: a can on the
+                # rim, or on top of another, takes room too)
                 inside = [o.position_odom for name, o in state.objects.items()
                           if name != self.name and o.kind not in ("box", "bin", "drawer")
-                          and inside_container(o.position_odom, tgt, margin_m=-0.03)]
-                self.spot = free_spot(tgt, inside, np.asarray(obs.base_pose[:2], float))
+                          and inside_container(o.position_odom, tgt, margin_m=-0.03, above_rim_m=math.inf)]
+                robot = np.asarray(obs.base_pose[:2], float)
+                floor = self._floor_cans(state, tgt)
+                self.spot = free_spot(tgt, inside, robot, floor)
+                radius = 0.5 * float(np.hypot(*NOMINAL_INNER_M.get(tgt.kind, (0.2, 0.2)))) + 0.01
+                self.via = detour_via(robot, final_base_xy(spot_odom(tgt, self.spot), robot), floor,
+                                      tgt.position_odom, radius)
             p = world_to_base_point(spot_odom(tgt, self.spot), obs.base_pose)
             rim = float(tgt.position_odom[2])
             held = state.get(self.name)
@@ -168,8 +235,14 @@ class PositionOverPolicy(Phased):
             return Action(), "fail", goal
         point, at_x, z, facing, self.release_z = goal
         self.drop_x = at_x
-        vel, err, heading = servo_to_point(point, at_x, facing_yaw=facing, max_speed_mps=0.35)
         arm = (at_x, z)
+        if self.via is not None:  # around a can on the floor first, facing the drop point
+            e = world_to_base_point(self.via, obs.base_pose)
+            if float(np.hypot(*e[:2])) > VIA_REACHED_M:
+                vel, _, _ = servo_to_point(e, 0.0, facing_yaw=math.atan2(point[1], point[0]), max_speed_mps=0.3)
+                return Action(vel, arm, 0.0), None, f"carrying the {self.name} around a can"
+            self.via = None
+        vel, err, heading = servo_to_point(point, at_x, facing_yaw=facing, max_speed_mps=0.35)
         reached = err < 0.01 and heading < 0.05 and arm_at(obs, arm, 0.01)
         if self.settled(reached, obs, 0.3):
             return Action((0.0, 0.0, 0.0), arm, 0.0), "lower", f"the {self.name} is over the {self.target}"
