@@ -50,7 +50,8 @@ class HFPlannerConfig:
     model: str = ""  # transformers model directory; "" = ROBOMATRIX_PLANNER_MODEL or checkpoints/planner
     max_steps: int = 40  # longest plan the grammar allows
     max_new_tokens: int = 600  # generation budget; a step cut off by it is dropped
-    temperature: float = 1.0  # sampling temperature for `sample` (plan() decodes greedily)
+    temperature: float = 1.0  # sampling temperature for `sample`
+    num_beams: int = 4  # beam width of plan() (1: greedy); beams score whole plans, not single tokens
     threads: int = -1  # torch CPU threads while generating; -1: one for our small model, torch's default otherwise
 
     def __post_init__(self):
@@ -60,6 +61,8 @@ class HFPlannerConfig:
             raise ValueError(f"HFPlannerConfig.max_new_tokens must be >= 1, got {self.max_new_tokens!r}")
         if not self.temperature > 0:
             raise ValueError(f"HFPlannerConfig.temperature must be > 0, got {self.temperature!r}")
+        if self.num_beams < 1:
+            raise ValueError(f"HFPlannerConfig.num_beams must be >= 1, got {self.num_beams!r}")
         if self.threads < -1:
             raise ValueError(f"HFPlannerConfig.threads must be >= -1, got {self.threads!r}")
 
@@ -124,7 +127,8 @@ class HFPlanner(Planner):
                  ) -> tuple[list[list[SkillCall] | None], TokenUsage]:
         """`k` plans (None for a refusal) and the tokens spent: the prompt once, every sampled token.
 
-        Plans include the `done` steps. Greedy unless `sample`; sampling uses `temperature`.
+        Plans include the `done` steps. Beam search (`num_beams`, 1 = greedy) unless `sample`;
+        sampling uses `temperature`.
         """
         import torch
 
@@ -137,7 +141,7 @@ class HFPlanner(Planner):
                        eos_token_id=self.end_id, pad_token_id=self.pad_id, num_return_sequences=k,
                        attention_mask=torch.ones_like(prompt))
         options.update(do_sample=True, temperature=self.config.temperature, top_k=0, top_p=1.0) if sample else \
-            options.update(do_sample=False, num_beams=1)
+            options.update(do_sample=False, num_beams=max(self.config.num_beams, k))
         with self._lock, torch.no_grad():
             previous = torch.get_num_threads()
             if self.threads:
