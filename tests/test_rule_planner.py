@@ -298,6 +298,14 @@ def test_replan_with_the_object_held_continues_from_the_carry(planner):
         "lift(red can)", "position_over(red can, box)", "release(red can)"]
 
 
+def test_replan_of_all_the_cans_finishes_the_held_one_first(planner):
+    plan = planner.plan("put all the cans in the bin", SCENE)
+    now = SceneObjects.from_names(["red can", "green can", "blue can", "bin"], held="blue can",
+                                  contained={"red can": "bin"})
+    assert steps(planner.replan(plan, "position_over(blue can, bin) timed out", now)) == [
+        "lift(blue can)", "position_over(blue can, bin)", "release(blue can)"] + pick_place("green can", "bin")
+
+
 def test_finished_task_replans_to_no_steps(planner):
     plan = planner.plan("put the red can in the box", SCENE)
     done = SceneObjects.from_names(["red can", "box"], contained={"red can": "box"})
