@@ -43,11 +43,15 @@ def _perception(robot, kind: str):
 
 def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, perception: str = "rgbd") -> dict:
     """Set `skill`'s scenario up with scripted skills, run the skill with policy `kind`; the outcome."""
+    from robomatrix.errors import UsageError
     from robomatrix.skills.evaluate import CAN, _can_world, scenario
     from robomatrix.skills.runner import RunnerConfig, SkillRunner
 
     sc = scenario(skill, episode)
-    robot.reset(sc.scene, seed)
+    try:
+        robot.reset(sc.scene, seed)
+    except UsageError as exc:  # a seed whose random layout cannot be built: counted as a failed set-up
+        return {"setup_ok": False, "success": False, "reason": f"scene: {exc}"}
     percept = _perception(robot, perception)
     setup = SkillRunner(robot, percept, config=RunnerConfig(policy_kind="scripted"))
     for call in sc.setup:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from robomatrix.errors import UsageError
 from robomatrix.hardware.robot import Action
 from robomatrix.messages import SkillCall
 from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, proprio_vector
@@ -142,7 +143,11 @@ def collect(out, skills: list[str], episodes: int, seed: int = 0, camera: tuple[
                 sc = scenario(skill, kept)
                 scene_seed = seed + attempts
                 attempts += 1
-                robot.reset(sc.scene, scene_seed)
+                try:
+                    robot.reset(sc.scene, scene_seed)
+                except UsageError as exc:  # a random layout that cannot be built: next seed
+                    failed.append(f"seed {scene_seed}: {exc}")
+                    continue
                 percept = _perception(perception, robot)
                 runner = SkillRunner(robot, percept, config=RunnerConfig(policy_kind="scripted"))
                 setup_ok = True

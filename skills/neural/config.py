@@ -20,17 +20,17 @@ class NeuralPolicyConfig:
     groups: int = 8  # GroupNorm groups per conv block (must divide every channel count)
     hidden_dim: int = 256  # width of the fused MLP trunk
     proprio_dim: int = len(PROPRIO_NAMES)  # proprioception values per step in the data (PROPRIO_NAMES)
-    # which of PROPRIO_NAMES the network sees. Base velocity and elapsed time are left out on purpose:
-    # with them a cloned policy copies its own speed and stops on the clock (causal confusion).
+    # which of PROPRIO_NAMES the network sees. Base velocity is left out on purpose: with it a cloned
+    # policy copies its own (initially zero) speed instead of reading the image (copycat problem).
     proprio_inputs: tuple[str, ...] = ("ee_x_m", "ee_z_m", "gripper_opening", "odom_dx_m", "odom_dy_m",
-                                       "odom_dyaw_rad")
+                                       "odom_dyaw_rad", "elapsed_s")
     action_dim: int = len(ACTION_NAMES)  # action outputs per step (skills.data.format.ACTION_NAMES)
     chunk_size: int = 10  # K future actions predicted per inference (ACT's action chunk)
     instruction_dim: int = 384  # size of the instruction embedding
     instruction_model: str = INSTRUCTION_MODEL  # sentence-embedding model that embeds the instruction once
     dropout: float = 0.1  # dropout in the trunk while training
     ensemble_decay: float = 0.2  # ACT temporal ensembling: weight exp(-decay * age) (0 = plain average)
-    done_threshold: float = 0.8  # the skill ends when the done probability exceeds this (training weights done x5)
+    done_threshold: float = 0.6  # the skill ends when the done probability exceeds this
     done_window_steps: int = 2  # steps before the expert's done that also count as done while training
 
     def __post_init__(self):
