@@ -18,6 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
     parser.add_argument("--config", default="default", help="registered policy config name (default, tiny)")
     parser.add_argument("--seed", type=int, default=0, help="seed for split, weights and batches (default: 0)")
+    parser.add_argument("--augment-shift", type=int, default=4,
+                        help="random image translation while training, pixels (default: 4; 0 = off)")
     parser.add_argument("--resume", action="store_true", help="continue from the state saved in --out")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
@@ -36,7 +38,7 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     neural_config(args.config)  # UsageError with a suggestion before anything loads
     cfg = TrainConfig(policy=args.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, device=args.device)
+                      seed=args.seed, device=args.device, augment_shift_px=args.augment_shift)
     summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr))
     last = summary["history"][-1] if summary["history"] else {}
     print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],
