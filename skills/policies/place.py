@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -40,6 +41,7 @@ CHASSIS_FRONT_M = 0.16  # front face of the chassis ahead of the base centre (0.
 CHASSIS_CLEARANCE_M = 0.02  # the chassis front stays this far from a container's wall
 CORRIDOR_HALF_M = 0.19  # a can's axis this close to the base centre's path is in the chassis' way
 VIA_REACHED_M = 0.04  # a detour's via point counts as reached this close
+SPOT_RECHOOSE_M = 0.04  # the drop spot is chosen again when the container's estimate moves this much
 # Inner sizes are the robot's prior (perception's object catalogue), like the can radius: a
 # close or partial view (a can inside, the rim cut by the image) shrinks the perceived size.
 NOMINAL_INNER_M = INNER_SIZE_M
@@ -171,6 +173,7 @@ class PositionOverPolicy(Phased):
     def setup(self, state, obs):
         self.name, self.target = self.args["object"], self.args["target"]
         self.spot: tuple[float, float] | None = None
+        self.spot_basis = np.zeros(2)  # the container's odom position when the spot was chosen
         self.via: np.ndarray | None = None  # odom point to drive the base through first (around a can)
 
     def _floor_cans(self, state, container) -> list:
@@ -187,18 +190,25 @@ class PositionOverPolicy(Phased):
         if tgt is None:
             return f"position_over: the {self.target} has not been seen (search for it first)"
         if tgt.kind != "drawer":
-            if self.spot is None:  # chosen once, in the container's frame: its estimate improves on the way
-                # cans perceived over the container's footprint at any height (widened: a can on the
+            # chosen in the container's frame, again whenever the container's estimate moved (a first,
+            # partial view can be off by 10 cm; the view improves on the way)
+            if self.spot is None or np.linalg.norm(tgt.position_odom[:2] - self.spot_basis) > SPOT_RECHOOSE_M:
+                first = self.spot is None
+                nominal_tgt = replace(tgt, size=np.array([*NOMINAL_INNER_M.get(tgt.kind, (0.2, 0.2)),
+                                                          float(tgt.position_odom[2])]))
+                # cans over the container's nominal footprint at any height (widened: a can on the
                 # rim, or on top of another, takes room too)
                 inside = [o.position_odom for name, o in state.objects.items()
                           if name != self.name and o.kind not in ("box", "bin", "drawer")
-                          and inside_container(o.position_odom, tgt, margin_m=-0.03, above_rim_m=math.inf)]
+                          and inside_container(o.position_odom, nominal_tgt, margin_m=-0.03, above_rim_m=math.inf)]
                 robot = np.asarray(obs.base_pose[:2], float)
-                floor = self._floor_cans(state, tgt)
+                floor = self._floor_cans(state, nominal_tgt)
                 self.spot = free_spot(tgt, inside, robot, floor)
-                radius = 0.5 * float(np.hypot(*NOMINAL_INNER_M.get(tgt.kind, (0.2, 0.2)))) + 0.01
-                self.via = detour_via(robot, final_base_xy(spot_odom(tgt, self.spot), robot), floor,
-                                      tgt.position_odom, radius)
+                self.spot_basis = np.asarray(tgt.position_odom[:2], float).copy()
+                if first:
+                    radius = 0.5 * float(np.hypot(*NOMINAL_INNER_M.get(tgt.kind, (0.2, 0.2)))) + 0.01
+                    self.via = detour_via(robot, final_base_xy(spot_odom(tgt, self.spot), robot), floor,
+                                          tgt.position_odom, radius)
             p = world_to_base_point(spot_odom(tgt, self.spot), obs.base_pose)
             rim = float(tgt.position_odom[2])
             held = state.get(self.name)
