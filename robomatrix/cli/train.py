@@ -18,8 +18,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
     parser.add_argument("--config", default="default", help="registered policy config name (default, tiny)")
     parser.add_argument("--seed", type=int, default=0, help="seed for split, weights and batches (default: 0)")
-    parser.add_argument("--augment-shift", type=int, default=4,
-                        help="random image translation while training, pixels (default: 4; 0 = off)")
+    parser.add_argument("--augment-shift", type=int, default=0,
+                        help="random image translation while training, pixels (default: 0 = off)")
     parser.add_argument("--resume", action="store_true", help="continue from the state saved in --out")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
