@@ -215,7 +215,7 @@ def make_planner(name: str, **kwargs: Any) -> Planner:
 
 def _load_builtin_planners() -> None:
     # Imported here, not at module top, so that base stays import-cycle free.
-    import robomatrix.planners.rule  # noqa: F401
     import robomatrix.planners.hf  # noqa: F401  (imports transformers only when an hf planner is made)
     import robomatrix.planners.openai_planner  # noqa: F401
+    import robomatrix.planners.rule  # noqa: F401
     import robomatrix.planners.tree  # noqa: F401

@@ -123,8 +123,8 @@ class HFPlanner(Planner):
 
     # -- decoding ---------------------------------------------------------------------------
     def generate(self, instruction: str, scene: SceneObjects, *, k: int = 1, sample: bool = False,
-                 failure: str = "", done: list[SkillCall] | tuple = (), max_steps: int | None = None
-                 ) -> tuple[list[list[SkillCall] | None], TokenUsage]:
+                 failure: str = "", done: list[SkillCall] | tuple = (), max_steps: int | None = None,
+                 temperature: float | None = None) -> tuple[list[list[SkillCall] | None], TokenUsage]:
         """`k` plans (None for a refusal) and the tokens spent: the prompt once, every sampled token.
 
         Plans include the `done` steps. Beam search (`num_beams`, 1 = greedy) unless `sample`;
@@ -140,8 +140,11 @@ class HFPlanner(Planner):
         options = dict(max_new_tokens=self.config.max_new_tokens, prefix_allowed_tokens_fn=grammar.prefix_fn(len(ids)),
                        eos_token_id=self.end_id, pad_token_id=self.pad_id, num_return_sequences=k,
                        attention_mask=torch.ones_like(prompt))
-        options.update(do_sample=True, temperature=self.config.temperature, top_k=0, top_p=1.0) if sample else \
-            options.update(do_sample=False, num_beams=max(self.config.num_beams, k))
+        if sample:
+            options.update(do_sample=True, temperature=temperature or self.config.temperature, top_k=0, top_p=1.0)
+        else:  # beams for whole plans; a step-limited call (iterative) is greedy: beams favour the 1-token end
+            step_limited = bool(done) or max_steps is not None
+            options.update(do_sample=False, num_beams=max(1 if step_limited else self.config.num_beams, k))
         with self._lock, torch.no_grad():
             previous = torch.get_num_threads()
             if self.threads:

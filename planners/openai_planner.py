@@ -234,15 +234,15 @@ class OpenAIPlanner(Planner):
         return plan
 
     def generate(self, instruction: str, scene: SceneObjects, *, k: int = 1, sample: bool = False,
-                 failure: str = "", done: list[SkillCall] | tuple = (), max_steps: int | None = None
-                 ) -> tuple[list[list[SkillCall] | None], TokenUsage]:
+                 failure: str = "", done: list[SkillCall] | tuple = (), max_steps: int | None = None,
+                 temperature: float | None = None) -> tuple[list[list[SkillCall] | None], TokenUsage]:
         """`k` plans in one request (`n`=k), each including the `done` steps; None for a refusal or
         an answer that is not a valid plan. With `done`, the endpoint is asked for the next step only."""
         from robomatrix.planners.grammar import step_text
 
         history = [step_text(s) + ";" for s in done]
         texts, usage = self.complete(self.messages(instruction, scene, failure, history=history), n=k,
-                                     temperature=1.0 if sample else None)
+                                     temperature=(temperature or 1.0) if sample else None)
         plans: list[list[SkillCall] | None] = []
         for text in texts:
             try:

@@ -125,7 +125,7 @@ def _answer(planner: Planner, instruction: str, scene: SceneObjects, failure: st
     generate = getattr(planner, "generate", None)
     if generate is not None and (n > 1 or temperature > 0 or done):
         plans, usage = generate(instruction, scene, k=n, sample=temperature > 0, failure=failure, done=done,
-                                max_steps=len(done) + 1 if done else None)
+                                max_steps=len(done) + 1 if done else None, temperature=temperature or None)
         out = []
         for steps in plans:
             if steps is None:

@@ -117,7 +117,7 @@ class TreePlannerConfig:
 
     sampler: str = "hf"  # planner that samples plans (needs generate(..., k=, sample=True))
     k: int = 4  # plans sampled per model call
-    temperature: float = 1.0  # sampling temperature
+    temperature: float = 0.5  # sampling temperature (lower: fewer, likelier branches)
     attempts_per_step: int = 2  # executions of one step before its subtree is abandoned
     max_resamples: int = 1  # model calls after the whole tree failed
     model: str = ""  # model directory for the hf sampler ("" = the shipped one)
@@ -159,7 +159,8 @@ class TreePlanner(Planner):
         self.last_tree: ActionTree | None = None
 
     def sample_tree(self, instruction: str, scene: SceneObjects, failure: str = "") -> tuple[ActionTree, TokenUsage]:
-        plans, usage = self.sampler.generate(instruction, scene, k=self.config.k, sample=True, failure=failure)
+        plans, usage = self.sampler.generate(instruction, scene, k=self.config.k, sample=True, failure=failure,
+                                             temperature=self.config.temperature)
         kept = [p for p in plans if p is not None]
         if not kept:
             from robomatrix.planners.hf import refusal

@@ -24,7 +24,8 @@ class FakeSampler:
         self.plans = [steps(p) if p else None for p in plans]
         self.calls = 0
 
-    def generate(self, instruction, scene, *, k=1, sample=False, failure="", done=(), max_steps=None):
+    def generate(self, instruction, scene, *, k=1, sample=False, failure="", done=(), max_steps=None,
+                 temperature=None):
         self.calls += 1
         if max_steps is not None:  # iterative: the next step of the first plan after `done`
             plan = self.plans[0]

@@ -130,6 +130,8 @@ def run_planner_bench(planner_name: str = "rule", cases: str | Path | None = Non
     if planner_name == "tree":
         opts = planner_options or {}
         result["tree"] = run_tree_bench(cases, k=planner.config.k, model=opts.get("model", ""))
+        result["tree_endpoint"] = run_tree_bench(cases, k=planner.config.k, model=opts.get("model", ""),
+                                                 via="endpoint")
     return result
 
 
@@ -234,7 +236,8 @@ def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int =
     return _tree_vs_iterative(sampler, cases, tasks=tasks, k=k, seed=seed, min_steps=min_steps, via=via)
 
 
-def _tree_vs_iterative(sampler, cases, *, tasks: int, k: int, seed: int, min_steps: int, via: str) -> dict:
+def _tree_vs_iterative(sampler, cases, *, tasks: int, k: int, seed: int, min_steps: int, via: str,
+                       temperature: float = 0.5) -> dict:
     import random
 
     from robomatrix.planners.grammar import canonical_steps
@@ -244,7 +247,7 @@ def _tree_vs_iterative(sampler, cases, *, tasks: int, k: int, seed: int, min_ste
     pool = [c for c in load_cases(cases) if c["expected"] is not None]
     pool.sort(key=lambda c: {"heldout": 0, "hand": 1}.get(c["split"], 2))
     chosen = [c for c in pool if len(expected_steps(c)) >= min_steps][:tasks]
-    tree = TreePlanner(sampler=sampler, k=k)
+    tree = TreePlanner(sampler=sampler, k=k, temperature=temperature)
     out = {"tree": [], "iterative": []}
     import torch
 
