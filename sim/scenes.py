@@ -131,7 +131,10 @@ def office(seed: int) -> SceneSpec:
     a round trash bin and a low drawer cabinet with a vertical handle bar. The robot can drive
     straight to every can, to the box and to the drawer handle without pushing another can."""
     rng = np.random.default_rng(seed)
-    for _ in range(100):  # layouts that cannot fit are redrawn (deterministically, same rng)
+    # Layouts that cannot fit are redrawn (deterministically, same rng). With the driving lanes
+    # reserved, a draw fits about 1 time in 35 (200 seeds: median 28 draws, max 203), so the
+    # bound is generous: every seed must build, a seed that does not is a bug.
+    for _ in range(2000):
         try:
             return _office_layout(rng, seed)
         except _NoRoom:
