@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 COMMAND = "demo"
-HELP = "run the simulated robot through a scripted pick-and-place; writes camera video and frames"
+HELP = ("physics demo: an ORACLE expert (simulator ground truth, no perception) picks and places a can; "
+        "writes camera video and frames (`make demo` runs a real task: `robomatrix run`)")
 
 
 def add_arguments(parser) -> None:
