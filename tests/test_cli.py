@@ -1,6 +1,8 @@
 """The `robomatrix` CLI: help, exit codes (one line, no traceback), doctor, wiring, topic tools."""
+import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -25,7 +27,8 @@ def test_help_lists_every_command_with_a_description():
     proc = run_cli("--help")
     assert proc.returncode == 0 and proc.stderr == ""
     for name in cli_main.COMMAND_MODULES:
-        assert f"    {name} " in proc.stdout, f"{name} missing from --help"
+        command = importlib.import_module(f"robomatrix.cli.{name}").COMMAND  # train_planner → train-planner
+        assert re.search(rf"^    {command}\s", proc.stdout, re.M), f"{command} missing from --help"
     assert run_cli("--version").stdout.startswith("robomatrix ")
 
 
