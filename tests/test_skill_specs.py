@@ -116,7 +116,9 @@ def test_one_registration_adds_a_skill_and_parts_attach_by_name(clean_registry):
     attach("wave", "policy.scripted", policy)
     attach("grasp", "policy.scripted", "grasp-policy")
     assert attachment("wave", "policy.scripted") is policy
-    assert attachments("policy.scripted") == {"wave": policy, "grasp": "grasp-policy"}
+    # Other skills may already carry scripted policies (registered when the skill layer is imported).
+    attached = attachments("policy.scripted")
+    assert attached["wave"] is policy and attached["grasp"] == "grasp-policy"
     with pytest.raises(UsageError, match="postcondition"):
         attachment("wave", "postcondition")
     with pytest.raises(UsageError, match="Unknown skill 'wav'"):
