@@ -18,7 +18,7 @@ from robomatrix.errors import RoboMatrixError
 def run_node(node_cls, argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     # SIGTERM (from `robomatrix launch` or systemd) ends the spin like Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     node = None
     try:
         comm.init(args=argv)
@@ -38,6 +38,10 @@ def run_node(node_cls, argv: list[str] | None = None) -> None:
         _shutdown(node)
         sys.exit(1)
     _shutdown(node)
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _shutdown(node) -> None:

@@ -8,6 +8,7 @@ Executors register a wake-up listener on the clocks of their nodes, so a timer o
 """
 from __future__ import annotations
 
+import abc
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from robomatrix.msgs import Time
 
 
-class Clock:
+class Clock(abc.ABC):
     """Base class: `now()` in seconds (float) and `now_msg()` as builtin_interfaces/Time."""
 
     #: True when time advances on its own with the wall (waits can be computed in wall seconds).
@@ -25,8 +26,9 @@ class Clock:
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
 
+    @abc.abstractmethod
     def now(self) -> float:
-        raise NotImplementedError
+        """The current time of this clock, seconds."""
 
     def now_msg(self) -> Time:
         return Time.from_sec(self.now())

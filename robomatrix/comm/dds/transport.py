@@ -10,6 +10,7 @@ One DomainParticipant per transport; one reader thread (`ReaderLoop`) delivers e
 """
 from __future__ import annotations
 
+import abc
 import threading
 import time
 from collections.abc import Callable
@@ -52,8 +53,9 @@ class _Endpoint(TransportEndpoint):
             self._release()
             self._transport._untrack(self)
 
+    @abc.abstractmethod
     def _release(self) -> None:
-        raise NotImplementedError
+        """Delete this endpoint's DDS entities."""
 
 
 class DdsPublisher(_Endpoint, TransportPublisher):
