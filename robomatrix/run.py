@@ -250,8 +250,9 @@ class SimSession:
         plan.task_id = plan.task_id or task_id
         return plan
 
-    def run(self, instruction: str, task_id: str = "") -> RunResult:
-        """Plan and execute `instruction` in the current episode (reset first for a new one)."""
+    def run(self, instruction: str, task_id: str = "", cancel: Callable[[], bool] | None = None) -> RunResult:
+        """Plan and execute `instruction` in the current episode (reset first for a new one).
+        `cancel()` turning true (e.g. the console's e-stop) ends the task as `canceled`."""
         wall0 = time.perf_counter()
         if self.perception is None:
             self.reset()
@@ -272,8 +273,9 @@ class SimSession:
             executive.on_status(ExecutiveStatus(state="failed", message=str(exc), task_id=task.id, stamp=self._now()))
             return RunResult(instruction, report, sim_time_s=self._now() - sim0, wall_time_s=time.perf_counter() - wall0)
         deadline = sim0 + self.config.time_limit_s
-        report = executive.run(instruction, task.id, cancel=lambda: self._now() > deadline, plan=first)
-        if report.outcome == "canceled":
+        canceled = cancel or (lambda: False)
+        report = executive.run(instruction, task.id, cancel=lambda: canceled() or self._now() > deadline, plan=first)
+        if report.outcome == "canceled" and not canceled():
             report.outcome, report.reason = "failed", f"ran out of time ({self.config.time_limit_s:g} s simulated)"
         return RunResult(instruction, report, sim_time_s=self._now() - sim0, wall_time_s=time.perf_counter() - wall0)
 
