@@ -313,7 +313,7 @@ class Correction(JsonMessage):
         _nonempty(self, "text")
 
 
-EXECUTIVE_STATES = ("idle", "planning", "executing", "verifying", "replanning", "paused",
+EXECUTIVE_STATES = ("idle", "planning", "executing", "verifying", "replanning", "editing", "paused",
                     "succeeded", "failed", "canceled")
 
 

@@ -107,7 +107,7 @@ def test_a_failed_skill_is_retried_before_any_replan():
 def test_replans_after_retries_run_out_and_skips_finished_work():
     # red can goes in first; then the blue can's grasp fails twice (1 try + 1 retry) → replan.
     world = FakeWorld(failures={"grasp:blue can": 2})
-    exe, ev = make_executive(world, ExecutiveConfig(max_retries_per_step=1, max_replans=2))
+    exe, ev = make_executive(world, ExecutiveConfig(max_retries_per_step=1, max_replans=2, max_backtracks=0))
     report = exe.run("put the red can and the blue can in the box")
     assert report.success, report.reason
     assert report.replans == 1 and len(ev["plans"]) == 2
@@ -166,12 +166,14 @@ def test_perception_verification_can_overrule_a_skill():
     assert "verifying" in [s.state for s in ev["status"]]
 
 
-def test_placement_check_catches_a_can_that_landed_outside_and_the_replan_fixes_it():
+@pytest.mark.parametrize("backtracks", [0, 1])
+def test_placement_check_catches_a_can_that_landed_outside_and_recovery_fixes_it(backtracks):
+    # with backtracking: back to move_to(red can); without: the planner replans the pick-and-place
     world = FakeWorld(bounce=1)
-    exe, ev = make_executive(world, ExecutiveConfig(max_retries_per_step=0), verify=None)
+    exe, ev = make_executive(world, ExecutiveConfig(max_retries_per_step=0, max_backtracks=backtracks), verify=None)
     exe.verify = PlacementVerifier(world.scene)
     report = exe.run("put the red can in the box")
-    assert report.success and report.replans == 1
+    assert report.success and report.replans == 1 - backtracks and report.backtracks == backtracks
     first_release = [s for s in report.steps if s.skill == "release"][0]
     assert not first_release.success
     assert first_release.reason == ("perception disagrees: after letting go, the red can is not inside any "

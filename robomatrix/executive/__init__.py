@@ -4,13 +4,18 @@
 skill runner, or the skill server's action) and the `executive` node (`node`).
 """
 from robomatrix.executive.core import (
+    EDIT_KINDS,
     OUTCOMES,
     ExecutionReport,
     Executive,
     ExecutiveConfig,
+    Finding,
+    PlanEdit,
     SkillExecutor,
+    StepMonitor,
     StepRecord,
 )
 from robomatrix.executive.verify import PlacementVerifier
 
-__all__ = ["OUTCOMES", "ExecutionReport", "Executive", "ExecutiveConfig", "PlacementVerifier", "SkillExecutor", "StepRecord"]
+__all__ = ["EDIT_KINDS", "OUTCOMES", "ExecutionReport", "Executive", "ExecutiveConfig", "Finding", "PlacementVerifier",
+           "PlanEdit", "SkillExecutor", "StepMonitor", "StepRecord"]

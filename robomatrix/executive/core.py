@@ -8,12 +8,22 @@ What it does, in order:
    (`robomatrix.planners.validate.validate_plan`) — a refusal ends the run as `refused`
    with the planner's one-line reason (bad input, not a robot failure);
 2. runs each step through a `SkillExecutor` (in one process the skill runner, in a graph
-   an action client to the skill server), reporting progress through `on_feedback`;
+   an action client to the skill server), reporting progress through `on_feedback`; while a
+   step runs, the optional `StepMonitor` (`robomatrix.executive.monitor`) watches perception
+   every control tick and preempts the skill when it can no longer succeed (the object slipped
+   out of the gripper, moved away, is hidden, the drawer closed again), with the finding in words;
 3. re-checks a finished step with the optional `verify` callback (perception's view of the
    skill's postcondition; the skill layer already checked it, this catches a late slip);
-4. retries a failed step up to `max_retries_per_step` times, then asks the planner to
-   `replan(plan, failure_in_words, scene_now)`, at most `max_replans` times;
+4. recovers from a failed step in escalating order: the same skill again (up to
+   `max_retries_per_step`, not when the monitor saw the world change under it); back to the
+   earlier step that found what was lost (`backtrack_target`: the move_to or search of a lost
+   object, open_drawer for a drawer that closed again; `max_backtracks`); the planner's
+   `replan(plan, failure_in_words, scene_now)` (`max_replans`); then a failure report.
+   `replan=False` keeps only the plain retries (the baseline of the perturbation suite);
 5. ends `succeeded`, `failed` (with the reason in words) or `canceled`.
+
+`edit(PlanEdit)` changes the running task from any thread (a person's correction, or the
+monitor): replace the remaining steps, skip, pause, resume, cancel, replan.
 
 Everything it decides is announced through `on_status` (ExecutiveStatus) and `on_plan` (Plan),
 which the executive node publishes on `/robomatrix/status` and `/robomatrix/plan`.
@@ -21,12 +31,14 @@ which the executive node publishes on `/robomatrix/status` and `/robomatrix/plan
 from __future__ import annotations
 
 import abc
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from robomatrix.errors import UsageError
+from robomatrix.errors import UsageError, unknown_name
 from robomatrix.messages import ExecutiveStatus, Plan, SkillCall, SkillFeedback, SkillResult
 from robomatrix.planners.base import Planner, SceneObjects
 from robomatrix.planners.validate import validate_plan
@@ -36,6 +48,36 @@ SceneProvider = Callable[[], SceneObjects]
 
 Verifier = Callable[[SkillCall, SkillResult], "tuple[bool, str]"]
 """Perception's re-check of a step that reported success: (ok, reason in words)."""
+
+log = logging.getLogger("robomatrix.executive")
+
+FINDING_KINDS = ("slipped", "moved", "gone", "hidden", "drawer_closed")
+
+
+@dataclass
+class Finding:
+    """What the monitor saw that stops a running skill."""
+
+    kind: str  # one of FINDING_KINDS
+    object: str  # the object it is about ("drawer" for drawer_closed)
+    text: str  # in words: what was expected, what perception sees
+    retry: bool = False  # whether running the same skill again can help
+
+    def __post_init__(self):
+        if self.kind not in FINDING_KINDS:
+            raise unknown_name("monitor finding", self.kind, FINDING_KINDS)
+
+
+class StepMonitor(abc.ABC):
+    """Watches the running step through perception (`robomatrix.executive.monitor.Monitor`)."""
+
+    @abc.abstractmethod
+    def begin(self, plan: Plan, index: int) -> None:
+        """Step `index` of `plan` starts now: remember what it expects of the world."""
+
+    @abc.abstractmethod
+    def check(self) -> Finding | None:
+        """Called every control tick while the step runs; a Finding stops the skill."""
 
 
 class SkillExecutor(abc.ABC):
@@ -55,14 +97,19 @@ class ExecutiveConfig:
 
     max_retries_per_step: int = 1  # a failed skill is run again this many times before replanning
     max_replans: int = 3  # planner.replan calls allowed per task
+    max_backtracks: int = 3  # returns to an earlier step per task (a lost object: back to its move_to)
     max_steps: int = 120  # skill executions allowed per task (retries and replans included): a guard
     # against plans that never converge
+    replan: bool = True  # recovery beyond plain retries: monitoring, backtracking, planner replans
+    # (False: the no-replanning baseline, `--no-replan`)
 
     def __post_init__(self):
-        for name, low in (("max_retries_per_step", 0), ("max_replans", 0), ("max_steps", 1)):
+        for name, low in (("max_retries_per_step", 0), ("max_replans", 0), ("max_backtracks", 0), ("max_steps", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise UsageError(f"ExecutiveConfig.{name} must be an integer >= {low}, got {value!r}.")
+        if not isinstance(self.replan, bool):
+            raise UsageError(f"ExecutiveConfig.replan must be true or false, got {self.replan!r}.")
 
 
 @dataclass
@@ -96,6 +143,8 @@ class ExecutionReport:
     reason: str = ""
     plans: list[Plan] = field(default_factory=list)  # the first plan, then one per replan
     steps: list[StepRecord] = field(default_factory=list)
+    backtracks: int = 0  # returns to an earlier step
+    planner_replans: int = 0  # plans asked of the planner after a failure (edits not counted)
 
     @property
     def success(self) -> bool:
@@ -103,6 +152,7 @@ class ExecutionReport:
 
     @property
     def replans(self) -> int:
+        """Plans adopted after the first (planner replans and plan edits)."""
         return max(0, len(self.plans) - 1)
 
     @property
@@ -112,15 +162,89 @@ class ExecutionReport:
 
 
 class _Canceled(Exception):
-    pass
+    def __init__(self, reason: str = "canceled on request"):
+        super().__init__(reason)
+        self.reason = reason
+
+
+EDIT_KINDS = ("replace", "skip", "pause", "resume", "cancel", "replan")
+EDIT_SOURCES = ("person", "monitor")
+
+
+@dataclass
+class PlanEdit:
+    """A change to the running task, asked for by a person's correction or by the monitor."""
+
+    kind: str  # one of EDIT_KINDS
+    steps: list[SkillCall] = field(default_factory=list)  # "replace": the new remaining steps, from the current step on
+    reason: str = ""  # in words: the correction text or the monitor's finding
+    source: str = "person"  # "person" | "monitor"
+
+    def __post_init__(self):
+        if self.kind not in EDIT_KINDS:
+            raise unknown_name("plan edit kind", self.kind, EDIT_KINDS)
+        if self.source not in EDIT_SOURCES:
+            raise unknown_name("plan edit source", self.source, EDIT_SOURCES)
+        self.steps = list(self.steps)
+        if self.kind == "replace":
+            if not self.steps:
+                raise UsageError("PlanEdit 'replace' needs the new remaining steps (use 'skip' or 'cancel' "
+                                 "to drop work).")
+            for step in self.steps:
+                if not isinstance(step, SkillCall):
+                    raise UsageError(f"PlanEdit.steps must be SkillCall objects, got {step!r}.")
+        elif self.steps:
+            raise UsageError(f"PlanEdit '{self.kind}' takes no steps (only 'replace' does).")
+
+
+@dataclass
+class _StepOutcome:
+    ok: bool
+    reason: str
+    finding: Finding | None = None  # the monitor's, when it preempted the step
+    edited: bool = False  # preempted by an edit: not a failure
+
+
+def backtrack_target(plan: Plan, index: int, call: SkillCall, finding: Finding | None,
+                     scene: SceneObjects) -> int | None:
+    """The earlier step to go back to after step `index` failed, or None when going back cannot
+    help (then the planner replans). A lost or moved object, a failed grasp or a can that did not
+    land in its container go back to the move_to (or search, when the object is out of view) that
+    found the object; a drawer that closed again goes back to open_drawer."""
+    kind = finding.kind if finding is not None else ""
+    if kind == "drawer_closed":
+        if scene.held is not None:  # open_drawer needs an empty gripper: the planner decides
+            return None
+        return _last(plan, index, lambda s: s.skill == "open_drawer")
+    obj = finding.object if finding is not None and finding.object else call.args.get("object")
+    if not obj or call.skill in ("open_drawer", "close_drawer", "nudge"):
+        return None
+    if call.skill in ("move_to", "search") and not kind:
+        return None  # the skill that finds the object failed on its own: the planner decides
+    if scene.held is not None:  # move_to and grasp need the object on the floor and the gripper empty
+        return None
+    searched = _last(plan, index, lambda s: s.skill == "search" and s.args.get("object") == obj)
+    if not scene.in_view(obj) or kind in ("hidden", "gone"):
+        return searched
+    moved_to = _last(plan, index, lambda s: s.skill == "move_to" and s.args.get("object") == obj)
+    return moved_to if moved_to is not None else searched
+
+
+def _last(plan: Plan, before: int, match: Callable[[SkillCall], bool]) -> int | None:
+    for j in range(min(before, len(plan.steps)) - 1, -1, -1):
+        if match(plan.steps[j]):
+            return j
+    return None
 
 
 class Executive:
-    """Runs instructions; see the module docstring. Not thread-safe: one `run` at a time."""
+    """Runs instructions; see the module docstring. One `run` at a time; `edit` and `current` may
+    be called from any thread while it runs."""
 
     def __init__(self, planner: Planner, executor: SkillExecutor, scene: SceneProvider,
                  config: ExecutiveConfig | None = None, *,
                  verify: Verifier | None = None,
+                 monitor: StepMonitor | None = None,
                  on_status: Callable[[ExecutiveStatus], None] | None = None,
                  on_plan: Callable[[Plan], None] | None = None,
                  on_feedback: Callable[[SkillFeedback], None] | None = None,
@@ -129,13 +253,121 @@ class Executive:
         self.planner, self.executor, self.scene = planner, executor, scene
         self.config = config or ExecutiveConfig()
         self.verify = verify
+        self.monitor = monitor
         self.on_status, self.on_plan, self.on_feedback, self.on_step = on_status, on_plan, on_feedback, on_step
         self.clock = clock
         self._task_id = ""
         self._plan: Plan | None = None
+        self._index = -1  # step running now (-1: none)
+        self._running = False
+        self._cond = threading.Condition()
+        self._edits: list[tuple[PlanEdit, int]] = []  # pending edits with the step index they were asked at
+        self._preempt = False  # the running skill must stop at its next control tick (an edit came)
+        self._paused = False
+
+    @property
+    def current(self) -> tuple[Plan | None, int]:
+        """The plan being executed and the index of the step running now (-1 when none)."""
+        with self._cond:
+            return self._plan, self._index
+
+    # ------------------------------------------------------------------ edits (any thread)
+    def edit(self, edit: PlanEdit) -> None:
+        """Change the running task (thread-safe). The running skill stops at its next control tick
+        (except for "resume"); the edit is applied before the next step:
+          replace -> the remaining steps (the current one included) become `edit.steps`; the new
+                     plan (same task, steps done so far + new steps) is announced via on_plan;
+          skip    -> the current step is dropped; execution goes on with the next one;
+          pause   -> no skill runs until "resume" or "cancel" (state "paused"); the preempted step
+                     runs again on resume;
+          resume  -> leave the pause;
+          cancel  -> the task ends "canceled" with the edit's reason;
+          replan  -> planner.replan(plan, edit.reason, scene now), validated, adopted.
+        Announced on on_status with its reason. Ignored (with a status message) when no task runs.
+        A step preempted by an edit is not a failure: no retry, no replan."""
+        if not isinstance(edit, PlanEdit):
+            raise TypeError(f"Executive.edit needs a PlanEdit, got {edit!r}")
+        with self._cond:
+            running, index = self._running, self._index
+            if running:
+                self._edits.append((edit, index))
+                if edit.kind != "resume":
+                    self._preempt = True
+                self._cond.notify_all()
+        why = f": {edit.reason}" if edit.reason else ""
+        if not running:
+            self._status("idle", f"{edit.kind} ignored: no task is running{why}")
+            return
+        state = "paused" if edit.kind == "pause" else "editing"
+        self._status(state, f"{edit.kind} ({edit.source}){why}", index)
+
+    def _take_edits(self) -> list[tuple[PlanEdit, int]]:
+        with self._cond:
+            edits, self._edits = self._edits, []
+            self._preempt = False
+            return edits
+
+    def _apply_edits(self, report: ExecutionReport, cancel: Callable[[], bool]) -> None:
+        """Apply every pending edit in order; blocks while paused. Raises _Canceled."""
+        while True:
+            for edit, asked_at in self._take_edits():
+                self._apply_edit(edit, asked_at, report)
+            with self._cond:
+                if not self._paused:
+                    return
+                if not self._edits:
+                    self._cond.wait(0.05)
+            if cancel():
+                raise _Canceled
+
+    def _apply_edit(self, edit: PlanEdit, asked_at: int, report: ExecutionReport) -> None:
+        plan, index = self._plan, self._index
+        why = edit.reason or f"a {edit.kind} from the {edit.source}"
+        if edit.kind == "cancel":
+            raise _Canceled(f"canceled: {why}")
+        if edit.kind == "pause":
+            with self._cond:
+                self._paused = True
+            self._status("paused", f"paused: {why}", index)
+        elif edit.kind == "resume":
+            with self._cond:
+                was, self._paused = self._paused, False
+            self._status("editing", f"resumed: {why}" if was else f"not paused; resume ignored ({why})", index)
+        elif edit.kind == "skip":
+            if asked_at != index or index >= len(plan.steps):
+                self._status("editing", f"skip ignored: step {asked_at + 1} had already ended ({why})", index)
+                return
+            self._status("editing", f"skipping step {index + 1} {plan.steps[index].to_text()}: {why}", index)
+            self._set_index(index + 1)
+        elif edit.kind == "replace":
+            try:
+                validate_plan(Plan(instruction=plan.instruction, steps=list(edit.steps)), self.scene())
+            except UsageError as exc:
+                self._status("editing", f"edit refused, the plan goes on unchanged: {exc}", index)
+                return
+            new = Plan(instruction=plan.instruction, steps=list(plan.steps[:index]) + list(edit.steps),
+                       planner=plan.planner, task_id=plan.task_id or self._task_id)
+            self._adopt(new, report, index)
+            self._status("editing", f"plan changed from step {index + 1} on: {why}", index)
+        elif edit.kind == "replan":
+            self._status("replanning", f"replanning on request: {why}", index)
+            try:
+                scene = self.scene()
+                new = self.planner.replan(plan, why, scene)
+                validate_plan(new, scene)
+            except UsageError as exc:
+                self._status("editing", f"replan refused, the plan goes on unchanged: {exc}", index)
+                return
+            self._adopt(new, report, 0)
+
+    def _set_index(self, index: int) -> None:
+        with self._cond:
+            self._index = index
 
     # ------------------------------------------------------------------ announcements
     def _status(self, state: str, message: str = "", step_index: int = -1, skill: str = "") -> None:
+        if state in ("replanning", "editing", "paused") or state == "failed":
+            log.info("executive %s: %s", state, message)
         if self.on_status is None:
             return
         plan = self._plan
@@ -143,10 +375,11 @@ class Executive:
                                        plan_id=plan.id if plan else "", step_count=len(plan.steps) if plan else 0,
                                        skill=skill, task_id=self._task_id, stamp=float(self.clock())))
 
-    def _adopt(self, plan: Plan, report: ExecutionReport) -> None:
+    def _adopt(self, plan: Plan, report: ExecutionReport, index: int = 0) -> None:
         if self._task_id and not plan.task_id:
             plan.task_id = self._task_id
-        self._plan = plan
+        with self._cond:
+            self._plan, self._index = plan, index
         report.plans.append(plan)
         if self.on_plan is not None:
             self.on_plan(plan)
@@ -157,7 +390,9 @@ class Executive:
         """Plan and execute `instruction`; returns how it ended (never raises for planning refusals
         or skill failures; programming errors in a planner or executor still propagate). A `plan`
         made beforehand (e.g. shown to a person first) is validated and used instead of planning."""
-        self._task_id, self._plan = task_id, None
+        with self._cond:
+            self._task_id, self._plan, self._index = task_id, None, -1
+            self._edits, self._preempt, self._paused = [], False, False
         report = ExecutionReport(instruction=instruction, outcome="failed")
         self._status("planning", f"planning: {instruction}")
         try:
@@ -168,61 +403,114 @@ class Executive:
         except UsageError as exc:  # PlanningError, PlanValidationError
             return self._end(report, "refused", str(exc))
         self._adopt(plan, report)
+        with self._cond:
+            self._running = True
         try:
             return self._execute(report, cancel)
-        except _Canceled:
-            return self._end(report, "canceled", "canceled on request")
+        except _Canceled as exc:
+            return self._end(report, "canceled", exc.reason)
+        finally:
+            with self._cond:
+                self._running, self._index, self._edits, self._paused = False, -1, [], False
 
     def _execute(self, report: ExecutionReport, cancel: Callable[[], bool]) -> ExecutionReport:
         cfg = self.config
         executed = 0
+        attempts: dict[int, int] = {}  # step index → tries so far (since the last backtrack or replan)
         while True:
-            plan = self._plan
-            failure = None
-            for index, call in enumerate(plan.steps):
-                attempt = 0
-                while True:
-                    if cancel():
-                        raise _Canceled
-                    if executed >= cfg.max_steps:
-                        return self._end(report, "failed", f"gave up after {executed} skill executions "
-                                                           f"(ExecutiveConfig.max_steps)")
-                    attempt += 1
-                    executed += 1
-                    ok, reason = self._run_step(report, plan, index, call, attempt, cancel)
-                    if ok:
-                        break
-                    if cancel():
-                        raise _Canceled
-                    if attempt > cfg.max_retries_per_step:
-                        failure = f"step {index + 1} {call.to_text()} failed: {reason}"
-                        break
-                    self._status("executing", f"retrying {call.to_text()} ({attempt}/{cfg.max_retries_per_step}) "
-                                              f"after: {reason}", index, call.skill)
-                if failure:
-                    break
-            if failure is None:
+            plans_before = len(report.plans)
+            self._apply_edits(report, cancel)
+            if len(report.plans) != plans_before:
+                attempts = {}
+            plan, index = self._plan, self._index
+            if index >= len(plan.steps):
                 return self._end(report, "succeeded", f"done: {plan.instruction}")
-            if report.replans >= cfg.max_replans:
-                return self._end(report, "failed", failure + (f" (after {report.replans} replans)"
-                                                              if report.replans else ""))
-            self._status("replanning", failure)
+            call = plan.steps[index]
+            if cancel():
+                raise _Canceled
+            if executed >= cfg.max_steps:
+                return self._end(report, "failed", f"gave up after {executed} skill executions "
+                                                   f"(ExecutiveConfig.max_steps)")
+            attempt = attempts.get(index, 0) + 1
+            step = self._run_step(report, plan, index, call, attempt, cancel)
+            if step.edited:
+                continue
+            executed += 1
+            attempts[index] = attempt
+            if step.ok:
+                self._set_index(index + 1)
+                continue
+            if cancel():
+                raise _Canceled
+            failure = f"step {index + 1} {call.to_text()} failed: {step.reason}"
+            # 1. the same skill again (not when the monitor says the world changed under it)
+            if attempt <= cfg.max_retries_per_step and (step.finding is None or step.finding.retry):
+                self._status("executing", f"retrying {call.to_text()} ({attempt}/{cfg.max_retries_per_step}) "
+                                          f"after: {step.reason}", index, call.skill)
+                continue
+            if not cfg.replan:
+                return self._end(report, "failed", failure)
+            # 2. back to the step that found what was lost
+            if report.backtracks < cfg.max_backtracks:
+                target = backtrack_target(plan, index, call, step.finding, self.scene())
+                if target is not None:
+                    report.backtracks += 1
+                    back = plan.steps[target]
+                    self._status("replanning", f"backtracking to step {target + 1} {back.to_text()} "
+                                               f"({report.backtracks}/{cfg.max_backtracks}) after: {failure}",
+                                 target, back.skill)
+                    for k in range(target, len(plan.steps)):
+                        attempts.pop(k, None)
+                    self._set_index(target)
+                    continue
+            # 3. a new plan from the planner, told what went wrong in words
+            if report.planner_replans >= cfg.max_replans:
+                tried = report.planner_replans
+                return self._end(report, "failed", failure + (f" (after {tried} replans)" if tried else ""))
+            tried = f"tried {attempt} time(s)" + (f", after {report.backtracks} backtrack(s)" if report.backtracks else "")
+            why = f"{failure} ({tried})"
+            self._status("replanning", f"replanning after: {why}", index, call.skill)
             try:
                 scene = self.scene()
-                new_plan = self.planner.replan(plan, failure, scene)
+                new_plan = self.planner.replan(plan, why, scene)
                 validate_plan(new_plan, scene)
             except UsageError as exc:
                 return self._end(report, "failed", f"{failure}; replanning failed: {exc}")
-            self._adopt(new_plan, report)
+            report.planner_replans += 1
+            self._adopt(new_plan, report, 0)
+            attempts = {}
             if not new_plan.steps:  # the planner sees the task done already
                 return self._end(report, "succeeded", f"done: {plan.instruction}")
 
     def _run_step(self, report: ExecutionReport, plan: Plan, index: int, call: SkillCall, attempt: int,
-                  cancel: Callable[[], bool]) -> tuple[bool, str]:
+                  cancel: Callable[[], bool]) -> _StepOutcome:
         self._status("executing", f"{call.to_text()}" + (f" (attempt {attempt})" if attempt > 1 else ""),
                      index, call.skill)
-        result = self.executor.execute(call, cancel, self.on_feedback)
+        monitor = self.monitor if self.config.replan else None
+        found: list[Finding] = []
+        if monitor is not None:
+            monitor.begin(plan, index)
+
+        def stop() -> bool:
+            if cancel() or self._preempt:
+                return True
+            if monitor is not None and not found:
+                finding = monitor.check()
+                if finding is not None:
+                    found.append(finding)
+            return bool(found)
+
+        result = self.executor.execute(call, stop, self.on_feedback)
         ok, reason = bool(result.success), result.reason
+        with self._cond:
+            edited = self._preempt
+        if edited and not ok:
+            self._status("editing", f"{call.to_text()} stopped for an edit", index, call.skill)
+            return _StepOutcome(False, result.reason, edited=True)
+        finding = found[0] if found and not ok else None
+        if finding is not None:
+            reason = finding.text
+            self._status("replanning", f"monitor stopped {call.to_text()}: {finding.text}", index, call.skill)
         if ok and self.verify is not None:
             self._status("verifying", f"checking {call.to_text()}", index, call.skill)
             ok, why = self.verify(call, result)
@@ -233,7 +521,7 @@ class Executive:
         report.steps.append(record)
         if self.on_step is not None:
             self.on_step(record)
-        return ok, reason
+        return _StepOutcome(ok, reason, finding)
 
     def _end(self, report: ExecutionReport, outcome: str, reason: str) -> ExecutionReport:
         report.outcome, report.reason = outcome, reason
