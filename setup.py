@@ -41,6 +41,7 @@ setup(
     package_dir=package_dir,
     package_data={
         f"{PACKAGE}.sim": ["assets/*", "assets/**/*"],
+        f"{PACKAGE}.hardware": ["profiles/*.yaml"],  # robot profiles for the ros2 backend
     },
     include_package_data=True,
     data_files=[

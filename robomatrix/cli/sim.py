@@ -1,10 +1,10 @@
-"""`robomatrix sim snapshot|scenes`: look at the simulated world."""
+"""`robomatrix sim snapshot|scenes|serve`: look at the simulated world, or serve it as a ROS 2 robot."""
 from __future__ import annotations
 
 from robomatrix.errors import UsageError
 
 COMMAND = "sim"
-HELP = "simulation tools: save what the robot camera sees (snapshot), list scenes"
+HELP = "simulation tools: save what the robot camera sees (snapshot), list scenes, serve as a ROS 2 robot"
 
 
 def add_arguments(parser) -> None:
@@ -18,6 +18,16 @@ def add_arguments(parser) -> None:
     snap.set_defaults(handler=snapshot)
     scenes = sub.add_parser("scenes", help="list the registered scene names")
     scenes.set_defaults(handler=list_scenes)
+    serve = sub.add_parser("serve", help="run the simulator as a ROS 2 robot on a robot profile's topics (DDS)")
+    serve.add_argument("--profile", default="sim",
+                       help="robot profile: a name (sim, robomaster_ep) or a .yaml file (default: sim)")
+    serve.add_argument("--scene", default="office", help="scene name (default: office)")
+    serve.add_argument("--seed", type=int, default=0, help="scene randomisation seed (default: 0)")
+    serve.add_argument("--width", type=int, default=320, help="camera width, px (default: 320)")
+    serve.add_argument("--height", type=int, default=240, help="camera height, px (default: 240)")
+    serve.add_argument("--camera-rate", type=float, default=15.0, help="camera rate, Hz (default: 15)")
+    serve.add_argument("--control-rate", type=float, default=50.0, help="physics/odometry rate, Hz (default: 50)")
+    serve.set_defaults(handler=serve_robot)
 
 
 def _check_scene(name: str) -> None:
@@ -47,4 +57,20 @@ def list_scenes(args) -> int:
 
     for name in require("robomatrix.sim.scene", "The simulation layer").scene_names():
         print(name)
+    return 0
+
+
+def serve_robot(args) -> int:
+    from robomatrix.cli.main import require
+    from robomatrix.hardware.profile import load_profile
+
+    if not (16 <= args.width <= 4096 and 16 <= args.height <= 4096):
+        raise UsageError(f"--width/--height must be between 16 and 4096 px, got {args.width}x{args.height}.")
+    if not (args.camera_rate > 0 and args.control_rate > 0):
+        raise UsageError("--camera-rate and --control-rate must be > 0 Hz.")
+    _check_scene(args.scene)
+    load_profile(args.profile)  # a bad profile is a usage error before anything starts
+    require("robomatrix.sim.serve", "`robomatrix sim serve`").serve(
+        profile=args.profile, scene=args.scene, seed=args.seed, camera_width=args.width, camera_height=args.height,
+        camera_rate_hz=args.camera_rate, control_rate_hz=args.control_rate)
     return 0

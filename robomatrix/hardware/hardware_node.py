@@ -14,6 +14,12 @@ Subscribes
   /gripper/command          std_msgs/Float64      0 closed … 1 open
   /robomatrix/estop         std_msgs/Bool         true engages (latched) the e-stop, false releases it
 
+With `backend:=ros2 profile:=<name|file>` the robot is a real one (or `robomatrix sim serve`)
+behind its own driver's standard topics (see `robomatrix.hardware.ros2_robot`): this node relays
+them onto the topics above, with the same watchdog and e-stop, plus the profile's limits and the
+`Ros2Robot`'s refusal to start when the driver's topics are missing. Camera frames are relayed
+as they arrive (not on the control tick), so the relay adds no sampling delay.
+
 The node is a thin wrapper: commands go through `CommandGate`, the robot through the
 `Robot` contract, messages through `robomatrix.hardware.conversions`.
 """
@@ -25,9 +31,12 @@ from robomatrix import comm
 from robomatrix.errors import UsageError
 from robomatrix.hardware import conversions as conv
 from robomatrix.hardware.command_gate import CommandGate, CommandGateConfig
-from robomatrix.hardware.robot import SimulatedRobot, make_robot
+from robomatrix.hardware.robot import SimulatedRobot, make_robot, robot_config
 from robomatrix.msgs import Bool, CameraInfo, Clock, Float64, Image, JointState, Odometry, Point, Time, Twist
 from robomatrix.node_main import run_node
+
+OWN_TOPICS = ("/camera/color/image_raw", "/camera/depth/image_raw", "/camera/camera_info", "/joint_states", "/odom",
+              "/clock", "/cmd_vel", "/arm/command", "/gripper/command", "/robomatrix/estop")
 
 
 class HardwareNode(comm.Node):
@@ -38,6 +47,7 @@ class HardwareNode(comm.Node):
         super().__init__("hardware_node", **node_kwargs)
         p = self.declare_parameter
         self.backend = p("backend", "mujoco", description="robot backend (registered name)").value
+        profile = p("profile", "sim", description="robot profile for backend ros2 (name or .yaml path)").value
         scene = p("scene", "office", description="scene spec name (simulators)").value
         seed = p("seed", 0, description="scene randomisation seed (simulators)").value
         width = p("camera_width", 640, description="camera image width, px").value
@@ -51,7 +61,14 @@ class HardwareNode(comm.Node):
                 raise UsageError(f"Parameter '{name}' of node 'hardware_node' must be > 0, got {value!r}.")
 
         self.gate = CommandGate(CommandGateConfig(cmd_vel_timeout_s=float(timeout_s)))
-        self.robot = make_robot(self.backend, camera_width=int(width), camera_height=int(height))
+        settings = {"camera_width": int(width), "camera_height": int(height)}
+        if hasattr(robot_config(self.backend), "profile"):
+            settings["profile"] = str(profile)
+        self.robot = make_robot(self.backend, **settings)
+        self._check_own_topics()
+        self._frame_seq = -1
+        if hasattr(self.robot, "on_frame"):  # a driver's camera: relay each frame as it arrives
+            self.robot.on_frame = lambda: self._enqueue_call(self._relay_frame)
         self.robot.connect()
         self.robot.reset(scene=scene, seed=int(seed))
         self.control_period_s = 1.0 / float(control_rate_hz)
@@ -70,9 +87,26 @@ class HardwareNode(comm.Node):
         self.create_subscription(Float64, "/gripper/command", self._on_gripper, 10)
         self.create_subscription(Bool, "/robomatrix/estop", self._on_estop, comm.QOS_LATCHED)
         self.create_timer(self.control_period_s, self._on_control_tick)
+        profile = getattr(self.robot, "profile", None)
+        if profile is not None:
+            self.get_logger().info(f"{self.backend} robot ready: profile '{profile.name}' ({profile.description}), "
+                                   f"control @ {control_rate_hz:g} Hz, camera frames relayed as they arrive")
+            return
         self.get_logger().info(
             f"{self.backend} robot ready: scene '{scene}' seed {seed}, camera {width}x{height} "
             f"@ {camera_rate_hz:g} Hz, control @ {control_rate_hz:g} Hz")
+
+    def _check_own_topics(self) -> None:
+        """A driver topic that is also one of ours would loop commands back into the robot."""
+        profile = getattr(self.robot, "profile", None)
+        if profile is None:
+            return
+        own = {self.resolve_topic_name(t) for t in OWN_TOPICS}
+        for ch in profile.channels.values():
+            if ch.available and ch.topic in own:
+                raise UsageError(f"robot profile '{profile.name}' ({profile.source}): topics.{ch.name}.topic "
+                                 f"{ch.topic} is also hardware_node's own topic; run the driver in a namespace "
+                                 "(the profile's `namespace`) or remap hardware_node's topics.")
 
     # ----------------------------------------------------------- command callbacks
     def _now(self) -> float:
@@ -91,6 +125,8 @@ class HardwareNode(comm.Node):
         if bool(msg.data) != self.gate.estop_engaged:
             self.get_logger().warning("E-STOP ENGAGED" if msg.data else "e-stop released")
         self.gate.set_estop(bool(msg.data))
+        if hasattr(self.robot, "set_estop"):  # forwarded to the driver (and latched in the robot)
+            self.robot.set_estop(bool(msg.data))
         if msg.data:
             self.robot.stop()
 
@@ -105,6 +141,11 @@ class HardwareNode(comm.Node):
         self._publish_state()
 
     def _publish_state(self) -> None:
+        if hasattr(self.robot, "on_frame"):  # frames are relayed on arrival (_relay_frame)
+            obs = self.robot.get_state()
+            self.pub_joints.publish(conv.joint_state(obs.ee_position, obs.gripper_opening, obs.stamp_s))
+            self.pub_odom.publish(conv.odometry(obs.base_pose, obs.base_velocity, obs.stamp_s))
+            return
         obs_time = self.robot.sim_time_s if isinstance(self.robot, SimulatedRobot) else self.get_clock().now()
         render = obs_time - self._last_camera_s >= self.camera_period_s - 1e-9
         obs = self.robot.get_observation() if render else self.robot.get_state()
@@ -118,6 +159,16 @@ class HardwareNode(comm.Node):
             self.pub_rgb.publish(conv.rgb_to_image(obs.rgb, stamp))
             self.pub_depth.publish(conv.depth_to_image(obs.depth, stamp))
             self.pub_info.publish(conv.camera_info(obs.intrinsics, stamp))
+
+    def _relay_frame(self) -> None:
+        seq = self.robot.frame_seq
+        if seq == self._frame_seq or not self.robot.is_connected:
+            return
+        self._frame_seq = seq
+        obs = self.robot.get_observation()
+        self.pub_rgb.publish(conv.rgb_to_image(obs.rgb, obs.stamp_s))
+        self.pub_depth.publish(conv.depth_to_image(obs.depth, obs.stamp_s))
+        self.pub_info.publish(conv.camera_info(obs.intrinsics, obs.stamp_s))
 
     def destroy_node(self):
         robot = getattr(self, "robot", None)  # absent when __init__ failed on a bad parameter

@@ -244,7 +244,8 @@ class _Backend:
 
 ROBOTS: dict[str, _Backend] = {}
 # Built-in backends live in optional layers and register themselves when their module is imported.
-_BUILTIN_MODULES: dict[str, str] = {"mujoco": "robomatrix.sim.mujoco_backend"}
+_BUILTIN_MODULES: dict[str, str] = {"mujoco": "robomatrix.sim.mujoco_backend",
+                                   "ros2": "robomatrix.hardware.ros2_robot"}
 
 
 def register_robot(name: str, config_cls: type, factory: Callable[[RobotConfig], Robot]) -> None:

@@ -19,6 +19,7 @@ from robomatrix.msgs.ros import (
     JointState,
     Odometry,
     Point,
+    PointStamped,
     Pose,
     PoseStamped,
     PoseWithCovariance,
@@ -36,7 +37,7 @@ from robomatrix.msgs.ros import (
 
 __all__ = [
     "Bool", "CameraInfo", "Clock", "Empty", "Float64", "Header", "Image", "JointState", "Odometry",
-    "Point", "Pose", "PoseStamped", "PoseWithCovariance", "Quaternion", "RegionOfInterest",
+    "Point", "PointStamped", "Pose", "PoseStamped", "PoseWithCovariance", "Quaternion", "RegionOfInterest",
     "String", "Time", "Twist", "TwistWithCovariance", "Vector3", "ros_type_name",
     "dds_type_name", "MESSAGE_TYPES", "message_type",
 ]

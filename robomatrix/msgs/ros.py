@@ -93,6 +93,14 @@ class PoseStamped(IdlStruct, typename="geometry_msgs::msg::dds_::PoseStamped_"):
 
 
 @dataclass
+class PointStamped(IdlStruct, typename="geometry_msgs::msg::dds_::PointStamped_"):
+    """A point with a frame and a time (e.g. an arm's end point as its driver estimates it)."""
+
+    header: Header = field(default_factory=Header)
+    point: Point = field(default_factory=Point)
+
+
+@dataclass
 class Twist(IdlStruct, typename="geometry_msgs::msg::dds_::Twist_"):
     linear: Vector3 = field(default_factory=Vector3)
     angular: Vector3 = field(default_factory=Vector3)
@@ -190,7 +198,7 @@ def ros_type_name(msg_type: type) -> str:
     return f"{pkg}/{kind}/{name.rstrip('_')}"
 
 
-for _cls in (Time, Header, String, Bool, Float64, Empty, Vector3, Point, Quaternion, Pose,
+for _cls in (Time, Header, String, Bool, Float64, Empty, Vector3, Point, PointStamped, Quaternion, Pose,
              PoseStamped, Twist, PoseWithCovariance, TwistWithCovariance, Image,
              RegionOfInterest, CameraInfo, JointState, Odometry, Clock):
     MESSAGE_TYPES[ros_type_name(_cls)] = _cls

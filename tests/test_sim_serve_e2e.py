@@ -1,0 +1,87 @@
+"""End to end through the `ros2` hardware backend: `robomatrix sim serve --profile sim` runs the
+simulator in its own process as a "ROS 2 robot" on the profile's standard topics (/sim/...), and
+`robomatrix launch launch/sim.launch.yaml hardware:=ros2 profile:=sim` starts the stack with
+hardware_node driving that robot through its topics. A task sent on /robomatrix/task completes;
+the robot's own odometry (/sim/odom, published by the simulator process) shows it moved.
+DDS on loopback only."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_sim_graph_e2e import STARTUP_TIMEOUT_S, TASK_TIMEOUT_S, Watcher
+
+from robomatrix.msgs import Odometry
+
+pytestmark = [pytest.mark.dds, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+ROBOMATRIX = Path(sys.executable).parent / "robomatrix"
+
+
+def start(cmd: list[str], env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    proc.log = []
+
+    def drain():
+        for line in proc.stdout:
+            proc.log.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture
+def robot_and_stack():
+    env = dict(os.environ, ROBOMATRIX_DISCOVERY="localhost", PYTHONUNBUFFERED="1")
+    robot = start([str(ROBOMATRIX), "sim", "serve", "--profile", "sim", "--scene", "office", "--seed", "1"], env)
+    stack = start([str(ROBOMATRIX), "launch", str(ROOT / "launch/sim.launch.yaml"), "hardware:=ros2",
+                   "profile:=sim"], env)
+    # the Watcher reports the stack's log on failure; the robot's is appended to it
+    stack.log_robot = robot.log
+    yield robot, stack
+    stop(stack)
+    stop(robot)
+
+
+def test_the_stack_completes_a_task_on_a_ros2_robot_served_by_the_simulator(robot_and_stack):
+    robot, stack = robot_and_stack
+    w = Watcher(stack)
+    robot_odom: list[Odometry] = []
+    w.node.create_subscription(Odometry, "/sim/odom", robot_odom.append, 50)
+    try:
+        up = w.spin_until(lambda: w.statuses and w.odom and w.scenes and robot_odom and w.skills.server_is_ready(),
+                          STARTUP_TIMEOUT_S)
+        assert up, (f"not up: status={bool(w.statuses)} odom={bool(w.odom)} scene={bool(w.scenes)} "
+                    f"robot odom={bool(robot_odom)}\n{w.log_tail()}\nrobot:\n{''.join(robot.log[-20:])}")
+        assert robot.poll() is None, "".join(robot.log)
+        assert any("ros2 robot ready: profile 'sim'" in line for line in stack.log), w.log_tail()
+        start_pos = robot_odom[-1].pose.pose.position
+
+        final, took = w.run_task("move to the green can")
+        states = [s.state for s in w.statuses]
+        assert final is not None, f"no outcome in {TASK_TIMEOUT_S:g} s; states: {states}\n{w.log_tail()}"
+        assert final.state == "succeeded", f"{final.state}: {final.message}; states: {states}\n{w.log_tail()}"
+        end = robot_odom[-1].pose.pose.position
+        assert float(np.hypot(end.x - start_pos.x, end.y - start_pos.y)) > 0.1, "the simulated robot never moved"
+        # what the stack saw on /odom is the robot's odometry relayed by hardware_node
+        relayed = w.odom[-1].pose.pose.position
+        assert float(np.hypot(relayed.x - end.x, relayed.y - end.y)) < 0.05
+        print(f"task over the ros2 backend: {took:.1f} s")
+    finally:
+        w.close()
