@@ -34,6 +34,7 @@ from robomatrix.skills.runner import SkillRunner
 from robomatrix.video import VideoWriter, caption
 
 PERCEPTION_KINDS = ("camera", "oracle")
+SIM_BACKENDS = ("mujoco", "pybullet")  # robot backends that simulate (SimulatedRobot: lock-step, oracle)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class RunConfig:
     """Everything a one-process run needs."""
 
     scene: str = "office"  # registered scene name (robomatrix.sim.scenes)
+    sim: str = "mujoco"  # simulator backend: one of SIM_BACKENDS (registered robot backends)
     seed: int = 0  # scene randomisation seed
     planner: str = "rule"  # registered planner name
     policy: str = "scripted"  # skill policy kind: scripted | neural
@@ -58,6 +60,10 @@ class RunConfig:
     executive: ExecutiveConfig = field(default_factory=ExecutiveConfig)
 
     def __post_init__(self):
+        if self.sim not in SIM_BACKENDS:
+            from robomatrix.errors import unknown_name
+
+            raise unknown_name("simulator", self.sim, SIM_BACKENDS)
         if self.perception not in PERCEPTION_KINDS:
             from robomatrix.errors import unknown_name
 
@@ -138,11 +144,11 @@ class SimSession:
         cfg = self.config
         self.planner = make_planner(cfg.planner)
         self.log = McapLog(cfg.log, image_period_s=cfg.log_image_period_s,
-                           metadata={"scene": cfg.scene, "seed": cfg.seed, "planner": cfg.planner,
+                           metadata={"sim": cfg.sim, "scene": cfg.scene, "seed": cfg.seed, "planner": cfg.planner,
                                      "policy": cfg.policy, "perception": cfg.perception}) if cfg.log else None
         self.video = VideoWriter(cfg.video, fps=cfg.control_rate_hz / cfg.camera_every_n) if cfg.video else None
         topics = HardwareTopics(self.log) if self.log else None
-        self.robot = RobotTap(make_robot("mujoco", camera_width=cfg.camera_width, camera_height=cfg.camera_height),
+        self.robot = RobotTap(make_robot(cfg.sim, camera_width=cfg.camera_width, camera_height=cfg.camera_height),
                               on_observation=topics.observation if topics else None,
                               on_state=topics.state if topics else None,
                               on_action=topics.action if topics else None)

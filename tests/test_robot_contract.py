@@ -57,17 +57,20 @@ def test_config_validation_names_the_field():
 
 
 def test_unknown_backend_and_setting_suggest_the_closest_name():
-    assert "mujoco" in robot_names()
+    assert {"mujoco", "pybullet"} <= set(robot_names())
     with pytest.raises(UsageError, match="Did you mean 'mujoco'"):
         make_robot("mujuco")
     with pytest.raises(UsageError, match="Did you mean 'camera_width'"):
         make_robot("mujoco", camera_widht=64)
 
 
-# ------------------------------------------------------------------ MuJoCo backend
-@pytest.fixture(scope="module")
-def robot():
-    with make_robot("mujoco", camera_width=160, camera_height=120) as r:
+# ------------------------------------------------------------------ every simulator backend
+SIM_BACKENDS = ("mujoco", "pybullet")
+
+
+@pytest.fixture(scope="module", params=SIM_BACKENDS)
+def robot(request):
+    with make_robot(request.param, camera_width=160, camera_height=120) as r:
         yield r
 
 
@@ -146,8 +149,9 @@ def test_depth_is_metric_and_intrinsics_match_the_render(robot):
     assert centre == pytest.approx(0.40 / math.sin(math.radians(50.0)), abs=0.01)
 
 
-def test_get_state_does_not_render_and_needs_a_connection():
-    r = make_robot("mujoco", camera_width=32, camera_height=24)
+@pytest.mark.parametrize("backend", SIM_BACKENDS)
+def test_get_state_does_not_render_and_needs_a_connection(backend):
+    r = make_robot(backend, camera_width=32, camera_height=24)
     assert isinstance(r, SimulatedRobot) and not r.is_connected
     with pytest.raises(RoboMatrixError, match="not connected"):
         r.reset("empty")

@@ -30,6 +30,7 @@ class BenchConfig:
     """What `robomatrix bench tasks` runs."""
 
     suite: str = "core"  # registered task suite (robomatrix.sim.tasks)
+    sim: str = "mujoco"  # simulator backend (robomatrix.run.SIM_BACKENDS)
     episodes: int = 20  # episodes per task
     seed: int = 0  # episode e of every task uses scene seed `seed + e`
     policy: str = "scripted"  # skill policy kind
@@ -47,6 +48,12 @@ class BenchConfig:
                 raise UsageError(f"BenchConfig.{name} must be an integer >= {low}, got {value!r}.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise UsageError(f"BenchConfig.seed must be an integer, got {self.seed!r}.")
+        from robomatrix.run import SIM_BACKENDS
+
+        if self.sim not in SIM_BACKENDS:
+            from robomatrix.errors import unknown_name
+
+            raise unknown_name("simulator (--sim)", self.sim, SIM_BACKENDS)
 
 
 def selected_tasks(cfg: BenchConfig):
@@ -61,10 +68,13 @@ _SESSION = None
 
 def _session(cfg: BenchConfig):
     global _SESSION
+    if _SESSION is not None and _SESSION.config.sim != cfg.sim:  # another simulator asked for: a new robot
+        _SESSION.close()
+        _SESSION = None
     if _SESSION is None:
         from robomatrix.run import RunConfig, SimSession
 
-        _SESSION = SimSession(RunConfig(planner=cfg.planner, policy=cfg.policy, perception=cfg.perception,
+        _SESSION = SimSession(RunConfig(sim=cfg.sim, planner=cfg.planner, policy=cfg.policy, perception=cfg.perception,
                                         camera_width=cfg.camera_width, camera_height=cfg.camera_height))
     return _SESSION
 
@@ -183,7 +193,7 @@ def summarise(cfg: BenchConfig, specs, rows: list[dict[str, Any]], wall_time_s: 
     failures = [{k: r[k] for k in ("task", "seed", "outcome", "reason", "oracle", "failed_skills", "claimed_success")}
                 for r in rows if not r["success"]]
     return {
-        "suite": cfg.suite, "episodes": cfg.episodes, "seed": cfg.seed, "policy": cfg.policy,
+        "suite": cfg.suite, "sim": cfg.sim, "episodes": cfg.episodes, "seed": cfg.seed, "policy": cfg.policy,
         "planner": cfg.planner, "perception": cfg.perception, "camera": f"{cfg.camera_width}x{cfg.camera_height}",
         "success_rate": _mean(r["success"] for r in rows),
         "claimed_success_rate": _mean(r["claimed_success"] for r in rows),

@@ -14,6 +14,7 @@ def add_parser(subparsers) -> None:
     """Register `tasks` under `robomatrix bench`."""
     p = subparsers.add_parser("tasks", help="task-suite success rate per task and level (scored by the ORACLE)")
     p.add_argument("--suite", default="core", help="task suite (default: core)")
+    p.add_argument("--sim", default="mujoco", metavar="mujoco|pybullet", help="simulator backend (default: mujoco)")
     p.add_argument("--episodes", type=int, default=20, help="episodes per task (default: 20)")
     p.add_argument("--seed", type=int, default=0, help="first scene seed; episode e uses seed+e (default: 0)")
     p.add_argument("--policy", default="scripted", help="skill policy kind (default: scripted)")
@@ -34,7 +35,7 @@ def bench_tasks(args) -> int:
     bench = require("robomatrix.bench.tasks", "`robomatrix bench tasks`")
     width, height = parse_camera(args.camera)
     names = tuple(n.strip() for n in args.tasks.split(",") if n.strip())
-    cfg = bench.BenchConfig(suite=args.suite, episodes=args.episodes, seed=args.seed, policy=args.policy,
+    cfg = bench.BenchConfig(suite=args.suite, sim=args.sim, episodes=args.episodes, seed=args.seed, policy=args.policy,
                             planner=args.planner, perception=args.perception, tasks=names,
                             camera_width=width, camera_height=height, workers=args.workers)
     bench.selected_tasks(cfg)  # unknown suite or task names: one line, exit 2, before anything runs
@@ -56,7 +57,7 @@ def format_table(result: dict) -> str:
     for level, lv in result["per_level"].items():
         rows.append(f"{level:<7} {lv['success_rate'] * 100:5.1f} %  ({lv['episodes']} episodes, {lv['tasks']} tasks)")
     rows.append(f"overall {result['success_rate'] * 100:5.1f} %  (the stack claimed {result['claimed_success_rate'] * 100:.1f} %; "
-                f"{result['wall_time_s']:.0f} s wall; perception: {result['perception']})")
+                f"{result['wall_time_s']:.0f} s wall; sim: {result.get('sim', 'mujoco')}; perception: {result['perception']})")
     if result["failures"]:
         rows.append("")
         rows.append("failures:")

@@ -20,6 +20,8 @@ def add_common_arguments(parser) -> None:
     parser.add_argument("instruction", help="what the robot should do, in words (quote it)")
     parser.add_argument("--scene", default="office", help="scene name (default: office; see `robomatrix sim scenes`)")
     parser.add_argument("--seed", type=int, default=0, help="scene randomisation seed (default: 0)")
+    parser.add_argument("--sim", default="mujoco", metavar="mujoco|pybullet",
+                        help="simulator backend (default: mujoco)")
     parser.add_argument("--planner", default="rule", help="planner name (default: rule, the embedded one)")
     parser.add_argument("--camera", default="320x240", metavar="WxH",
                         help="robot camera size in pixels (default: 320x240)")
@@ -63,7 +65,12 @@ def run_config(args, **extra):
 
         raise unknown_name("planner", args.planner, planners.planner_names())
     run_mod = require("robomatrix.run", "`robomatrix run`")
-    return run_mod.RunConfig(scene=args.scene, seed=args.seed, planner=args.planner, perception=args.perception,
+    if args.sim not in run_mod.SIM_BACKENDS:
+        from robomatrix.errors import unknown_name
+
+        raise unknown_name("simulator (--sim)", args.sim, run_mod.SIM_BACKENDS)
+    return run_mod.RunConfig(scene=args.scene, sim=args.sim, seed=args.seed, planner=args.planner,
+                             perception=args.perception,
                              camera_width=width, camera_height=height, **extra)
 
 

@@ -245,6 +245,7 @@ class _Backend:
 ROBOTS: dict[str, _Backend] = {}
 # Built-in backends live in optional layers and register themselves when their module is imported.
 _BUILTIN_MODULES: dict[str, str] = {"mujoco": "robomatrix.sim.mujoco_backend",
+                                   "pybullet": "robomatrix.sim.pybullet_backend",
                                    "ros2": "robomatrix.hardware.ros2_robot"}
 
 
