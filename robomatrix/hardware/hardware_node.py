@@ -67,6 +67,8 @@ class HardwareNode(comm.Node):
         self.robot = make_robot(self.backend, **settings)
         self._check_own_topics()
         self._frame_seq = -1
+        if hasattr(self.robot, "use_node"):  # the driver's topics live on this node (its context)
+            self.robot.use_node(self)
         if hasattr(self.robot, "on_frame"):  # a driver's camera: relay each frame as it arrives
             self.robot.on_frame = lambda: self._enqueue_call(self._relay_frame)
         self.robot.connect()

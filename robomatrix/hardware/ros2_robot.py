@@ -143,6 +143,12 @@ class Ros2Robot(Robot):
         self.on_frame: Callable[[], None] | None = None  # called (delivery thread) on each new depth frame
 
     # ------------------------------------------------------------------ lifecycle
+    def use_node(self, node: comm.Node) -> None:
+        """Create the driver's topics on `node` (e.g. the hardware node hosting this robot)."""
+        if self._connected:
+            raise RuntimeError("use_node() must come before connect()")
+        self._given_node = node
+
     @property
     def is_connected(self) -> bool:
         return self._connected
@@ -351,7 +357,7 @@ class Ros2Robot(Robot):
             self._hold(f"stale sensor data on {', '.join(self.profile.channel(n).topic for n in stale)}")
             return Action(base_velocity=(0.0, 0.0, 0.0))
         if self._stopped_by:
-            self.log.info(f"ros2 robot '{self.profile.name}': sensor data fresh again, accepting commands")
+            self.log.info(f"ros2 robot '{self.profile.name}': commands and sensor data fresh again, moving")
             self._stopped_by = ""
         applied = clip_action(action, self.config, self._last_velocity)
         self._publish_twist(*applied.base_velocity)
