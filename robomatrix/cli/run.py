@@ -15,9 +15,11 @@ COMMAND = "run"
 HELP = "plan and execute an instruction in simulation (one process, lock-step), e.g. \"put the red can in the box\""
 
 
-def add_common_arguments(parser) -> None:
+def add_common_arguments(parser, instruction_optional: bool = False) -> None:
     """Options `run` and `plan` share: the world, the planner, the camera."""
-    parser.add_argument("instruction", help="what the robot should do, in words (quote it)")
+    parser.add_argument("instruction", nargs="?" if instruction_optional else None,
+                        help="what the robot should do, in words (quote it)"
+                        + ("; optional with --console" if instruction_optional else ""))
     parser.add_argument("--scene", default="office", help="scene name (default: office; see `robomatrix sim scenes`)")
     parser.add_argument("--seed", type=int, default=0, help="scene randomisation seed (default: 0)")
     parser.add_argument("--sim", default="mujoco", metavar="mujoco|pybullet",
@@ -31,12 +33,18 @@ def add_common_arguments(parser) -> None:
 
 
 def add_arguments(parser) -> None:
-    add_common_arguments(parser)
+    from robomatrix.cli.console import add_server_arguments
+
+    add_common_arguments(parser, instruction_optional=True)
     parser.add_argument("--policy", default="scripted", help="skill policy kind (default: scripted)")
     parser.add_argument("--video", metavar="OUT.mp4", help="write the camera stream, captioned with the running skill")
     parser.add_argument("--log", metavar="RUN.mcap", help="write every topic to an MCAP file (ROS 2 schemas)")
     parser.add_argument("--time-limit", type=float, default=600.0, metavar="S",
                         help="simulated seconds the task may take (default: 600)")
+    parser.add_argument("--console", action="store_true",
+                        help="serve the web console and run the simulation in real time until Ctrl-C "
+                             "(tasks, corrections and teleop from the page)")
+    add_server_arguments(parser.add_argument_group("console (with --console)"))
     parser.set_defaults(handler=run)
 
 
@@ -143,8 +151,20 @@ def run(args) -> int:
 
     if not args.time_limit > 0:
         raise UsageError(f"--time-limit must be positive, got {args.time_limit!r}.")
+    if args.console and args.json:
+        raise UsageError("--json does not combine with --console (the console serves until Ctrl-C).")
+    if not args.console and not args.instruction:
+        raise UsageError("give an instruction, e.g. robomatrix run \"put the red can in the box\" "
+                         "(or --console to send tasks from the web console).")
+    if args.console:
+        from robomatrix.cli.console import token_from
+        from robomatrix.console.server import check_bind
+
+        check_bind(args.host, token_from(args))  # before the simulation starts
     config = run_config(args, policy=args.policy, video=args.video, log=args.log, time_limit_s=args.time_limit)
     run_mod = require("robomatrix.run", "`robomatrix run`")
+    if args.console:
+        return run_console(args, config, run_mod)
     progress = Progress(sys.stderr if args.json else sys.stdout)
     hooks = run_mod.Hooks(on_plan=progress.on_plan, on_status=progress.on_status, on_feedback=progress.on_feedback,
                           on_step=progress.on_step)
@@ -167,3 +187,23 @@ def run(args) -> int:
         if path:
             print(f"{what}: {path}", file=text)
     return 0 if result.success else 1
+
+
+def run_console(args, config, run_mod) -> int:
+    """`robomatrix run --console`: the session stepped in real time beside the web console."""
+    from robomatrix.cli.console import serve
+    from robomatrix.cli.main import require
+
+    live = require("robomatrix.console.live", "The console")
+    progress = Progress(sys.stdout)
+    session = run_mod.SimSession(config)
+    backend = live.LiveSimBackend(session, record_dir=args.record_dir)  # owns the session: closes it
+    session.hooks = backend.hooks(run_mod.Hooks(on_plan=progress.on_plan, on_step=progress.on_step))
+    try:
+        backend.start()
+    except BaseException:
+        backend.close()
+        raise
+    if args.instruction:
+        backend.submit_task(args.instruction)
+    return serve(backend, args)
