@@ -25,7 +25,7 @@ def ros_args(proc) -> list[str]:
 def test_sim_launch_defaults_start_the_whole_stack_with_its_parameters():
     plan = parse_launch_file(SIM_LAUNCH)
     assert plan.argument_values() == {
-        "backend": "mujoco", "scene": "office", "seed": "0", "camera_width": "320", "camera_height": "240",
+        "backend": "mujoco", "hardware": "sim", "profile": "sim", "scene": "office", "seed": "0", "camera_width": "320", "camera_height": "240",
         "camera_rate_hz": "15.0", "control_rate_hz": "50.0", "use_sim_time": "false", "with_stack": "true",
         "planner": "rule", "policy": "scripted", "skill_rate_hz": "20.0", "skill_camera_every_n": "2"}
     hardware, perception, skills, executive = plan.processes

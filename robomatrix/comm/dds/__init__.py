@@ -14,9 +14,14 @@ Environment:
                             discovery to 127.0.0.1) or 'lan' (explicit opt-in: Cyclone's
                             default interface and multicast discovery) when `discovery` is
                             not given.
-  ROBOMATRIX_DDS_PEERS      LAN only: comma-separated hosts to discover by unicast
-                            (e.g. `robot.local,192.168.1.20`), for networks without multicast.
-  ROBOMATRIX_DDS_INTERFACE  LAN only: the network interface to use (e.g. `eth0`).
+                            or 'peers' (explicit opt-in: unicast discovery to exactly the
+                            hosts below, multicast off, one interface; for a stack split
+                            over machines).
+  ROBOMATRIX_DDS_PEERS      'peers' (required) and 'lan': comma-separated hosts to discover by
+                            unicast (e.g. `10.0.0.2,10.0.0.3`); with 'peers', every host of the
+                            stack, this one included.
+  ROBOMATRIX_DDS_INTERFACE  'peers' (required) and 'lan': the network interface (e.g. `eth0`)
+                            or one of this host's addresses.
   CYCLONEDDS_URI            A Cyclone DDS configuration of your own: used as is (and logged);
                             then the discovery settings above are not applied.
 """

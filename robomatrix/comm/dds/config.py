@@ -7,17 +7,27 @@ machine), and 64 KB datagrams (loopback's MTU allows them). Nothing leaves the m
 
 LAN (explicit opt-in): Cyclone's default interface choice and multicast discovery, plus
 unicast peers from `ROBOMATRIX_DDS_PEERS` and an interface from `ROBOMATRIX_DDS_INTERFACE`.
+
+Peers (explicit opt-in, for a stack split over machines, e.g. a robot computer and a GPU server):
+unicast discovery to exactly the hosts in `ROBOMATRIX_DDS_PEERS` (list every host, this one
+included: its other processes are found through its own address), multicast off, and only the
+interface `ROBOMATRIX_DDS_INTERFACE` (a name like `eth0`, or one of this host's addresses).
+Nothing is sent anywhere else.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import threading
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from robomatrix.errors import UsageError, unknown_name
 
-DISCOVERY_MODES = ("localhost", "lan")
+DISCOVERY_MODES = ("localhost", "lan", "peers")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
 # Unicast discovery probes one port pair per participant index: 100 indices stay below the
 # next domain's ports (Cyclone spaces domains 250 ports apart, indices 2 ports apart).
 MAX_LOCAL_PARTICIPANTS = 100
@@ -29,18 +39,29 @@ LOOPBACK_FRAGMENT_BYTES = 64000  # sample fragment size on loopback (Cyclone's d
 class DiscoveryConfig:
     """Where discovery and data go. Build it with `discovery_config()`, which reads the environment."""
 
-    mode: str = "localhost"  # 'localhost' (loopback only) or 'lan' (explicit opt-in)
-    peers: tuple[str, ...] = ()  # extra unicast peers (host names or addresses), LAN only
-    interface: str = ""  # network interface name for LAN ('' = Cyclone's choice)
+    mode: str = "localhost"  # 'localhost' (loopback only), 'lan' or 'peers' (explicit opt-ins)
+    peers: tuple[str, ...] = ()  # unicast peers (host names or addresses): extra ones for 'lan', all for 'peers'
+    interface: str = ""  # network interface name or address ('' = Cyclone's choice; required for 'peers')
     max_participants: int = MAX_LOCAL_PARTICIPANTS  # participant indices probed on localhost
 
     def __post_init__(self):
         if self.mode not in DISCOVERY_MODES:
             raise unknown_name("discovery mode", self.mode, DISCOVERY_MODES)
         if self.mode == "localhost" and (self.peers or self.interface):
-            raise UsageError("DiscoveryConfig: peers/interface only apply to discovery 'lan' "
+            raise UsageError("DiscoveryConfig: peers/interface only apply to discovery 'lan' or 'peers' "
                              f"(got peers={self.peers!r}, interface={self.interface!r}); "
-                             "set ROBOMATRIX_DISCOVERY=lan to use them.")
+                             "set ROBOMATRIX_DISCOVERY=peers (or lan) to use them.")
+        for peer in self.peers:
+            if not _valid_host(peer):
+                raise UsageError(f"DDS peer {peer!r} (ROBOMATRIX_DDS_PEERS) is not an IP address or host name.")
+        if self.interface and not (_INTERFACE_NAME.match(self.interface) or _valid_host(self.interface)):
+            raise UsageError(f"DDS interface {self.interface!r} (ROBOMATRIX_DDS_INTERFACE) is not an interface "
+                             "name (e.g. eth0) or an address.")
+        if self.mode == "peers" and not (self.peers and self.interface):
+            raise UsageError("ROBOMATRIX_DISCOVERY=peers needs ROBOMATRIX_DDS_PEERS (every host's address, this one "
+                             "included, comma-separated) and ROBOMATRIX_DDS_INTERFACE (the interface to use, e.g. "
+                             f"eth0); got peers={','.join(self.peers) or '(none)'}, "
+                             f"interface={self.interface or '(none)'}.")
         if not isinstance(self.max_participants, int) or not 1 <= self.max_participants <= 120:
             raise UsageError(f"DiscoveryConfig.max_participants must be 1..120, got {self.max_participants!r}")
 
@@ -56,9 +77,14 @@ class DiscoveryConfig:
             discovery = ("<ParticipantIndex>auto</ParticipantIndex>"
                          f"<MaxAutoParticipantIndex>{self.max_participants - 1}</MaxAutoParticipantIndex>"
                          '<Peers><Peer address="127.0.0.1"/></Peers>')
+        elif self.mode == "peers":
+            general = (f"<Interfaces>{self._interface_xml()}</Interfaces>"
+                       "<AllowMulticast>false</AllowMulticast>")
+            discovery = ("<ParticipantIndex>auto</ParticipantIndex>"
+                         f"<MaxAutoParticipantIndex>{self.max_participants - 1}</MaxAutoParticipantIndex>"
+                         "<Peers>" + "".join(f"<Peer address={quoteattr(p)}/>" for p in self.peers) + "</Peers>")
         else:
-            general = (f"<Interfaces><NetworkInterface name={quoteattr(self.interface)}/></Interfaces>"
-                       if self.interface else "")
+            general = f"<Interfaces>{self._interface_xml()}</Interfaces>" if self.interface else ""
             discovery = ""
             if self.peers:
                 discovery = ("<ParticipantIndex>auto</ParticipantIndex>"
@@ -70,6 +96,23 @@ class DiscoveryConfig:
                 "</Domain></CycloneDDS>")
 
 
+    def _interface_xml(self) -> str:
+        attr = "address" if _is_address(self.interface) else "name"
+        return f"<NetworkInterface {attr}={quoteattr(self.interface)}/>"
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_host(text: str) -> bool:
+    return _is_address(text) or bool(_HOST_NAME.match(text))
+
+
 def discovery_config(discovery: str | None = None, env: dict | None = None) -> DiscoveryConfig:
     """The discovery configuration from the argument, else `ROBOMATRIX_DISCOVERY`, else localhost."""
     env = os.environ if env is None else env
@@ -79,7 +122,7 @@ def discovery_config(discovery: str | None = None, env: dict | None = None) -> D
     if mode == "localhost":
         return DiscoveryConfig()
     peers = tuple(p.strip() for p in env.get("ROBOMATRIX_DDS_PEERS", "").split(",") if p.strip())
-    return DiscoveryConfig(mode="lan", peers=peers, interface=env.get("ROBOMATRIX_DDS_INTERFACE", "").strip())
+    return DiscoveryConfig(mode=mode, peers=peers, interface=env.get("ROBOMATRIX_DDS_INTERFACE", "").strip())
 
 
 def domain_id_from(domain_id: int | None = None, env: dict | None = None) -> int:
