@@ -313,6 +313,9 @@ class Correction(JsonMessage):
         _nonempty(self, "text")
 
 
+CORRECTION_LEVELS = ("motion", "skill", "plan", "preference", "question")
+"""How a correction was understood (robomatrix.corrections.interpret.LEVELS)."""
+
 EXECUTIVE_STATES = ("idle", "planning", "executing", "verifying", "replanning", "editing", "paused",
                     "succeeded", "failed", "canceled")
 
@@ -329,8 +332,13 @@ class ExecutiveStatus(JsonMessage):
     skill: str = ""                     # the running skill, if any
     task_id: str = ""
     stamp: float = 0.0
+    correction: str = ""                # the person's correction this status answers ("" for none)
+    correction_level: str = ""          # what it was understood as: motion, skill, plan, preference,
+    # question (a question back: nothing moves); "" for statuses that answer no correction
 
     def validate(self):
+        if self.correction_level not in ("", *CORRECTION_LEVELS):
+            self._fail("correction_level", f"must be one of {', '.join(CORRECTION_LEVELS)} or empty")
         if self.state not in EXECUTIVE_STATES:
             hint = closest(self.state, EXECUTIVE_STATES)
             raise MessageError(f"ExecutiveStatus.state '{self.state}' is unknown"
@@ -338,6 +346,26 @@ class ExecutiveStatus(JsonMessage):
                                + f" Valid: {', '.join(EXECUTIVE_STATES)}")
         _at_least(self, "step_index", -1)
         _at_least(self, "step_count", 0)
+
+
+@dataclass
+class SkillAdjust(JsonMessage):
+    """A motion correction for the skill server (`/robomatrix/skill_adjust`): an offset of where the
+    running skill goes (`robomatrix.skills.runner.MotionOffset` fields) or a standing one for a skill."""
+
+    offset: dict = field(default_factory=dict)  # MotionOffset.to_dict(): base_dx_m, base_dy_m, arm_dx_m, arm_dz_m, speed_scale
+    scope: str = "running"              # running: add to the running skill (or the next one); skill: from now on
+    # for `skill` on objects of `noun`; clear: drop the standing offsets (a new task)
+    skill: str = ""                     # scope "skill": which skill
+    noun: str = ""                      # scope "skill": object noun ("can"), "" for any
+    text: str = ""                      # the correction it came from
+    stamp: float = 0.0
+
+    def validate(self):
+        if self.scope not in ("running", "skill", "clear"):
+            self._fail("scope", "must be running, skill or clear")
+        if self.scope == "skill":
+            _nonempty(self, "skill")
 
 
 MESSAGE_CLASSES: dict[str, type[JsonMessage]] = {

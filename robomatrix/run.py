@@ -25,6 +25,7 @@ from typing import Any
 from robomatrix.errors import UsageError
 from robomatrix.executive import ExecutionReport, Executive, ExecutiveConfig, StepRecord
 from robomatrix.executive.executors import SKILL_ACTION, RunnerSkillExecutor
+from robomatrix.executive.monitor import Monitor, WorldView
 from robomatrix.executive.verify import PlacementVerifier
 from robomatrix.hardware.robot import Action, make_robot
 from robomatrix.logs import HardwareTopics, McapLog, RobotTap
@@ -58,6 +59,10 @@ class RunConfig:
     log: str | None = None  # MCAP path: every topic, ROS 2 schemas
     log_image_period_s: float = 0.5  # MCAP: at most one camera image per topic this often (the MP4 has every frame)
     executive: ExecutiveConfig = field(default_factory=ExecutiveConfig)
+    memory: str | None = None  # corrections memory directory (robomatrix.corrections); None: this process only
+    apply_memory: bool = True  # apply remembered corrections (preferences, fixes) to new tasks
+    ask_timeout_s: float = 0.0  # > 0: an ambiguous referent is asked back on the status hook and the
+    # answer (`SimSession.correct`) waited for this many wall seconds; 0: refused at once
 
     def __post_init__(self):
         if self.sim not in SIM_BACKENDS:
@@ -153,6 +158,9 @@ class SimSession:
                               on_state=topics.state if topics else None,
                               on_action=topics.action if topics else None)
         self.robot.connect()
+        from robomatrix.corrections.session import SessionCorrections
+
+        self.corrections = SessionCorrections(self, cfg.memory, cfg.apply_memory, cfg.ask_timeout_s)
         self.perception = None
         self.runner = None
         self._looked = False  # the first camera frames of this episode have been seen
@@ -169,6 +177,7 @@ class SimSession:
         self.runner = SkillRunner(self.robot, self.perception, policy_kind=cfg.policy,
                                   control_rate_hz=cfg.control_rate_hz, camera_every_n=cfg.camera_every_n,
                                   on_frame=self._on_frame)
+        self.corrections.attach_runner(self.runner)
 
     def close(self) -> None:
         try:
@@ -236,6 +245,11 @@ class SimSession:
             self._tick(Action((0.0, 0.0, max(-0.8, min(0.8, 2.5 * err)))), camera=False, label="looking around")
         self._tick(Action(), camera=True, label="looked around")
 
+    def _world_view(self) -> WorldView | None:
+        """Perception's latest state for the executive's monitor (robomatrix.executive.monitor)."""
+        state = self.perception.state if self.perception is not None else None
+        return WorldView.from_perception(state) if state is not None else None
+
     def scene_objects(self) -> SceneObjects:
         """What perception sees now, as the planner wants it."""
         return self.perception.state.to_scene_objects()
@@ -269,9 +283,11 @@ class SimSession:
         h = self.hooks
         executive = Executive(self.planner, RunnerSkillExecutor(self.runner), self.scene_objects,
                               self.config.executive, verify=PlacementVerifier(self.scene_objects),
+                              monitor=Monitor(self._world_view),
                               on_status=self._tee(h.on_status, "/robomatrix/status"),
                               on_plan=self._tee(h.on_plan, "/robomatrix/plan"),
                               on_feedback=self._feedback_tee(h.on_feedback), on_step=h.on_step, clock=self._now)
+        self.corrections.start(executive, instruction, task.id)
         try:
             first = self.plan(instruction, task.id)
         except PlanningError as exc:  # bad input: nothing moves
@@ -284,6 +300,13 @@ class SimSession:
         if report.outcome == "canceled" and not canceled():
             report.outcome, report.reason = "failed", f"ran out of time ({self.config.time_limit_s:g} s simulated)"
         return RunResult(instruction, report, sim_time_s=self._now() - sim0, wall_time_s=time.perf_counter() - wall0)
+
+    def correct(self, text: str) -> None:
+        """A person's correction ("a bit to the left", "no, the blue one", "stop"), from any thread,
+        also while `run` executes in another: applied to the running skill or plan, remembered, and
+        what was understood (or a question back) announced through `hooks.on_status` (an
+        ExecutiveStatus with `correction` and `correction_level` set). See robomatrix.corrections."""
+        self.corrections.handle(text)
 
     def _tee(self, hook, topic: str):
         def both(message) -> None:

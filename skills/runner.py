@@ -12,13 +12,26 @@ When the policy says done, the robot is stopped, a fresh frame is observed, and 
 postcondition (named in its spec, implemented in `robomatrix.perception.postconditions`) decides
 success. The spec's time limit (or a goal's shorter one), cancel requests and policy failures
 end a skill with `success=False` and a reason.
+
+Motion corrections ("a bit to the left", "lower", "slower") reach the RUNNING skill without
+aborting it through `SkillRunner.adjust(MotionOffset(...))`, thread-safe, from any thread. The
+policy then runs in a shifted frame: it sees every object (and odometry) displaced by the base
+offset and the gripper displaced by the arm offset, so the point it servoes to moves by the
+offset; the arm offset is added to its arm commands and `speed_scale` scales its base velocity.
+Policies need no change. An offset holds for the call it was given for (its retries included)
+and is dropped when another call starts; `offset_sources` add standing offsets at each start
+(remembered fixes from the corrections memory, or a benchmark's injected fault).
 """
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from robomatrix.errors import UsageError
 from robomatrix.hardware.robot import Action, Observation
@@ -51,6 +64,110 @@ class RunnerConfig:
                 raise UsageError(f"RunnerConfig.{name} must be an integer >= 1, got {value!r}.")
 
 
+@dataclass(frozen=True)
+class MotionOffset:
+    """A correction of where a skill goes and how fast, in the robot's frame at the skill's tick.
+
+    `base_dx_m`/`base_dy_m`: where the base should end relative to where the policy would put it
+    (x forward, y left, base_link); `arm_dx_m`/`arm_dz_m`: the same for the gripper (forward, up);
+    `speed_scale`: multiplies the base velocity the policy commands. Offsets add up; scales multiply.
+    """
+
+    base_dx_m: float = 0.0
+    base_dy_m: float = 0.0
+    arm_dx_m: float = 0.0
+    arm_dz_m: float = 0.0
+    speed_scale: float = 1.0
+
+    MAX_SHIFT_M = 0.30  # larger corrections are a different plan, not an offset
+
+    def __post_init__(self):
+        for name in ("base_dx_m", "base_dy_m", "arm_dx_m", "arm_dz_m"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or abs(value) > self.MAX_SHIFT_M:
+                raise UsageError(f"MotionOffset.{name} must be a number of metres within "
+                                 f"±{self.MAX_SHIFT_M:g}, got {value!r}.")
+        if not (isinstance(self.speed_scale, (int, float)) and 0.1 <= self.speed_scale <= 2.0):
+            raise UsageError(f"MotionOffset.speed_scale must be within 0.1..2, got {self.speed_scale!r}.")
+
+    def __add__(self, other: MotionOffset) -> MotionOffset:
+        clip = lambda v: max(-self.MAX_SHIFT_M, min(self.MAX_SHIFT_M, v))  # noqa: E731
+        return MotionOffset(clip(self.base_dx_m + other.base_dx_m), clip(self.base_dy_m + other.base_dy_m),
+                            clip(self.arm_dx_m + other.arm_dx_m), clip(self.arm_dz_m + other.arm_dz_m),
+                            max(0.1, min(2.0, self.speed_scale * other.speed_scale)))
+
+    @property
+    def is_zero(self) -> bool:
+        return self == MotionOffset()
+
+    def to_dict(self) -> dict[str, float]:
+        return {"base_dx_m": self.base_dx_m, "base_dy_m": self.base_dy_m, "arm_dx_m": self.arm_dx_m,
+                "arm_dz_m": self.arm_dz_m, "speed_scale": self.speed_scale}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MotionOffset:
+        if not isinstance(data, dict):
+            raise UsageError(f"MotionOffset: expected an object, got {type(data).__name__}.")
+        known = cls().to_dict()
+        unknown = [k for k in data if k not in known]
+        if unknown:
+            raise UsageError(f"MotionOffset has no field(s) {', '.join(unknown)}; fields: {', '.join(known)}.")
+        return cls(**{k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                      for k, v in data.items()})
+
+    def describe(self) -> str:
+        """"2.0 cm left, 1.0 cm lower, 50 % speed" for status lines."""
+        parts = []
+        for value, pos, neg in ((self.base_dx_m, "forward", "back"), (self.base_dy_m, "left", "right"),
+                                (self.arm_dx_m, "gripper forward", "gripper back"), (self.arm_dz_m, "higher", "lower")):
+            if abs(value) > 1e-9:
+                parts.append(f"{abs(value) * 100:.1f} cm {pos if value > 0 else neg}")
+        if abs(self.speed_scale - 1.0) > 1e-9:
+            parts.append(f"{self.speed_scale * 100:.0f} % speed")
+        return ", ".join(parts) or "no offset"
+
+    # -- the shifted frame the policy runs in -------------------------------------------------
+    def policy_view(self, state, obs: Observation):
+        """(state, obs) as the policy sees them: objects displaced by the base offset (in base_link
+        and, through a displaced odometry pose, in odom), the gripper displaced back by the arm offset."""
+        if self.base_dx_m == self.base_dy_m == self.arm_dx_m == self.arm_dz_m == 0.0:
+            return state, obs
+        d = np.array([self.base_dx_m, self.base_dy_m])
+        obs_view = obs
+        if d.any():
+            obs_view = replace(obs_view, base_pose=_shift_pose(obs.base_pose, d))
+        if self.arm_dx_m or self.arm_dz_m:
+            ee = np.asarray(obs.ee_position, float) - (self.arm_dx_m, self.arm_dz_m)
+            obs_view = replace(obs_view, ee_position=ee)
+        if state is None or not d.any() or not hasattr(state, "objects"):
+            return state, obs_view
+        shift = np.array([d[0], d[1], 0.0])
+        objects = {n: replace(o, position_base=np.asarray(o.position_base, float) + shift)
+                   for n, o in state.objects.items()}
+        return replace(state, objects=objects, base_pose=_shift_pose(state.base_pose, d)), obs_view
+
+    def apply(self, action: Action) -> Action:
+        """The policy's command with the arm offset added and the base velocity scaled."""
+        vx, vy, wz = action.base_velocity
+        arm = action.arm_target
+        if arm is not None:
+            arm = (float(arm[0]) + self.arm_dx_m, float(arm[1]) + self.arm_dz_m)
+        s = self.speed_scale
+        return Action((vx * s, vy * s, wz * s), arm, action.gripper)
+
+
+def _shift_pose(pose, d) -> np.ndarray:
+    """An odometry pose moved back by `d` (base_link): every odom point then reads `d` further in base_link."""
+    x, y, yaw = (float(v) for v in pose)
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([x - (c * d[0] - s * d[1]), y - (s * d[0] + c * d[1]), yaw])
+
+
+OffsetSource = Callable[[SkillCall], "MotionOffset | None"]
+"""A standing offset for a call as it starts (remembered fixes; a benchmark's injected fault)."""
+
+
 def postcondition_check(name: str):
     """The perception check called `name` (robomatrix.perception.postconditions.POSTCONDITIONS)."""
     from robomatrix.perception.postconditions import POSTCONDITIONS
@@ -74,6 +191,53 @@ class SkillRunner:
         self.lock_step = callable(getattr(robot, "advance", None))
         self._sleep, self._monotonic = sleep, monotonic
         self.last_obs: Observation | None = None
+        self.offset_sources: list[OffsetSource] = []  # consulted when a call starts (module docstring)
+        self.on_adjust_applied: Callable[[MotionOffset, str], None] | None = None  # first tick with a new offset
+        self._adjust_lock = threading.Lock()
+        self._adjust_key: str | None = None  # the call the live offset belongs to
+        self._live = MotionOffset()  # corrections given for that call
+        self._pending = MotionOffset()  # given while no skill ran: for the next call
+        self._version = 0  # bumped by every adjust, so the loop notices a change
+        self._running: str | None = None
+
+    # ------------------------------------------------------------------ corrections
+    def adjust(self, offset: MotionOffset, *, reset: bool = False) -> str:
+        """Add `offset` to the running skill's correction (thread-safe; `reset` replaces it instead).
+        Returns the running call it applies to (`grasp(object='red can')`), or "" when no skill runs:
+        the offset then waits for the next call."""
+        if not isinstance(offset, MotionOffset):
+            raise UsageError(f"SkillRunner.adjust needs a MotionOffset, got {type(offset).__name__}.")
+        with self._adjust_lock:
+            self._version += 1
+            if self._running is None:
+                self._pending = offset if reset else self._pending + offset
+                return ""
+            self._live = offset if reset else self._live + offset
+            return self._running
+
+    @property
+    def running(self) -> str | None:
+        """The call running now, as text, or None."""
+        return self._running
+
+    def current_offset(self) -> MotionOffset:
+        with self._adjust_lock:
+            return self._live
+
+    def _start_offsets(self, call: SkillCall, key: str) -> tuple[MotionOffset, bool]:
+        standing = MotionOffset()
+        for source in self.offset_sources:
+            extra = source(call)
+            if extra is not None:
+                standing = standing + extra
+        with self._adjust_lock:
+            if key != self._adjust_key:  # a new call: corrections for the last one no longer apply
+                self._live, self._adjust_key = MotionOffset(), key
+            waiting = not self._pending.is_zero
+            self._live = self._live + self._pending
+            self._pending = MotionOffset()
+            self._running = key
+        return standing, waiting
 
     @property
     def period_s(self) -> float:
@@ -115,11 +279,33 @@ class SkillRunner:
         limit_s = min(spec.time_limit_s, call.time_limit_s) if isinstance(call, SkillGoal) else spec.time_limit_s
         policy = make_policy(self.config.policy_kind, call.skill)
         label = SkillCall(call.skill, args).to_text()
+        standing, waiting = self._start_offsets(SkillCall(call.skill, args), label)
+        try:
+            return self._run(call, args, spec, goal_id, limit_s, policy, label, standing, waiting, cancel,
+                             on_feedback)
+        finally:
+            with self._adjust_lock:
+                self._running = None
 
+    def _offset(self, standing: MotionOffset, seen: list) -> MotionOffset:
+        """The offset for this tick; announces (once) the first tick of a changed correction."""
+        with self._adjust_lock:
+            version, live = self._version, self._live
+        if version != seen[0]:
+            seen[0] = version
+            if self.on_adjust_applied is not None and seen[1]:
+                self.on_adjust_applied(live, self._running or "")
+            seen[1] = True
+        return standing + live
+
+    def _run(self, call, args, spec, goal_id, limit_s, policy, label, standing, waiting, cancel,
+             on_feedback) -> SkillResult:
+        seen = [None, waiting]  # [adjust version last seen, announce a change now]
+        offset = self._offset(standing, seen)
         obs, state = self.observe(camera=True)
         start_obs, start_state = obs, state
         t0 = obs.stamp_s
-        policy.reset(args, state, obs)
+        policy.reset(args, *offset.policy_view(state, obs))
         if self.on_frame is not None:
             self.on_frame(obs, label)
 
@@ -150,12 +336,13 @@ class SkillRunner:
             if elapsed > limit_s:
                 self.robot.stop()
                 return finish(False, f"{call.skill} ran out of time ({limit_s:g} s) while {message or 'starting'}")
-            step = policy.act(state, obs)
+            offset = self._offset(standing, seen)
+            step = policy.act(*offset.policy_view(state, obs))
             message = step.message or message
             if step.done:
-                self.robot.send_action(_hold(step.action))
+                self.robot.send_action(_hold(offset.apply(step.action)))
                 break
-            self.robot.send_action(step.action)
+            self.robot.send_action(offset.apply(step.action))
             if on_feedback is not None and tick % self.config.feedback_every_n == 0:
                 on_feedback(SkillFeedback(goal_id=goal_id, skill=call.skill,
                                           progress=float(min(max(step.progress, 0.0), 1.0)),

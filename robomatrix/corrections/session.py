@@ -1,0 +1,104 @@
+"""Corrections in one process: how `SimSession` (robomatrix.run) gets a correction handler and memory.
+
+`SessionCorrections(session)` wraps the session's planner in a `MemoryPlanner`, hangs the memory's
+remembered offsets and the task's standing offsets on every new skill runner, and follows the
+executive of each run. `SimSession.correct(text)` calls `handle`, from any thread; what was
+understood goes out through the session's status hook (and its MCAP log, when said on the thread
+that runs the task).
+"""
+from __future__ import annotations
+
+import threading
+
+from robomatrix.corrections.handler import CorrectionHandler
+from robomatrix.corrections.interpret import Understanding
+from robomatrix.corrections.memory import CorrectionMemory, MemoryPlanner
+from robomatrix.messages import Correction, ExecutiveStatus, Plan
+from robomatrix.planners.base import AmbiguousReferenceError
+
+
+class SessionCorrections:
+    """The corrections side of one `SimSession` (module docstring)."""
+
+    def __init__(self, session, memory_dir: str | None = None, apply_memory: bool = True,
+                 ask_timeout_s: float = 0.0):
+        self.session = session
+        self.memory = CorrectionMemory(memory_dir)
+        self.apply_memory = apply_memory  # False: record corrections, but do not apply old ones
+        self.ask_timeout_s = ask_timeout_s  # > 0: an ambiguous referent is asked back and waited for
+        self.planner = MemoryPlanner(session.planner, self.memory if apply_memory else CorrectionMemory(None),
+                                     ask=self._ask)
+        session.planner = self.planner
+        self._run_thread: threading.Thread | None = None
+        self._last_rgb = None
+        self.handler = CorrectionHandler(None, self.planner, self._scene, adjust=self._adjust, memory=self.memory,
+                                         frame=lambda: self._last_rgb, on_status=self._status,
+                                         clock=session._now)
+
+    # ------------------------------------------------------------------ wiring
+    def attach_runner(self, runner) -> None:
+        """A new episode's skill runner: remembered and standing offsets, effect timing, frames."""
+        if self.apply_memory:
+            runner.offset_sources.append(self.memory.offset_for)
+        runner.offset_sources.append(self.handler.task_offsets)
+        runner.on_adjust_applied = lambda offset, call: self.handler.effect("motion")
+        inner = runner.on_frame
+
+        def on_frame(obs, label: str) -> None:
+            if obs.rgb is not None:
+                self._last_rgb = obs.rgb
+            if inner is not None:
+                inner(obs, label)
+        runner.on_frame = on_frame
+
+    def start(self, executive, instruction: str, task_id: str) -> None:
+        """A task starts with `executive`: corrections now edit it, and its statuses and plans time them."""
+        self._run_thread = threading.current_thread()
+        self.handler.executive = executive
+        self.handler.start_task(instruction, task_id)
+        status, plan = executive.on_status, executive.on_plan
+
+        def on_status(message: ExecutiveStatus) -> None:
+            self.handler.observe_status(message)
+            if status is not None:
+                status(message)
+
+        def on_plan(message: Plan) -> None:
+            self.handler.observe_plan(message)
+            if plan is not None:
+                plan(message)
+        executive.on_status, executive.on_plan = on_status, on_plan
+
+    # ------------------------------------------------------------------ the handler's needs
+    def _scene(self):
+        s = self.session
+        return s.scene_objects() if s.perception is not None and s.perception.state is not None else None
+
+    def _adjust(self, offset) -> str:
+        runner = self.session.runner
+        return runner.adjust(offset) if runner is not None else ""
+
+    def _ask(self, error: AmbiguousReferenceError) -> str | None:
+        if self.ask_timeout_s <= 0:
+            return None
+        return self.handler.ask(error, self.ask_timeout_s)
+
+    def _on_run_thread(self) -> bool:
+        return self._run_thread is None or threading.current_thread() is self._run_thread
+
+    def _status(self, status: ExecutiveStatus) -> None:
+        s = self.session
+        if s.log is not None and self._on_run_thread():
+            s.log.write_json("/robomatrix/status", status, s._now())
+        if s.hooks.on_status is not None:
+            s.hooks.on_status(status)
+
+    # ------------------------------------------------------------------ the API
+    def handle(self, text: str, source: str = "user") -> Understanding:
+        s = self.session
+        if s.log is not None and self._on_run_thread():
+            s.log.write_json("/robomatrix/correction", Correction(text=text or " ", stamp=s._now(), source=source),
+                             s._now())
+        return self.handler.handle(text, source)
+
+
