@@ -8,6 +8,7 @@ a turn of the base to be seen whole.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -96,11 +97,17 @@ class _Placer:
         raise _NoRoom(self.scene_name)
 
 
-def _can(rng, placer, color: str, x_range, y_range) -> ObjectSpec:
+def _can(rng, placer, color: str, x_range, y_range, look=None) -> ObjectSpec:
     # Reserve the paths of the chassis (stops ~0.3 m short) and of the open gripper (0.09 m short).
-    x, y = placer.place(CAN_SIZE[0], x_range, y_range, lanes=((0.30, 0.19), (0.09, 0.145)))
-    return ObjectSpec(name=f"{color} can", shape="can", color_name=color, rgba=_jitter_rgba(rng, PALETTE[color]),
-                      size=CAN_SIZE, pose=(x, y, float(rng.uniform(-math.pi, math.pi))),
+    # `look`: (shade, size scale) of an unseen-objects split (see SPLITS); None: the training look.
+    shade, scale = look if look is not None else (0.0, 1.0)
+    size = (CAN_SIZE[0] * scale, CAN_SIZE[1] * scale)
+    x, y = placer.place(size[0], x_range, y_range, lanes=((0.30, 0.19), (0.09, 0.145)))
+    rgba = _jitter_rgba(rng, PALETTE[color])
+    if shade:
+        rgba = (*(float(v) * (1.0 + shade) for v in rgba[:3]), 1.0)
+    return ObjectSpec(name=f"{color} can", shape="can", color_name=color, rgba=rgba,
+                      size=size, pose=(x, y, float(rng.uniform(-math.pi, math.pi))),
                       mass=float(rng.uniform(0.08, 0.25)))
 
 
@@ -126,32 +133,120 @@ def _cabinet(rng, placer, x_range, y_range) -> CabinetSpec:
     return CabinetSpec(pose=(x, y, yaw))
 
 
-def office(seed: int) -> SceneSpec:
+# ----------------------------------------------------------------- generalisation splits
+@dataclass(frozen=True)
+class Split:
+    """A generalisation split of the office scene, after the RoboMatrix paper's levels. Every
+    range of an unseen split is disjoint from what training (`seen`, what `collect` records)
+    uses: training cans have shade 0 (only the ±0.04 colour jitter) and size scale 1; containers
+    stand in LAYOUTS["seen"]; there are no distractors."""
+
+    name: str
+    shades: tuple[tuple[float, float], ...] = ()  # can colour brightness change ranges (-0.3 = 30 % darker)
+    scales: tuple[tuple[float, float], ...] = ()  # can radius/height scale ranges
+    layout: str = "seen"  # key of LAYOUTS
+    distractors: tuple[int, int] = (0, 0)  # inclusive range of distractor objects (cubes, balls; at most 4)
+
+    def can_look(self, rng: np.random.Generator) -> tuple[float, float] | None:
+        """(shade, size scale) for this episode's cans, or None (the training look)."""
+        if not self.shades and not self.scales:
+            return None
+        pick = lambda ranges: float(rng.uniform(*ranges[int(rng.integers(len(ranges)))])) if ranges else None  # noqa: E731
+        shade, scale = pick(self.shades), pick(self.scales)
+        return (shade or 0.0, scale or 1.0)
+
+
+# Container and cabinet regions, (x range, y range) with y signed by the episode's side: the
+# cabinet is on `side`, the box on the other side. "unseen" moves the box to the far middle and
+# the bin near, on the box's old side: neither region overlaps its "seen" one.
+LAYOUTS = {
+    "seen": {"cabinet": ((1.05, 1.25), (0.55, 0.8)), "box": ((0.75, 1.0), (-0.6, -0.35)),
+             "bin": ((0.95, 1.25), (0.0, 0.25))},
+    "unseen": {"cabinet": ((1.05, 1.25), (0.55, 0.8)), "box": ((1.02, 1.25), (-0.3, 0.05)),
+               "bin": ((0.62, 0.9), (-0.75, -0.5))},
+}
+DISTRACTOR_COLORS = ("orange", "purple")  # colours no task names (perception has no class for them)
+SPLITS = {
+    "seen": Split("seen"),
+    "unseen_objects": Split("unseen_objects", shades=((-0.35, -0.15),), scales=((0.85, 0.93), (1.07, 1.15))),
+    "unseen_layouts": Split("unseen_layouts", layout="unseen", distractors=(2, 4)),
+    "unseen_both": Split("unseen_both", shades=((-0.35, -0.15),), scales=((0.85, 0.93), (1.07, 1.15)),
+                         layout="unseen", distractors=(2, 4)),
+}
+"""Split name → Split: seen objects and layouts; unseen object colours (darker shades) and sizes;
+unseen layouts and distractors; both."""
+
+
+def split(name: str) -> Split:
+    """The split `name`; an unknown name raises UsageError with a suggestion."""
+    if name not in SPLITS:
+        from robomatrix.errors import unknown_name
+
+        raise unknown_name("generalisation split", name, SPLITS)
+    return SPLITS[name]
+
+
+def split_scene(name: str, seed: int, split_name: str = "seen") -> SceneSpec:
+    """Scene `name` randomised by `seed` under split `split_name` (only `office` has unseen splits;
+    `seen` is exactly `build_scene(name, seed)`)."""
+    from robomatrix.sim.scene import build_scene
+
+    sp = split(split_name)
+    if sp.name == "seen":
+        return build_scene(name, seed)
+    if name != "office":
+        raise UsageError(f"split '{split_name}' is defined for the office scene only, not '{name}'.")
+    return office(seed, split_name)
+
+
+def _distractor(rng, placer, kind: int, x_range, y_range) -> ObjectSpec:
+    """Distractor `kind` (0..3: colour x shape, so names stay unique)."""
+    color, shape = DISTRACTOR_COLORS[kind // 2], ("cube", "ball")[kind % 2]
+    size = (float(rng.uniform(0.04, 0.06)),) if shape == "cube" else (float(rng.uniform(0.025, 0.035)),)
+    radius = size[0] * (math.sqrt(0.5) if shape == "cube" else 1.0)
+    x, y = placer.place(radius, x_range, y_range)
+    return ObjectSpec(name=f"{color} {shape}", shape=shape, color_name=color,
+                      rgba=_jitter_rgba(rng, PALETTE[color]), size=size,
+                      pose=(x, y, float(rng.uniform(-math.pi, math.pi))), mass=float(rng.uniform(0.05, 0.15)))
+
+
+def office(seed: int, split_name: str = "seen") -> SceneSpec:
     """Four coloured cans (red, green, blue, yellow) on the floor ahead, an open cardboard box,
     a round trash bin and a low drawer cabinet with a vertical handle bar. The robot can drive
-    straight to every can, to the box and to the drawer handle without pushing another can."""
+    straight to every can, to the box and to the drawer handle without pushing another can.
+    `split_name` (see SPLITS) changes the cans' look, the layout and adds distractors."""
+    sp = split(split_name)
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 7]) if sp.name != "seen" else None  # split draws: `seen` is unchanged
     # Layouts that cannot fit are redrawn (deterministically, same rng). With the driving lanes
     # reserved, a draw fits about 1 time in 35 (200 seeds: median 28 draws, max 203), so the
     # bound is generous: every seed must build, a seed that does not is a bug.
     for _ in range(2000):
         try:
-            return _office_layout(rng, seed)
+            return _office_layout(rng, seed, sp, extra)
         except _NoRoom:
             continue
     raise _NoRoom("office")
 
 
-def _office_layout(rng: np.random.Generator, seed: int) -> SceneSpec:
+def _office_layout(rng: np.random.Generator, seed: int, sp: Split | None = None, extra=None) -> SceneSpec:
+    sp = sp or SPLITS["seen"]
+    regions = LAYOUTS[sp.layout]
     placer = _Placer(rng, "office")
     side = 1.0 if rng.random() < 0.5 else -1.0
-    cabinet = _cabinet(rng, placer, (1.05, 1.25), sorted((side * 0.55, side * 0.8)))
-    box = _box(rng, placer, (0.75, 1.0), sorted((-side * 0.35, -side * 0.6)))
-    trash = _bin(rng, placer, (0.95, 1.25), sorted((-side * 0.0, side * 0.25)))
+    signed = lambda key: (regions[key][0], tuple(sorted(side * v for v in regions[key][1])))  # noqa: E731
+    cabinet = _cabinet(rng, placer, *signed("cabinet"))
+    box = _box(rng, placer, *signed("box"))
+    trash = _bin(rng, placer, *signed("bin"))
     hx, hy, _ = cabinet.handle_position()
     placer.lanes.append(placer._lane(hx, hy, 0.05, 0.19))  # the gripper at handle height passes over nothing
     placer.lanes.append(placer._lane(*box.pose[:2], 0.20, 0.19))  # chassis; the carried can rides above cans
-    cans = [_can(rng, placer, c, (0.42, 0.95), (-0.5, 0.5)) for c in ("red", "green", "blue", "yellow")]
+    look = sp.can_look(extra) if extra is not None else None
+    cans = [_can(rng, placer, c, (0.42, 0.95), (-0.5, 0.5), look) for c in ("red", "green", "blue", "yellow")]
+    if sp.distractors[1] > 0:
+        n = int(extra.integers(sp.distractors[0], sp.distractors[1] + 1))
+        kinds = extra.choice(2 * len(DISTRACTOR_COLORS), n, replace=False)
+        cans += [_distractor(extra, placer, int(k), (0.35, 1.3), (-0.8, 0.8)) for k in kinds]
     floor = _floor(rng)
     return SceneSpec(name="office", objects=cans, containers=[box, trash], cabinet=cabinet,
                      lighting=_lighting(rng), floor_rgba=floor[0], floor_rgba2=floor[1], seed=seed)

@@ -165,8 +165,9 @@ def scenario(skill: str, episode: int) -> Scenario:
         direction = PUSH_DIRS[episode % len(PUSH_DIRS)]
         return Scenario("pick", reach, _c("push", object=CAN, direction=direction), _oracle_pushed(direction))
     if skill == "nudge":
+        # every direction with every amount (episode % 3 would tie each direction to one amount)
         direction = NUDGE_DIRS[episode % len(NUDGE_DIRS)]
-        amount = (0.03, 0.05, 0.1)[episode % 3]
+        amount = (0.03, 0.05, 0.1)[(episode // len(NUDGE_DIRS) + episode) % 3]
         return Scenario("empty", [], _c("nudge", direction=direction, amount=amount), _oracle_nudged(direction, amount))
     raise KeyError(f"no evaluation scenario for skill '{skill}'")
 

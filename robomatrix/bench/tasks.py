@@ -17,7 +17,7 @@ import sys
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from robomatrix.errors import UsageError
@@ -40,8 +40,17 @@ class BenchConfig:
     camera_width: int = 320  # camera image size, px
     camera_height: int = 240
     workers: int = 1  # parallel worker processes (each runs whole episodes)
+    replan: bool = True  # executive recovery beyond plain retries (monitor, backtrack, replan); False: baseline
+    split: str = "seen"  # generalisation split of the scenes (robomatrix.sim.scenes.SPLITS)
 
     def __post_init__(self):
+        from robomatrix.errors import unknown_name
+        from robomatrix.sim.scenes import split
+        from robomatrix.skills.registry import POLICY_KINDS
+
+        if self.policy not in POLICY_KINDS:
+            raise unknown_name("policy kind", self.policy, POLICY_KINDS)
+        split(self.split)  # unknown name: UsageError with a suggestion
         for name, low in (("episodes", 1), ("workers", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -81,22 +90,37 @@ def _session(cfg: BenchConfig):
 
 def run_episode(cfg: BenchConfig, task_name: str, seed: int) -> dict[str, Any]:
     """Run one episode of `task_name` with scene seed `seed`; the row the bench aggregates."""
+    from robomatrix.run import Hooks
     from robomatrix.sim.tasks import OracleState, task
 
     spec = task(task_name, cfg.suite)
     session = _session(cfg)
     session.config.time_limit_s = spec.time_limit_s
-    scene = spec.build_scene(seed)
+    if cfg.split == "seen":
+        scene = spec.build_scene(seed)
+    else:
+        from robomatrix.sim.scenes import split_scene
+
+        scene = split_scene(spec.scene, seed, cfg.split)
     session.reset(seed=seed, scene=scene)
+    session.config.executive = replace(session.config.executive, replan=cfg.replan)
+    perturber = None
+    if spec.perturbation:  # ORACLE injection of a disturbance mid-task (robomatrix.sim.perturb)
+        from robomatrix.sim.perturb import Perturber
+
+        perturber = Perturber(spec.perturbation, session.robot, seed)
+    session.hooks = perturber.hooks() if perturber is not None else Hooks()
     start = OracleState.capture(session.robot)  # ORACLE, scoring only
     result = session.run(spec.instruction)
     end = OracleState.capture(session.robot)  # ORACLE, scoring only
-    ok, why = spec.score(scene, start, end)
+    ok, why = spec.score(perturber.scored_scene(scene) if perturber is not None else scene, start, end)
     failed = [s for s in result.report.steps if not s.success]
     return {
         "task": spec.name, "level": spec.level, "seed": seed, "success": ok, "oracle": why,
         "claimed_success": result.success, "outcome": result.report.outcome, "reason": result.report.reason,
         "skills": len(result.report.steps), "replans": result.report.replans,
+        "backtracks": result.report.backtracks,
+        "perturbation": spec.perturbation, "perturbed": perturber.fired if perturber is not None else "",
         "failed_skills": [f"{s.skill}: {s.reason}" for s in failed],
         "sim_time_s": result.sim_time_s, "wall_time_s": result.wall_time_s,
     }
@@ -191,12 +215,22 @@ def summarise(cfg: BenchConfig, specs, rows: list[dict[str, Any]], wall_time_s: 
             per_level[level] = {"tasks": sum(1 for s in specs if s.level == level), "episodes": len(rs),
                                 "success_rate": _mean(r["success"] for r in rs)}
     failures = [{k: r[k] for k in ("task", "seed", "outcome", "reason", "oracle", "failed_skills", "claimed_success")}
+                | ({"perturbed": r.get("perturbed", "")} if r.get("perturbation") else {})
                 for r in rows if not r["success"]]
+    per_perturbation = {}
+    for kind in dict.fromkeys(r.get("perturbation", "") for r in rows if r.get("perturbation")):
+        rs = [r for r in rows if r.get("perturbation") == kind]
+        per_perturbation[kind] = {"episodes": len(rs), "success_rate": _mean(r["success"] for r in rs),
+                                  "fired_rate": _mean(bool(r.get("perturbed")) for r in rs),
+                                  "mean_backtracks": _mean(r.get("backtracks", 0) for r in rs),
+                                  "mean_replans": _mean(r["replans"] for r in rs)}
     return {
-        "suite": cfg.suite, "sim": cfg.sim, "episodes": cfg.episodes, "seed": cfg.seed, "policy": cfg.policy,
+        "suite": cfg.suite, "sim": cfg.sim, "split": cfg.split, "episodes": cfg.episodes, "seed": cfg.seed, "policy": cfg.policy,
         "planner": cfg.planner, "perception": cfg.perception, "camera": f"{cfg.camera_width}x{cfg.camera_height}",
+        "replan": cfg.replan,
         "success_rate": _mean(r["success"] for r in rows),
         "claimed_success_rate": _mean(r["claimed_success"] for r in rows),
         "per_task": per_task, "per_level": per_level, "failures": failures,
+        **({"per_perturbation": per_perturbation} if per_perturbation else {}),
         "wall_time_s": round(wall_time_s, 1),
     }

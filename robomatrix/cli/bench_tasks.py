@@ -1,6 +1,7 @@
 """`robomatrix bench tasks`: the task suite's success rate per task and level (a `bench` subcommand).
 
-    robomatrix bench tasks --suite core --episodes 20 --seed 0 [--policy scripted] [--json]
+    robomatrix bench tasks --suite core --episodes 20 --seed 0 [--policy scripted|neural] [--split seen] [--no-replan] [--json]
+    robomatrix bench tasks --suite perturb [--no-replan] --json     # disturbances injected mid-task
 
 A progress bar goes to stderr; stdout carries the table, or exactly one JSON object with
 `--json`: {"suite", "episodes", "success_rate", "per_task": {...}, "per_level": {...}, "failures": [...]}.
@@ -15,15 +16,20 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("tasks", help="task-suite success rate per task and level (scored by the ORACLE)")
     p.add_argument("--suite", default="core", help="task suite (default: core)")
     p.add_argument("--sim", default="mujoco", metavar="mujoco|pybullet", help="simulator backend (default: mujoco)")
-    p.add_argument("--episodes", type=int, default=20, help="episodes per task (default: 20)")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="episodes per task (default: 20; 3 for the perturb suite, which has more tasks)")
     p.add_argument("--seed", type=int, default=0, help="first scene seed; episode e uses seed+e (default: 0)")
-    p.add_argument("--policy", default="scripted", help="skill policy kind (default: scripted)")
+    p.add_argument("--policy", default="scripted", help="skill policy kind: scripted or neural (default: scripted)")
+    p.add_argument("--split", default="seen",
+                   help="generalisation split: seen, unseen_objects, unseen_layouts, unseen_both (default: seen)")
     p.add_argument("--planner", default="rule", help="planner (default: rule)")
     p.add_argument("--perception", default="camera", choices=("camera", "oracle"),
                    help="camera: detection on RGB-D (default); oracle: ground truth (ablation)")
     p.add_argument("--tasks", default="", help="comma-separated task names (default: the whole suite)")
     p.add_argument("--camera", default="320x240", metavar="WxH", help="robot camera size (default: 320x240)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default: 1)")
+    p.add_argument("--no-replan", dest="replan", action="store_false",
+                   help="baseline: the executive only retries failed skills (no monitoring, backtracking or replanning)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.set_defaults(handler=bench_tasks)
 
@@ -35,9 +41,11 @@ def bench_tasks(args) -> int:
     bench = require("robomatrix.bench.tasks", "`robomatrix bench tasks`")
     width, height = parse_camera(args.camera)
     names = tuple(n.strip() for n in args.tasks.split(",") if n.strip())
-    cfg = bench.BenchConfig(suite=args.suite, sim=args.sim, episodes=args.episodes, seed=args.seed, policy=args.policy,
+    episodes = args.episodes if args.episodes is not None else (3 if args.suite == "perturb" else 20)
+    cfg = bench.BenchConfig(suite=args.suite, sim=args.sim, episodes=episodes, seed=args.seed, policy=args.policy,
                             planner=args.planner, perception=args.perception, tasks=names,
-                            camera_width=width, camera_height=height, workers=args.workers)
+                            camera_width=width, camera_height=height, workers=args.workers, split=args.split,
+                            replan=args.replan)
     bench.selected_tasks(cfg)  # unknown suite or task names: one line, exit 2, before anything runs
     result = bench.run_task_bench(cfg, progress=True)
     if args.json:
@@ -56,8 +64,12 @@ def format_table(result: dict) -> str:
     rows.append("")
     for level, lv in result["per_level"].items():
         rows.append(f"{level:<7} {lv['success_rate'] * 100:5.1f} %  ({lv['episodes']} episodes, {lv['tasks']} tasks)")
+    for kind, pp in result.get("per_perturbation", {}).items():
+        rows.append(f"{kind:<16} {pp['success_rate'] * 100:5.1f} %  ({pp['episodes']} episodes, fired in "
+                    f"{pp['fired_rate'] * 100:.0f} %)")
     rows.append(f"overall {result['success_rate'] * 100:5.1f} %  (the stack claimed {result['claimed_success_rate'] * 100:.1f} %; "
-                f"{result['wall_time_s']:.0f} s wall; sim: {result.get('sim', 'mujoco')}; perception: {result['perception']})")
+                f"{result['wall_time_s']:.0f} s wall; sim: {result.get('sim', 'mujoco')}; perception: {result['perception']}"
+                f"{'' if result.get('replan', True) else '; no replanning'})")
     if result["failures"]:
         rows.append("")
         rows.append("failures:")

@@ -17,6 +17,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--camera", default="160x120", help="camera size WxH (default: 160x120)")
     parser.add_argument("--perception", choices=("rgbd", "oracle"), default="rgbd",
                         help="what the experts see: the camera (default) or ORACLE ground truth (labelled)")
+    parser.add_argument("--tasks", default="",
+                        help="record whole tasks instead: 'all' or comma-separated task names of --suite; every "
+                             "planned skill call becomes an episode (--episodes: chains per task; --skills filters)")
+    parser.add_argument("--suite", default="core", help="task suite for --tasks (default: core)")
     parser.add_argument("--keep-failures", action="store_true", help="also write failed episodes (success=false)")
     parser.set_defaults(handler=run)
 
@@ -54,6 +58,9 @@ def run(args) -> int:
     skills = parse_skills(args.skills)
     from tqdm import tqdm
 
+    if args.tasks.strip():
+        return _run_tasks(args, camera, skills)
+
     from robomatrix.skills.data.recorder import collect
 
     bar = tqdm(total=len(skills) * args.episodes, desc="collect", unit="ep", file=sys.stderr)
@@ -69,6 +76,41 @@ def run(args) -> int:
     finally:
         bar.close()
     for row in summary["per_skill"].values():
+        row["failed"] = len(row["failed"])
+    print(json.dumps(summary))
+    return 0
+
+
+def parse_tasks(text: str, suite_name: str) -> list[str]:
+    from robomatrix.sim.tasks import suite, task
+
+    if text.strip() == "all":
+        return [t.name for t in suite(suite_name)]
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    for name in names:
+        task(name, suite_name)  # UsageError with a suggestion
+    return names
+
+
+def _run_tasks(args, camera, skills) -> int:
+    from tqdm import tqdm
+
+    from robomatrix.skills.data.recorder import collect_tasks
+
+    names = parse_tasks(args.tasks, args.suite)
+    bar = tqdm(total=len(names) * args.episodes, desc="collect tasks", unit="chain", file=sys.stderr)
+
+    def progress(task: str, ok: bool) -> None:
+        bar.set_postfix_str(task)
+        if ok:
+            bar.update(1)
+
+    try:
+        summary = collect_tasks(args.out, names, args.episodes, suite=args.suite, seed=args.seed, camera=camera,
+                                skills=None if args.skills.strip() == "all" else skills, progress=progress)
+    finally:
+        bar.close()
+    for row in summary["per_task"].values():
         row["failed"] = len(row["failed"])
     print(json.dumps(summary))
     return 0

@@ -6,7 +6,9 @@ tick, the camera frame (RGB + depth), proprioception, the action the robot appli
 resolved to the held value), the expert's phase and progress, and a done flag on the step where
 the expert finished. `collect` sets each skill up with the scenarios of `skills.evaluate` (the
 skills before it run with scripted policies), records the skill under test, and keeps the
-successful episodes.
+successful episodes. `collect_tasks` records whole tasks of a task suite instead (e.g. the core
+suite in the office scene): the rule planner plans the instruction from what perception sees, and
+every planned skill call is recorded as its own episode, in order, until one fails.
 
 The scripted experts run on camera perception by default; `perception="oracle"` makes them run on
 simulator ground truth instead, and the episode metadata says so (`oracle.perception`).
@@ -180,5 +182,76 @@ def collect(out, skills: list[str], episodes: int, seed: int = 0, camera: tuple[
                 if progress:
                     progress(skill, success)
             summary["per_skill"][skill] = {"kept": kept, "attempts": attempts, "failed": failed, "steps": steps}
+    summary["wall_time_s"] = round(time.perf_counter() - wall0, 1)
+    return summary
+
+
+def collect_tasks(out, task_names: list[str], episodes: int, suite: str = "core", seed: int = 0,
+                  camera: tuple[int, int] = (160, 120), skills: list[str] | None = None,
+                  max_attempts_factor: int = 2, progress: Callable[[str, bool], None] | None = None) -> dict:
+    """Record every skill call of `episodes` scripted executions of each task of `suite` named in
+    `task_names` into dataset folder `out` (camera perception, rule planner; no retries: a chain
+    stops at its first failed skill, whose episode is not kept).
+
+    Attempt a of task k uses scene seed `seed + 1000 * k + a`. Only skills in `skills` (all when
+    None) are written. An episode counts as done when its whole chain succeeded; up to
+    `max_attempts_factor * episodes` attempts per task. `progress(task, chain_ok)` after each.
+    Returns {"per_task": {task: {"chains_ok", "attempts", "failed"}}, "per_skill": {skill: {"kept", "steps"}},
+    "wall_time_s"}.
+    """
+    from robomatrix.planners.base import PlanningError
+    from robomatrix.run import RunConfig, SimSession
+    from robomatrix.sim.tasks import task as task_spec
+
+    writer = DatasetWriter(out)
+    summary: dict = {"per_task": {}, "per_skill": {}, "out": str(out), "suite": suite}
+    wall0 = time.perf_counter()
+    specs = [task_spec(name, suite) for name in task_names]
+    session = SimSession(RunConfig(policy="scripted", camera_width=camera[0], camera_height=camera[1],
+                                   camera_every_n=1))
+    try:
+        for k, spec in enumerate(specs):
+            ok_chains = attempts = 0
+            failed: list[str] = []
+            while ok_chains < episodes and attempts < max_attempts_factor * episodes:
+                scene_seed = seed + 1000 * k + attempts
+                attempts += 1
+                try:
+                    session.reset(seed=scene_seed, scene=spec.build_scene(scene_seed))
+                    plan = session.plan(spec.instruction)
+                except (UsageError, PlanningError) as exc:
+                    failed.append(f"seed {scene_seed}: {exc}")
+                    if progress:
+                        progress(spec.name, False)
+                    continue
+                chain_ok = True
+                for step in plan.steps:
+                    args = validate_call(step.skill, step.args)
+                    call = SkillCall(step.skill, args)
+                    rec = record_episode(session.robot, session.perception, call)
+                    if not rec.postcondition_ok:
+                        failed.append(f"seed {scene_seed}: {call.to_text()}: {rec.reason}")
+                        chain_ok = False
+                        break
+                    if skills is None or call.skill in skills:
+                        meta = EpisodeMeta(
+                            skill=call.skill, instruction=instruction_text(call.skill, args), steps=len(rec.action),
+                            success=True, source="scripted", args=args, call=call.to_text(),
+                            scene=spec.scene, seed=scene_seed, control_rate_hz=20.0,
+                            oracle={"perception": False, "policy": False, "setup_perception": False},
+                            outcome={"postcondition_ok": True, "reason": rec.reason, "duration_s": rec.duration_s,
+                                     "expert": "scripted", "task": spec.name},
+                            phases=rec.phases)
+                        writer.add(meta, rec.rgb, rec.depth, rec.proprio, rec.action, rec.done, rec.phase,
+                                   rec.progress)
+                        row = summary["per_skill"].setdefault(call.skill, {"kept": 0, "steps": 0})
+                        row["kept"] += 1
+                        row["steps"] += len(rec.action)
+                ok_chains += chain_ok
+                if progress:
+                    progress(spec.name, chain_ok)
+            summary["per_task"][spec.name] = {"chains_ok": ok_chains, "attempts": attempts, "failed": failed}
+    finally:
+        session.close()
     summary["wall_time_s"] = round(time.perf_counter() - wall0, 1)
     return summary

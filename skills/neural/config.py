@@ -28,6 +28,13 @@ class NeuralPolicyConfig:
     chunk_size: int = 10  # K future actions predicted per inference (ACT's action chunk)
     instruction_dim: int = 384  # size of the instruction embedding
     instruction_model: str = INSTRUCTION_MODEL  # sentence-embedding model that embeds the instruction once
+    # spatial-softmax keypoints (Levine et al.): K expected (x, y) image positions, read off the feature
+    # map after conv block `keypoint_block`, go to the trunk next to the flattened image features.
+    # Strided convs + flatten localise to about a pixel of the 64x64 input (1.3 cm at the can's
+    # distance); keypoints are sub-pixel, which push's line-up needs. 0 = off (checkpoints before them).
+    keypoints: int = 0
+    keypoint_block: int = 1  # index into `channels`: the map after this block (stride 2**(block+1))
+    trunk_film: bool = False  # also FiLM the trunk's last layer on the instruction (direction, amount)
     dropout: float = 0.1  # dropout in the trunk while training
     ensemble_decay: float = 0.2  # ACT temporal ensembling: weight exp(-decay * age) (0 = plain average)
     done_threshold: float = 0.6  # the skill ends when the done probability exceeds this
@@ -40,8 +47,14 @@ class NeuralPolicyConfig:
                 raise UsageError(f"NeuralPolicyConfig.{name} must be an integer >= {low}, got {value!r}.")
 
         for name, low in (("image_size", 16), ("groups", 1), ("hidden_dim", 8), ("proprio_dim", 1),
-                          ("action_dim", 1), ("chunk_size", 1), ("instruction_dim", 1), ("done_window_steps", 0)):
+                          ("action_dim", 1), ("chunk_size", 1), ("instruction_dim", 1), ("done_window_steps", 0),
+                          ("keypoints", 0), ("keypoint_block", 0)):
             whole(name, low)
+        if self.keypoints and self.keypoint_block >= len(tuple(self.channels)):
+            raise UsageError(f"NeuralPolicyConfig.keypoint_block must index one of the {len(tuple(self.channels))} "
+                             f"conv blocks, got {self.keypoint_block}.")
+        if not isinstance(self.trunk_film, bool):
+            raise UsageError(f"NeuralPolicyConfig.trunk_film must be true or false, got {self.trunk_film!r}.")
         self.channels = tuple(self.channels)
         self.proprio_inputs = tuple(self.proprio_inputs)
         unknown = [n for n in self.proprio_inputs if n not in PROPRIO_NAMES]
@@ -85,7 +98,10 @@ def neural_config(name: str = "default", **overrides) -> NeuralPolicyConfig:
     return replace(CONFIGS[name], **overrides)
 
 
-register_config(NeuralPolicyConfig())
+# The shipped model: keypoints for precise line-ups, the instruction also scaling the trunk.
+register_config(NeuralPolicyConfig(keypoints=32, trunk_film=True))
+# The first shipped model's architecture (no keypoints, FiLM on the conv blocks only).
+register_config(NeuralPolicyConfig(name="v1"))
 # For tests and smoke runs: a few thousand parameters, trains in milliseconds.
 register_config(NeuralPolicyConfig(name="tiny", image_size=32, channels=(8, 16), groups=4, hidden_dim=32,
-                                   chunk_size=4))
+                                   chunk_size=4, keypoints=4, trunk_film=True))

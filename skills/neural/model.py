@@ -1,8 +1,9 @@
 """The network: camera image + proprioception + instruction embedding → action chunk + done logit.
 
     image (B, 3, S, S) uint8 ─ conv blocks (stride 2, GroupNorm, FiLM from the instruction, SiLU) ─┐
+        └ (optional) spatial-softmax keypoints of one block's map: K expected (x, y) ───────────────┤
     proprio (B, P) ─ normalised, selected ─────────────────────────────────────────────────────────┼─ MLP ─┬─ (B, K, A) actions
-    instruction (B, 384) ─ linear ─────────────────────────────────────────────────────────────────┘       └─ (B,) done logit
+    instruction (B, 384) ─ linear ─────────────────────────────────────────────────────────────────┘ (FiLM) └─ (B,) done logit
 
 Actions come out normalised (zero mean, unit std per dimension, statistics from the training
 data kept as buffers); `unnormalise_actions` maps them back to metres, m/s and gripper units.
@@ -36,6 +37,23 @@ class FiLMBlock(nn.Module):
         return nn.functional.silu(h)
 
 
+class SpatialSoftmax(nn.Module):
+    """1x1 conv to K maps, softmax over each map's pixels, expected (x, y) in -1..1: (B, 2K)."""
+
+    def __init__(self, c_in: int, keypoints: int):
+        super().__init__()
+        self.proj = nn.Conv2d(c_in, keypoints, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        weights = torch.softmax(self.proj(x).flatten(2).float(), dim=-1).view(b, -1, h, w)
+        ys = torch.linspace(-1.0, 1.0, h, device=x.device)
+        xs = torch.linspace(-1.0, 1.0, w, device=x.device)
+        ex = (weights.sum(2) * xs).sum(-1)
+        ey = (weights.sum(3) * ys).sum(-1)
+        return torch.cat([ex, ey], dim=-1)
+
+
 class SkillPolicyNet(nn.Module):
     """One network for every meta-skill, conditioned on the instruction (see module docstring)."""
 
@@ -55,9 +73,14 @@ class SkillPolicyNet(nn.Module):
                              persistent=False)
         self.proprio_head = nn.Sequential(nn.Linear(len(c.proprio_inputs), c.hidden_dim // 4), nn.SiLU())
         self.text_head = nn.Sequential(nn.Linear(c.instruction_dim, c.hidden_dim // 4), nn.SiLU())
-        fused = c.hidden_dim + 2 * (c.hidden_dim // 4)
+        fused = c.hidden_dim + 2 * (c.hidden_dim // 4) + 2 * c.keypoints
+        self.keypoints = SpatialSoftmax(c.channels[c.keypoint_block], c.keypoints) if c.keypoints else None
         self.trunk = nn.Sequential(nn.Linear(fused, c.hidden_dim), nn.SiLU(), nn.Dropout(c.dropout),
                                    nn.Linear(c.hidden_dim, c.hidden_dim), nn.SiLU())
+        self.trunk_film = nn.Linear(c.instruction_dim, 2 * c.hidden_dim) if c.trunk_film else None
+        if self.trunk_film is not None:
+            nn.init.zeros_(self.trunk_film.weight)  # starts as identity
+            nn.init.zeros_(self.trunk_film.bias)
         self.action_out = nn.Linear(c.hidden_dim, c.chunk_size * c.action_dim)
         self.done_out = nn.Linear(c.hidden_dim, 1)
         # instruction embeddings are standardised per dimension over the training instructions: MiniLM
@@ -96,10 +119,16 @@ class SkillPolicyNet(nn.Module):
         x = image.float() / 255.0 if image.dtype == torch.uint8 else image
         x = x - 0.5
         text = (instruction - self.instruction_mean) / self.instruction_std
-        for block in self.blocks:
+        points = []
+        for i, block in enumerate(self.blocks):
             x = block(x, text)
+            if self.keypoints is not None and i == self.config.keypoint_block:
+                points.append(self.keypoints(x).to(x.dtype))
         p = ((proprio - self.proprio_mean) / self.proprio_std).index_select(-1, self.proprio_index)
-        h = torch.cat([self.image_head(x), self.proprio_head(p), self.text_head(text)], dim=-1)
+        h = torch.cat([self.image_head(x), *points, self.proprio_head(p), self.text_head(text)], dim=-1)
         h = self.trunk(h)
+        if self.trunk_film is not None:
+            gamma, beta = self.trunk_film(text).chunk(2, dim=-1)
+            h = h * (1.0 + gamma) + beta
         actions = self.action_out(h).view(-1, self.config.chunk_size, self.config.action_dim)
         return actions, self.done_out(h).squeeze(-1)
