@@ -30,6 +30,7 @@ NODES = {
     "perception_node": "robomatrix.perception.node:main",
     "skill_server": "robomatrix.skills.server_node:main",
     "executive": "robomatrix.executive.node:main",
+    "console": "robomatrix.console.node:main",
 }
 
 setup(
@@ -41,6 +42,7 @@ setup(
     package_dir=package_dir,
     package_data={
         f"{PACKAGE}.sim": ["assets/*", "assets/**/*"],
+        f"{PACKAGE}.console": ["static/*"],  # the console's page: plain HTML/JS/CSS, no build step
         f"{PACKAGE}.hardware": ["profiles/*.yaml"],  # robot profiles for the ros2 backend
     },
     include_package_data=True,

@@ -27,7 +27,8 @@ def test_sim_launch_defaults_start_the_whole_stack_with_its_parameters():
     assert plan.argument_values() == {
         "backend": "mujoco", "hardware": "sim", "profile": "sim", "scene": "office", "seed": "0", "camera_width": "320", "camera_height": "240",
         "camera_rate_hz": "15.0", "control_rate_hz": "50.0", "use_sim_time": "false", "with_stack": "true",
-        "planner": "rule", "policy": "scripted", "skill_rate_hz": "20.0", "skill_camera_every_n": "2"}
+        "planner": "rule", "policy": "scripted", "skill_rate_hz": "20.0", "skill_camera_every_n": "2",
+        "with_console": "false", "console_host": "127.0.0.1", "console_port": "8765"}
     hardware, perception, skills, executive = plan.processes
     assert [p.label for p in plan.processes] == ["hardware_node", "perception_node", "skill_server", "executive"]
     assert (hardware.kind, hardware.pkg, hardware.exec, hardware.node_name, hardware.namespace) == (

@@ -65,11 +65,12 @@ def run(args) -> int:
     os.environ.setdefault("ROBOMATRIX_TRANSPORT", "dds")
     comm.init()
     try:
-        backend = node_mod.GraphBackend(record_dir=args.record_dir)
+        node = node_mod.ConsoleNode(parameter_overrides={"serve": False, "record_dir": args.record_dir})
     except BaseException:
         comm.shutdown()
         raise
     try:
-        return serve(backend, args)
+        return serve(node.spin_in_background(), args)
     finally:
+        node.destroy_node()
         comm.shutdown()

@@ -2,7 +2,7 @@
 
 `robomatrix run --console` serves it beside a one-process simulation (`live.LiveSimBackend`);
 `robomatrix console` and the `console` node serve it attached to a launched graph over DDS
-(`node.GraphBackend`). Both backends give the web app (`server`) the same `ConsoleBackend`
+(`node.ConsoleNode`). Both backends give the web app (`server`) the same `ConsoleBackend`
 contract (`backend`), so the page does not know which one it talks to.
 
 Pieces, each testable without a browser or middleware:

@@ -1,7 +1,7 @@
 """The contract between the console's web app and whatever runs the robot.
 
 Two implementations: `robomatrix.console.live.LiveSimBackend` (one process: a `SimSession`
-stepped in real time) and `robomatrix.console.node.GraphBackend` (a launched graph over DDS).
+stepped in real time) and `robomatrix.console.node.ConsoleNode` (a launched graph over DDS).
 Every method is called from the web server's threads and must return quickly; a request that
 cannot be honoured raises `ConsoleInputError` with a reason the page shows.
 """
