@@ -309,5 +309,32 @@ class PybulletRobot(SimulatedRobot):
             return 0.0
         return float(pb.getJointState(self.world.cabinet, 0, physicsClientId=self.client)[0])
 
+    # ------------------------------------------------------------- ORACLE (disturbance injection)
+    # For the perturbation suite only, as on the MuJoCo backend: the simulator moves things the way a
+    # person or an accident would, mid-task. Nothing that acts ever calls these.
+    def oracle_place_object(self, name: str, x: float, y: float, yaw: float = 0.0) -> None:
+        """ORACLE: set movable object `name` upright on the floor at world (x, y), at rest."""
+        self._require()
+        spec, body = self.scene.object(name), self.world.objects[name]
+        pb.resetBasePositionAndOrientation(body, [x, y, spec.height / 2 + 0.001], pybullet_model.yaw_quat(yaw),
+                                           physicsClientId=self.client)
+        pb.resetBaseVelocity(body, [0, 0, 0], [0, 0, 0], physicsClientId=self.client)
+
+    def oracle_place_container(self, name: str, x: float, y: float, yaw: float) -> None:
+        """ORACLE: move static container `name` to world pose (x, y, yaw) (undone by the next reset)."""
+        self._require()
+        self.scene.container(name)  # unknown name: UsageError with a suggestion
+        for body in self.world.containers[name]:
+            z = pb.getBasePositionAndOrientation(body, physicsClientId=self.client)[0][2]
+            pb.resetBasePositionAndOrientation(body, [x, y, z], pybullet_model.yaw_quat(yaw),
+                                               physicsClientId=self.client)
+
+    def oracle_set_drawer_opening(self, opening_m: float) -> None:
+        """ORACLE: slide the drawer to `opening_m` (0: shut), at rest."""
+        self._require()
+        if self.world.cabinet is None:
+            raise UsageError("this scene has no drawer")
+        pb.resetJointState(self.world.cabinet, 0, float(opening_m), 0.0, physicsClientId=self.client)
+
 
 register_robot("pybullet", PybulletRobotConfig, PybulletRobot)

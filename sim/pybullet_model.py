@@ -107,7 +107,7 @@ def _planar_urdf_file() -> str:
     return _URDF_FILE
 
 
-def _yaw_quat(yaw: float) -> list[float]:
+def yaw_quat(yaw: float) -> list[float]:
     """PyBullet quaternion (x, y, z, w) of a rotation by `yaw` about +z."""
     return [0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)]
 
@@ -181,7 +181,7 @@ def _object(cid: int, obj: ObjectSpec, config) -> int:
         col = pb.createCollisionShape(pb.GEOM_SPHERE, radius=obj.size[0], physicsClientId=cid)
         vis = pb.createVisualShape(pb.GEOM_SPHERE, radius=obj.size[0], rgbaColor=list(obj.rgba), physicsClientId=cid)
     x, y, yaw = obj.pose
-    body = pb.createMultiBody(obj.mass, col, vis, [x, y, obj.height / 2], _yaw_quat(yaw), physicsClientId=cid)
+    body = pb.createMultiBody(obj.mass, col, vis, [x, y, obj.height / 2], yaw_quat(yaw), physicsClientId=cid)
     _contact(cid, body, -1, OBJECT_FRICTION, config)
     pb.changeDynamics(body, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=cid)
     return body
@@ -192,13 +192,13 @@ def _static_boxes(cid: int, boxes, pose, rgba, config, friction: float = 1.0) ->
     n = len(boxes)
     halves = [list(b[0]) for b in boxes]
     centres = [list(b[1]) for b in boxes]
-    quats = [_yaw_quat(b[2]) for b in boxes]
+    quats = [yaw_quat(b[2]) for b in boxes]
     col = pb.createCollisionShapeArray([pb.GEOM_BOX] * n, halfExtents=halves, collisionFramePositions=centres,
                                        collisionFrameOrientations=quats, physicsClientId=cid)
     vis = pb.createVisualShapeArray([pb.GEOM_BOX] * n, halfExtents=halves, visualFramePositions=centres,
                                     visualFrameOrientations=quats, physicsClientId=cid)
     x, y, yaw = pose
-    body = pb.createMultiBody(0, col, vis, [x, y, 0], _yaw_quat(yaw), physicsClientId=cid)
+    body = pb.createMultiBody(0, col, vis, [x, y, 0], yaw_quat(yaw), physicsClientId=cid)
     pb.changeVisualShape(body, -1, rgbaColor=list(rgba), physicsClientId=cid)
     _contact(cid, body, -1, friction, config)
     return body
@@ -280,7 +280,7 @@ def _cabinet(cid: int, cab: CabinetSpec, config) -> int:
              (0.02, post_col, post_vis, pb.JOINT_FIXED, 1)]
     x, y, yaw = cab.pose
     body = pb.createMultiBody(
-        0, shell_col, shell_vis, [x, y, 0], _yaw_quat(yaw),
+        0, shell_col, shell_vis, [x, y, 0], yaw_quat(yaw),
         linkMasses=[m for m, *_ in links], linkCollisionShapeIndices=[c for _, c, *_ in links],
         linkVisualShapeIndices=[v for _, _, v, *_ in links], linkPositions=[[0, 0, 0]] * len(links),
         linkOrientations=[[0, 0, 0, 1]] * len(links), linkInertialFramePositions=[[0, 0, zc]] * len(links),

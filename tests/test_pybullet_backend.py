@@ -149,3 +149,12 @@ def test_a_core_task_completes_on_pybullet():
     result = bench.run_task_bench(cfg, progress=False)
     assert result["sim"] == "pybullet"
     assert result["per_task"]["pick_up_yellow"]["successes"] == 1, result["failures"]  # ORACLE-scored
+
+
+def test_oracle_disturbances_move_things_as_on_mujoco(robot):
+    robot.reset("office", 0)
+    robot.oracle_place_object("red can", 0.5, 0.3, 0.2)  # ORACLE: the perturbation suite's hooks
+    robot.oracle_set_drawer_opening(0.1)
+    robot.advance(0.5)
+    assert robot.oracle_object_poses()["red can"][:3] == pytest.approx([0.5, 0.3, 0.06], abs=0.005)
+    assert robot.oracle_drawer_opening() == pytest.approx(0.1, abs=0.005)  # damped, no spring: stays

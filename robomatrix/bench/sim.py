@@ -1,4 +1,5 @@
-"""`robomatrix bench sim`: MuJoCo physics speed without rendering, and RGB-D render rate.
+"""`robomatrix bench sim`: physics speed without rendering, and RGB-D render rate, of a simulator
+backend (`mujoco` by default, `pybullet`).
 
 Physics is measured on a robot that is doing something (base driving and turning, arm moving,
 gripper cycling) through the public `Robot` contract at a 50 Hz control rate, so the number
@@ -24,11 +25,11 @@ def _busy_action(t: float) -> Action:
                   gripper=0.5 + 0.5 * math.sin(2.0 * t))
 
 
-def bench_physics(scene: str = "office", seed: int = 0, seconds: float = 5.0) -> dict:
+def bench_physics(scene: str = "office", seed: int = 0, seconds: float = 5.0, backend: str = "mujoco") -> dict:
     """Drive the robot for about `seconds` of wall time; steps/s and realtime factor."""
-    with make_robot("mujoco", camera_width=64, camera_height=48) as robot:
+    with make_robot(backend, camera_width=64, camera_height=48) as robot:
         robot.reset(scene=scene, seed=seed)
-        timestep = float(robot.model.opt.timestep)
+        timestep = float(robot.config.physics_timestep_s)
         for _ in range(10):  # warm-up
             robot.send_action(_busy_action(robot.sim_time_s))
             robot.advance(CONTROL_PERIOD_S)
@@ -45,9 +46,10 @@ def bench_physics(scene: str = "office", seed: int = 0, seconds: float = 5.0) ->
             "control_rate_hz": 1.0 / CONTROL_PERIOD_S, "base_moved": moved > 0.05}
 
 
-def bench_render(width: int, height: int, scene: str = "office", seed: int = 0, frames: int = 200) -> dict:
+def bench_render(width: int, height: int, scene: str = "office", seed: int = 0, frames: int = 200,
+                 backend: str = "mujoco") -> dict:
     """Time `get_observation()` (RGB + depth in metres + state) at width x height."""
-    with make_robot("mujoco", camera_width=width, camera_height=height) as robot:
+    with make_robot(backend, camera_width=width, camera_height=height) as robot:
         robot.reset(scene=scene, seed=seed)
         for _ in range(5):  # warm-up (GL context, first uploads)
             robot.get_observation()
@@ -65,16 +67,22 @@ def bench_render(width: int, height: int, scene: str = "office", seed: int = 0, 
             "ms_per_frame_p50": round(times[len(times) // 2] * 1e3, 2)}
 
 
-def run_sim_bench(scene: str = "office", seed: int = 0, seconds: float = 5.0, render_frames: int = 300) -> dict:
+def _renderer_name(backend: str) -> str:
+    with make_robot(backend, camera_width=32, camera_height=24) as robot:
+        return getattr(robot, "renderer_name", "")
+
+
+def run_sim_bench(scene: str = "office", seed: int = 0, seconds: float = 5.0, render_frames: int = 300,
+                  backend: str = "mujoco") -> dict:
     """The whole benchmark as a JSON-able dict with `targets` and `meets_targets`: physics for
     about `seconds` of wall time, then `render_frames` RGB-D frames at 128x128 (a fifth at 640x480)."""
-    physics = bench_physics(scene, seed, seconds)
-    render = {"128x128": bench_render(128, 128, scene, seed, frames=render_frames),
-              "640x480": bench_render(640, 480, scene, seed, frames=max(5, render_frames // 5))}
+    physics = bench_physics(scene, seed, seconds, backend)
+    render = {"128x128": bench_render(128, 128, scene, seed, frames=render_frames, backend=backend),
+              "640x480": bench_render(640, 480, scene, seed, frames=max(5, render_frames // 5), backend=backend)}
     meets = (physics["realtime_factor"] >= TARGETS["realtime_factor_min"]
              and render["128x128"]["rgbd_fps"] >= TARGETS["rgbd_128x128_fps_min"])
-    return {"benchmark": "sim", "backend": "mujoco", "scene": scene, "seed": seed,
-            "renderer": os.environ.get("MUJOCO_GL", ""), "cpu_count": os.cpu_count(),
+    return {"benchmark": "sim", "backend": backend, "scene": scene, "seed": seed,
+            "renderer": os.environ.get("MUJOCO_GL", "") if backend == "mujoco" else _renderer_name(backend), "cpu_count": os.cpu_count(),
             "physics": physics, "render": render, "targets": TARGETS, "meets_targets": bool(meets)}
 
 

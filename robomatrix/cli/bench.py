@@ -19,6 +19,7 @@ def add_arguments(parser) -> None:
     sim.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     sim.add_argument("--scene", default="office", help="scene name (default: office)")
     sim.add_argument("--seed", type=int, default=0, help="scene randomisation seed (default: 0)")
+    sim.add_argument("--sim", default="mujoco", metavar="mujoco|pybullet", help="simulator backend (default: mujoco)")
     sim.set_defaults(handler=bench_sim)
     perc = sub.add_parser("perception", help="detection precision/recall and 3-D error against the oracle")
     perc.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
@@ -90,8 +91,14 @@ def bench_sim(args) -> int:
     from robomatrix.cli.sim import _check_scene
 
     _check_scene(args.scene)
+    run_mod = require("robomatrix.run", "`robomatrix bench sim`")
+    if args.sim not in run_mod.SIM_BACKENDS:
+        from robomatrix.errors import unknown_name
+
+        raise unknown_name("simulator (--sim)", args.sim, run_mod.SIM_BACKENDS)
     bench = require("robomatrix.bench.sim", "`robomatrix bench sim`")
-    return report(_quiet_stdout_while(bench.run_sim_bench, scene=args.scene, seed=args.seed), args.json)
+    backend = {} if args.sim == "mujoco" else {"backend": args.sim}
+    return report(_quiet_stdout_while(bench.run_sim_bench, scene=args.scene, seed=args.seed, **backend), args.json)
 
 
 def bench_planner(args) -> int:
