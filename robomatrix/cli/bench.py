@@ -6,7 +6,8 @@ import sys
 
 COMMAND = "bench"
 HELP = ("benchmarks: comm (transport latency and rate), sim (physics and rendering speed), "
-        "perception (detection vs oracle), tasks (task suite), skills (per-skill success), policy (neural speed)")
+        "perception (detection vs oracle), tasks (task suite), skills (per-skill success), policy (neural speed), "
+        "loop (camera-to-command latency over DDS)")
 
 
 def add_arguments(parser) -> None:
@@ -42,6 +43,9 @@ def add_arguments(parser) -> None:
     from robomatrix.cli import bench_policy
 
     bench_policy.add_parsers(sub)
+    from robomatrix.cli import bench_loop
+
+    bench_loop.add_parser(sub)
 
 
 def _flatten(value, prefix: str = "") -> list[tuple[str, object]]:
