@@ -139,3 +139,29 @@ def test_neural_policy_drives_a_skill_in_mujoco(tiny_checkpoint):
         fallback.reset({"object": "red can"}, Perception().update(robot.get_observation()), robot.get_observation())
         assert fallback.fallback is not None
         assert fallback.act(None, robot.get_state()).message.startswith("scripted fallback")
+
+
+def test_neural_policy_drives_a_drawer_skill(tmp_path):
+    from robomatrix.hardware.robot import make_robot
+    from robomatrix.perception import Perception
+
+    folder = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["open_drawer", "close_drawer"]})
+    set_checkpoint(folder)
+    try:
+        with make_robot("mujoco", camera_width=64, camera_height=48) as robot:
+            obs = robot.reset("drawer", 0)
+            state = Perception().update(obs)
+            policy = make_policy("neural", "open_drawer")
+            policy.reset({}, state, obs)
+            assert policy.fallback is None and policy.instruction == "open the drawer"
+            for _ in range(4):
+                obs = robot.get_observation()
+                step = policy.act(state, obs)
+                assert all(map(math.isfinite, (*step.action.base_velocity, *step.action.arm_target)))
+                robot.send_action(step.action)
+                robot.advance(0.05)
+            chunk, p_done = policy.predict(robot.get_observation())
+            assert chunk.shape == (4, 6) and np.all(np.isfinite(chunk)) and 0.0 <= p_done <= 1.0
+            assert policy._tick == 4 and np.all(np.isfinite(robot.get_state().base_pose))
+    finally:
+        set_checkpoint(None)

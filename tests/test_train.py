@@ -78,3 +78,17 @@ def test_train_cli(dataset, tmp_path, capsys):
     if not torch.cuda.is_available():
         assert main(["train", "--data", str(dataset), "--out", str(out), "--device", "cuda"]) == 2
         assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_brightness_augmentation_scales_within_bounds():
+    from robomatrix.skills.neural.train import scale_brightness
+
+    images = torch.full((64, 3, 4, 4), 100, dtype=torch.uint8)
+    assert scale_brightness(images, 0.0, torch.Generator()) is images
+    out = scale_brightness(images, 0.3, torch.Generator().manual_seed(1))
+    assert out.dtype == torch.uint8 and out.shape == images.shape
+    per_image = out[:, 0, 0, 0].float()
+    assert per_image.min() >= 70 and per_image.max() <= 130 and per_image.std() > 5
+    assert torch.all(out == out[:, :1, :1, :1])  # one factor per image: hue is kept
+    with pytest.raises(UsageError, match="augment_brightness"):
+        TrainConfig(augment_brightness=1.5)

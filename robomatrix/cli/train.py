@@ -20,6 +20,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for split, weights and batches (default: 0)")
     parser.add_argument("--augment-shift", type=int, default=0,
                         help="random image translation while training, pixels (default: 0 = off)")
+    parser.add_argument("--augment-brightness", type=float, default=0.0,
+                        help="random brightness scale 1 ± this while training (default: 0 = off)")
     parser.add_argument("--resume", action="store_true", help="continue from the state saved in --out")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
@@ -38,7 +40,8 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     neural_config(args.config)  # UsageError with a suggestion before anything loads
     cfg = TrainConfig(policy=args.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, device=args.device, augment_shift_px=args.augment_shift)
+                      seed=args.seed, device=args.device, augment_shift_px=args.augment_shift,
+                      augment_brightness=args.augment_brightness)
     summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr))
     last = summary["history"][-1] if summary["history"] else {}
     print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],

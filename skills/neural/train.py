@@ -46,6 +46,9 @@ class TrainConfig:
     # random image translation of up to this many pixels while training; off by default: the camera is
     # fixed on the robot, and a ±4 px shift cost move_to its lateral precision (4/10 vs 10/10 success)
     augment_shift_px: int = 0
+    # random brightness scale per training image within 1 ± this (0 = off): lighting varies, and
+    # objects of an unseen shade should not look new to the network (hue is unchanged)
+    augment_brightness: float = 0.0
     done_loss_weight: float = 1.0  # weight of the done (stop) loss against the action loss
     done_pos_weight: float = 5.0  # BCE positive-class weight: done steps are rare
     balance_skills: bool = True  # sample every skill equally often (short skills have few steps)
@@ -67,6 +70,8 @@ class TrainConfig:
             raise UsageError(f"TrainConfig.val_fraction must be within [0, 1), got {self.val_fraction!r}.")
         if self.device not in ("auto", "cpu", "cuda"):
             raise UsageError(f"TrainConfig.device must be auto, cpu or cuda, got {self.device!r}.")
+        if not (isinstance(self.augment_brightness, (int, float)) and 0.0 <= self.augment_brightness < 1.0):
+            raise UsageError(f"TrainConfig.augment_brightness must be within [0, 1), got {self.augment_brightness!r}.")
         if not (isinstance(self.augment_shift_px, int) and self.augment_shift_px >= 0):
             raise UsageError(f"TrainConfig.augment_shift_px must be an integer >= 0, got {self.augment_shift_px!r}.")
 
@@ -94,6 +99,14 @@ def shift_images(images: torch.Tensor, max_px: int, generator: torch.Generator) 
     offsets = torch.randint(0, 2 * max_px + 1, (b, 2), generator=generator)
     out = torch.stack([padded[i, :, oy:oy + h, ox:ox + w] for i, (ox, oy) in enumerate(offsets.tolist())])
     return out.to(images.dtype)
+
+
+def scale_brightness(images: torch.Tensor, amount: float, generator: torch.Generator) -> torch.Tensor:
+    """Multiply each uint8 image by a random factor within 1 ± amount (clipped to 0..255)."""
+    if amount <= 0:
+        return images
+    factors = 1.0 + (torch.rand(images.shape[0], generator=generator) * 2.0 - 1.0) * amount
+    return (images.float() * factors[:, None, None, None]).clamp(0, 255).round().to(torch.uint8)
 
 
 def chunk_loss(model: SkillPolicyNet, batch: dict, cfg: TrainConfig, device, autocast: bool):
@@ -185,6 +198,7 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
         for step in bar:
             batch = train_set.batch(order[step * cfg.batch_size:(step + 1) * cfg.batch_size])
             batch["image"] = shift_images(batch["image"], cfg.augment_shift_px, generator)
+            batch["image"] = scale_brightness(batch["image"], cfg.augment_brightness, generator)
             loss, l1, bce = chunk_loss(model, _to(batch, device), cfg, device, autocast)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
