@@ -208,7 +208,8 @@ def test_actions_are_limited_and_scaled_by_the_profile(ctx, tmp_path):
     data["topics"]["cmd_vel"].update(linear_scale=1000.0)  # a driver taking mm/s
     data["topics"]["gripper_command"].update(closed=0.0, open=0.07)  # opening in metres
     data["arm_offset_m"] = [0.05, 0.02]
-    robot, driver = connected(ctx, write_profile(tmp_path, data))
+    clock = FakeClock()
+    robot, driver = connected(ctx, write_profile(tmp_path, data), clock=clock)
     try:
         obs = robot.get_observation()
         assert obs.rgb.shape == (6, 8, 3) and obs.rgb[0, 0, 0] == 200
@@ -225,6 +226,7 @@ def test_actions_are_limited_and_scaled_by_the_profile(ctx, tmp_path):
         arm = driver.commands["arm_command"][-1]
         assert (arm.x, arm.z) == pytest.approx((0.37, 0.01))  # minus the offset: the driver's frame
         assert driver.commands["gripper_command"][-1].data == pytest.approx(0.035)
+        clock.t += 0.02  # one control period later: the acceleration limit (1000 m/s^2) allows a stop
         nan = robot.send_action(Action(base_velocity=(float("nan"), 0.0, float("inf"))))
         assert nan.base_velocity == (0.0, 0.0, 0.0)
     finally:
@@ -346,3 +348,19 @@ def test_hardware_node_relays_a_ros2_robot(ctx):
         executor.shutdown()
         hw.destroy_node()
         stack.destroy_node()
+
+
+def test_acceleration_limit_counts_the_time_between_commands(ctx):
+    """hardware_node forwards each command as it arrives: faster commands must not accelerate faster."""
+    clock = FakeClock()
+    robot, driver = connected(ctx, "sim", clock=clock)  # 3 m/s^2, control period 0.02 s
+    try:
+        speeds = []
+        for _ in range(4):
+            clock.t += 0.005
+            speeds.append(robot.send_action(Action(base_velocity=(1.0, 0.0, 0.0))).base_velocity[0])
+        assert speeds == pytest.approx([0.06, 0.075, 0.09, 0.105])  # first: a whole period; then 3 * 0.005 each
+        clock.t += 0.3  # a pause (shorter than the watchdog's 0.5 s) counts as one period, not as a licence to jump
+        assert robot.send_action(Action(base_velocity=(1.0, 0.0, 0.0))).base_velocity[0] == pytest.approx(0.165)
+    finally:
+        robot.disconnect()

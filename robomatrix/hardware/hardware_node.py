@@ -67,6 +67,7 @@ class HardwareNode(comm.Node):
         self.robot = make_robot(self.backend, **settings)
         self._check_own_topics()
         self._frame_seq = -1
+        self._relays_driver = hasattr(self.robot, "on_frame")
         if hasattr(self.robot, "use_node"):  # the driver's topics live on this node (its context)
             self.robot.use_node(self)
         if hasattr(self.robot, "on_frame"):  # a driver's camera: relay each frame as it arrives
@@ -116,12 +117,21 @@ class HardwareNode(comm.Node):
 
     def _on_cmd_vel(self, msg: Twist) -> None:
         self.gate.set_base_velocity(*conv.twist_to_base_velocity(msg), now_s=self._now())
+        self._forward_now()
 
     def _on_arm(self, msg: Point) -> None:
         self.gate.set_arm_target(msg.x, msg.z)
+        self._forward_now()
 
     def _on_gripper(self, msg: Float64) -> None:
         self.gate.set_gripper(msg.data)
+        self._forward_now()
+
+    def _forward_now(self) -> None:
+        """A driver's robot gets a command as it arrives, not on the next control tick (the tick
+        still runs: it keeps the command stream and the watchdog going). Simulators step on the tick."""
+        if self._relays_driver:
+            self.robot.send_action(self.gate.action(self._now()))
 
     def _on_estop(self, msg: Bool) -> None:
         if bool(msg.data) != self.gate.estop_engaged:

@@ -135,6 +135,7 @@ class Ros2Robot(Robot):
         self._estop = False
         self._last_velocity = (0.0, 0.0, 0.0)
         self._last_command_s: float | None = None
+        self._last_send_s = -float("inf")
         self._last_arm_sent: tuple[float, float] | None = None
         self._last_gripper_cmd: float | None = None
         self._stopped_by: str = ""  # why the watchdog holds the base ('' = not holding)
@@ -359,7 +360,11 @@ class Ros2Robot(Robot):
         if self._stopped_by:
             self.log.info(f"ros2 robot '{self.profile.name}': commands and sensor data fresh again, moving")
             self._stopped_by = ""
-        applied = clip_action(action, self.config, self._last_velocity)
+        # commands may come faster than the control period (hardware_node forwards each as it
+        # arrives): the acceleration limit counts the time since the last one, at most one period
+        dt = min(max(now - self._last_send_s, 0.0), self.config.control_period_s)
+        self._last_send_s = now
+        applied = clip_action(action, self.config, self._last_velocity, dt_s=dt)
         self._publish_twist(*applied.base_velocity)
         if applied.arm_target is not None and "arm_command" in self._pubs:
             self._send_arm(applied.arm_target)
