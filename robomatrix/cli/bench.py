@@ -33,11 +33,17 @@ def add_arguments(parser) -> None:
     from robomatrix.cli import bench_tasks
 
     bench_tasks.add_parser(sub)
+    from robomatrix.cli import bench_corrections
+
+    bench_corrections.add_parser(sub)
     plan = sub.add_parser("planner", help="plan exact match on instruction → plan cases, latency, tokens per task")
     plan.add_argument("--planner", default="rule", help="planner name (default: rule)")
     plan.add_argument("--cases", default="", help="JSONL case file (default: planners/cases/core.jsonl)")
     plan.add_argument("--model", default="", help="model directory for the hf planner (default: the shipped one)")
     plan.add_argument("--limit", type=int, default=0, help="score only the first N cases")
+    plan.add_argument("--k", type=int, default=0, help="tree planner: plans drawn per model call (default: 4)")
+    plan.add_argument("--decoding", default="", choices=("", "beam", "sample"),
+                      help="tree planner: K best plans of a beam search (default) or K samples")
     plan.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     plan.set_defaults(handler=bench_planner)
     from robomatrix.cli import bench_policy
@@ -107,9 +113,14 @@ def bench_sim(args) -> int:
 
 def bench_planner(args) -> int:
     from robomatrix.cli.main import require
+    from robomatrix.errors import UsageError
 
     bench = require("robomatrix.bench.planner", "`robomatrix bench planner`")
     options = {"model": args.model} if args.model else {}
+    if args.planner == "tree":
+        options.update({k: v for k, v in (("k", args.k), ("decoding", args.decoding)) if v})
+    elif args.k or args.decoding:
+        raise UsageError("--k and --decoding are options of the tree planner (--planner tree).")
     result = _quiet_stdout_while(bench.run_planner_bench, args.planner, args.cases or None, limit=args.limit or None,
                                  planner_options=options, progress=lambda line: print(line, file=sys.stderr, flush=True))
     if args.json:
