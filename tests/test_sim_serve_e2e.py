@@ -85,3 +85,14 @@ def test_the_stack_completes_a_task_on_a_ros2_robot_served_by_the_simulator(robo
         print(f"task over the ros2 backend: {took:.1f} s")
     finally:
         w.close()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--profile", "robomaster"], "Unknown robot profile 'robomaster'. Did you mean 'robomaster_ep'?"),
+    (["--scene", "ofice"], "Unknown scene 'ofice'. Did you mean 'office'?"),
+    (["--width", "4"], "--width/--height must be between 16 and 4096 px"),
+])
+def test_sim_serve_bad_input_is_one_line_and_exit_2(args, message):
+    out = subprocess.run([str(ROBOMATRIX), "sim", "serve", *args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
