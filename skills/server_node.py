@@ -5,14 +5,17 @@ Action  /robomatrix/skill (`comm.ActionServer`, JSON goals): goal = `SkillGoal.t
         A second goal while one runs is rejected ("busy"); an unknown skill, bad arguments or a
         skill without a policy are rejected with the reason; cancel stops the robot.
 Subscribes  /robomatrix/estop (std_msgs/Bool, latched): true cancels the running skill and refuses
-        new goals until released; and through `TopicRobot` the hardware topics (camera, depth,
-        camera_info, odom, joint_states).
+        new goals until released; /robomatrix/skill_adjust (SkillAdjust JSON): motion corrections
+        ("a bit to the left") applied to the running skill without aborting it, or standing offsets
+        for one skill (robomatrix.corrections); and through `TopicRobot` the hardware topics
+        (camera, depth, camera_info, odom, joint_states).
 Publishes   through `TopicRobot`: /cmd_vel, /arm/command, /gripper/command.
 
 The closed loop is the same `SkillRunner` as in process, ticking on the wall clock, with its own
 `Perception` on the camera topics, so the node drives a simulated and a real robot alike.
 Parameters: policy (scripted|neural), control_rate_hz, camera_every_n, action_name,
-data_timeout_s.
+data_timeout_s, corrections_memory (a corrections memory directory whose remembered offsets apply
+to every skill start; "" for none, the default).
 """
 from __future__ import annotations
 
@@ -58,6 +61,8 @@ class SkillServerNode(comm.Node):
         every = p("camera_every_n", 2, description="perception update every n control ticks").value
         action_name = p("action_name", SKILL_ACTION, description="name of the skill action").value
         self.data_timeout_s = float(p("data_timeout_s", 10.0, description="wait for sensor topics, s").value)
+        memory_dir = str(p("corrections_memory", "", description="corrections memory directory for "
+                                                                 "remembered skill offsets ('' = none)").value)
         try:
             self.config = RunnerConfig(policy_kind=self.policy_kind, control_rate_hz=float(rate),
                                        camera_every_n=int(every))
@@ -71,6 +76,9 @@ class SkillServerNode(comm.Node):
             perception = Perception()
         self.perception = perception
         self.runner = SkillRunner(self.robot, self.perception, config=self.config)
+        from robomatrix.corrections.node import attach_skill_adjust
+
+        attach_skill_adjust(self, self.runner, memory_dir)
         self._estop = threading.Event()
         self._current = None
         self.create_subscription(Bool, "/robomatrix/estop", self._on_estop, comm.QOS_LATCHED)

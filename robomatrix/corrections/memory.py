@@ -130,6 +130,21 @@ class CorrectionMemory:
                         self._records.append(CorrectionRecord.from_dict(json.loads(line)))
                     except (json.JSONDecodeError, UsageError, TypeError) as exc:
                         raise UsageError(f"{path}:{n}: not a correction record ({exc})") from None
+        self._loaded_size = self._size()
+
+    def _size(self) -> int:
+        path = self.directory / RECORDS_FILE if self.directory is not None else None
+        return path.stat().st_size if path is not None and path.exists() else 0
+
+    def refresh(self) -> CorrectionMemory:
+        """Read records another process appended since (the skill server shares the executive's memory)."""
+        size = self._size()
+        if self.directory is None or size == self._loaded_size:
+            return self
+        fresh = CorrectionMemory(self.directory, self.similarity, self._embedder)
+        with self._lock:
+            self._records, self._loaded_size = fresh._records, size
+        return self
 
     # ------------------------------------------------------------------ storing
     def add(self, record: CorrectionRecord, frame: np.ndarray | None = None) -> CorrectionRecord:
@@ -144,6 +159,7 @@ class CorrectionMemory:
                     _write_png(self.directory / record.frame, frame)
                 with (self.directory / RECORDS_FILE).open("a") as f:
                     f.write(json.dumps(record.to_dict(), allow_nan=False) + "\n")
+                self._loaded_size = self._size()
             self._records.append(record)
         return record
 

@@ -1,0 +1,108 @@
+"""Corrections in a launched graph: what the `executive` node adds for `/robomatrix/correction`.
+
+`attach_corrections(executive_node)` (one call in the node's constructor) gives the node:
+
+Subscribes  /robomatrix/correction   std_msgs/String (Correction JSON)  a person's correction, any time
+Publishes   /robomatrix/skill_adjust std_msgs/String (SkillAdjust JSON) motion offsets for the skill server
+            /robomatrix/status       (the node's own publisher) what was understood, or a question back
+Parameters  corrections_memory (directory, "" = this process only; default ~/.robomatrix/corrections),
+            corrections_apply_memory (apply remembered corrections to new tasks, default true),
+            corrections_ask_timeout_s (> 0: an ambiguous referent is asked back and the answer waited
+            for; default 0: refused at once)
+
+The executive's planner is wrapped in a `MemoryPlanner`; each task run starts a correction task
+(instruction for grounding, standing offsets cleared, also on the skill server). In a graph no
+camera frame is stored with a correction (the executive does not subscribe to images).
+"""
+from __future__ import annotations
+
+from robomatrix.corrections.handler import CorrectionHandler
+from robomatrix.corrections.memory import DEFAULT_DIR, CorrectionMemory, MemoryPlanner
+from robomatrix.messages import Correction, SkillAdjust
+from robomatrix.skills.runner import MotionOffset
+
+CORRECTION_TOPIC = "/robomatrix/correction"
+SKILL_ADJUST_TOPIC = "/robomatrix/skill_adjust"
+
+
+def attach_corrections(node) -> CorrectionHandler:
+    """Wire corrections into an `ExecutiveNode` (needs `executive`, `scene`, `pub_status`)."""
+    p = node.declare_parameter
+    directory = str(p("corrections_memory", DEFAULT_DIR, description="corrections memory directory ('' = none)").value)
+    apply_memory = bool(p("corrections_apply_memory", True, description="apply remembered corrections").value)
+    ask_timeout_s = float(p("corrections_ask_timeout_s", 0.0,
+                            description="ask back an ambiguous referent and wait this long, s (0: refuse)").value)
+    memory = CorrectionMemory(directory or None)
+    executive = node.executive
+    pub_adjust = node.create_json_publisher(SkillAdjust, SKILL_ADJUST_TOPIC, 10)
+    clock = node.get_clock().now
+
+    def adjust(offset: MotionOffset) -> str:
+        pub_adjust.publish(SkillAdjust(offset=offset.to_dict(), scope="running", stamp=float(clock())))
+        plan, index = executive.current
+        return plan.steps[index].to_text() if plan is not None and 0 <= index < len(plan.steps) else ""
+
+    def skill_offset(skill: str, noun: str, offset: MotionOffset) -> None:
+        pub_adjust.publish(SkillAdjust(offset=offset.to_dict(), scope="skill", skill=skill, noun=noun,
+                                       stamp=float(clock())))
+
+    handler = CorrectionHandler(executive, None, node.scene, adjust=adjust, skill_offset=skill_offset, memory=memory,
+                                on_status=node.pub_status.publish, clock=clock, source="topic")
+    planner = MemoryPlanner(executive.planner, memory if apply_memory else CorrectionMemory(None),
+                            ask=(lambda err: handler.ask(err, ask_timeout_s)) if ask_timeout_s > 0 else None)
+    executive.planner = handler.planner = planner
+    status, plan_hook = executive.on_status, executive.on_plan
+
+    def on_status(message) -> None:
+        handler.observe_status(message)
+        if status is not None:
+            status(message)
+
+    def on_plan(message) -> None:
+        handler.observe_plan(message)
+        if plan_hook is not None:
+            plan_hook(message)
+    executive.on_status, executive.on_plan = on_status, on_plan
+    run = executive.run
+
+    def run_with_corrections(instruction: str, task_id: str = "", *args, **kwargs):
+        handler.start_task(instruction, task_id)
+        pub_adjust.publish(SkillAdjust(scope="clear", stamp=float(clock())))
+        return run(instruction, task_id, *args, **kwargs)
+    executive.run = run_with_corrections
+
+    def on_correction(msg: Correction) -> None:
+        try:
+            handler.handle(msg.text, msg.source or "topic")
+        except Exception as exc:  # the node must survive any correction
+            node.get_logger().error(f"correction '{msg.text}' failed: {type(exc).__name__}: {exc}")
+
+    node.create_json_subscription(Correction, CORRECTION_TOPIC, on_correction, 10)
+    return handler
+
+
+def attach_skill_adjust(node, runner, memory_dir: str = "") -> None:
+    """Wire `/robomatrix/skill_adjust` into a skill server: running offsets into `runner.adjust`,
+    standing ones into an offset source; remembered fixes from `memory_dir` when given."""
+    from robomatrix.corrections.handler import TaskOffsets
+
+    standing = TaskOffsets()
+    runner.offset_sources.append(standing)
+    if memory_dir:
+        memory = CorrectionMemory(memory_dir)
+        runner.offset_sources.append(lambda call: memory.refresh().offset_for(call))
+
+    def on_adjust(msg: SkillAdjust) -> None:
+        try:
+            if msg.scope == "clear":
+                standing.clear()
+                return
+            offset = MotionOffset.from_dict(msg.offset)
+        except Exception as exc:
+            node.get_logger().warning(f"Dropped a bad skill adjustment: {exc}", throttle_duration_sec=5.0)
+            return
+        if msg.scope == "skill":  # the running skill gets its own "running" adjustment from the executive
+            standing.add(msg.skill, msg.noun, offset)
+        else:
+            runner.adjust(offset)
+    node.create_json_subscription(SkillAdjust, SKILL_ADJUST_TOPIC, on_adjust, 10)
