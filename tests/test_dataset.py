@@ -115,3 +115,19 @@ def test_collect_records_a_skill_in_mujoco(tmp_path, capsys):
     assert np.isfinite(ep.action).all() and np.isfinite(ep.proprio).all()
     assert main(["collect", "--skills", "graps", "--episodes", "1", "--out", str(out)]) == 2
     assert "grasp" in capsys.readouterr().err
+
+
+def test_merge_appends_renumbered_episodes(tmp_path, capsys):
+    from neural_fixtures import EPISODES
+
+    write_tiny_dataset(tmp_path / "a", EPISODES[:2], seed=1)
+    write_tiny_dataset(tmp_path / "b", EPISODES[2:], seed=2)
+    assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "a")]) == 0
+    assert json.loads(capsys.readouterr().out) == {"added": 2, "episodes": 4}
+    merged, b = DatasetReader(tmp_path / "a"), DatasetReader(tmp_path / "b")
+    assert [m["id"] for m in merged.meta] == [0, 1, 2, 3]
+    assert [m["instruction"] for m in merged.meta] == [e[1] for e in EPISODES]
+    assert merged.meta[2]["merged_from"].endswith("episode_000000.npz")
+    np.testing.assert_array_equal(merged.load(3).action, b.load(1).action)
+    np.testing.assert_array_equal(merged.load(3).rgb(0), b.load(1).rgb(0))
+    assert main(["dataset", "merge", str(tmp_path / "a"), "--into", str(tmp_path / "a")]) == 2

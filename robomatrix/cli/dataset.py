@@ -1,4 +1,4 @@
-"""`robomatrix dataset info|view`: look at a demonstration dataset."""
+"""`robomatrix dataset info|view|merge`: look at demonstration datasets, combine them."""
 from __future__ import annotations
 
 import json
@@ -18,6 +18,10 @@ def add_arguments(parser) -> None:
     view.add_argument("--episode", type=int, default=0, help="episode index (default: 0)")
     view.add_argument("--out", default="episode.mp4", help="output video (default: episode.mp4)")
     view.set_defaults(handler=run_view)
+    merge = sub.add_parser("merge", help="append the episodes of other datasets to a dataset (renumbered)")
+    merge.add_argument("sources", nargs="+", help="dataset folders to copy episodes from, in order")
+    merge.add_argument("--into", required=True, help="dataset folder to append to (created if missing)")
+    merge.set_defaults(handler=run_merge)
 
 
 def run_info(args) -> int:
@@ -38,4 +42,11 @@ def run_view(args) -> int:
     result = render_episode(args.path, args.episode, args.out)
     print(f"wrote {result['out']}: {result['frames']} frames of episode {result['episode']} "
           f"({result['instruction']}, success={result['success']})")
+    return 0
+
+
+def run_merge(args) -> int:
+    from robomatrix.skills.data.format import merge_datasets
+
+    print(json.dumps(merge_datasets(args.sources, args.into)))
     return 0

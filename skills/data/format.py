@@ -130,6 +130,31 @@ class DatasetWriter:
         return meta
 
 
+def merge_datasets(sources, dest) -> dict:
+    """Append every episode of dataset folders `sources` to dataset `dest` (created if missing),
+    in order: episode files are copied and renumbered, metadata kept (its `merged_from` says where
+    each came from). Returns {"added", "episodes"}."""
+    import shutil
+
+    dest = Path(dest)
+    writer = DatasetWriter(dest)
+    added = 0
+    for src in sources:
+        src = Path(src)
+        if src.resolve() == dest.resolve():
+            raise UsageError(f"cannot merge {src} into itself.")
+        for row in read_index(src):
+            new_id = writer.next_id
+            meta = {**row, "id": new_id, "file": f"episode_{new_id:06d}.npz",
+                    "merged_from": f"{src}/{row['file']}"}
+            shutil.copyfile(src / row["file"], dest / meta["file"])
+            with open(dest / INDEX_FILE, "a") as f:
+                f.write(json.dumps(meta) + "\n")
+            writer.next_id += 1
+            added += 1
+    return {"added": added, "episodes": writer.next_id}
+
+
 def read_index(root) -> list[dict]:
     """The index lines of dataset `root`; UsageError when it is not a dataset."""
     path = Path(root) / INDEX_FILE
