@@ -284,13 +284,14 @@ class LiveSimBackend(ConsoleBackend):
         if engaged == self.robot.estop:
             return
         self.robot.estop = engaged
+        running = self._busy.is_set()
         if engaged:
             self._cancel.set()
             with self._lock:
                 self.teleop_state.release()
         self.model.estop = engaged
-        self.model.log("E-STOP ENGAGED: robot stopped, task canceled" if engaged else "e-stop released",
-                       "error" if engaged else "info")
+        self.model.log(("E-STOP ENGAGED: robot stopped" + (", task canceled" if running else "")) if engaged
+                       else "e-stop released", "error" if engaged else "info")
 
     def teleop(self, command: TeleopCommand) -> None:
         self._check_running()

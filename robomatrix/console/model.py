@@ -38,7 +38,7 @@ def step_states(plan: Plan | None, status: ExecutiveStatus | None, results: dict
             out.append("done")
         elif i < current:
             out.append("done")
-        elif i == current and state in ("executing", "verifying", "paused"):
+        elif i == current and state in ("executing", "verifying", "paused", "editing"):
             out.append("running")
         elif i == current and state in ("failed", "canceled"):
             out.append("failed")

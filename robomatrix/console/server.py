@@ -126,6 +126,15 @@ def create_app(backend: ConsoleBackend, token: str | None = None) -> FastAPI:
 
         sender = asyncio.create_task(push())
         window_start, count = time.monotonic(), 0
+        last_error = ("", 0.0)
+
+        async def refuse(text: str) -> None:
+            """Send an error, but the same one at most once a second (held keys repeat 20 times a second)."""
+            nonlocal last_error
+            now = time.monotonic()
+            if text != last_error[0] or now - last_error[1] > 1.0:
+                last_error = (text, now)
+                await websocket.send_text(json.dumps({"type": "error", "message": text}))
         try:
             while True:
                 message = await websocket.receive()
@@ -145,11 +154,10 @@ def create_app(backend: ConsoleBackend, token: str | None = None) -> FastAPI:
                     else:
                         await asyncio.to_thread(backend.handle, command)
                 except ConsoleInputError as exc:
-                    await websocket.send_text(json.dumps({"type": "error", "message": str(exc)}))
+                    await refuse(str(exc))
                 except Exception as exc:  # the console must outlive a failing command
                     model.log(f"command failed: {type(exc).__name__}: {exc}", "error")
-                    await websocket.send_text(json.dumps({"type": "error",
-                                                          "message": f"{type(exc).__name__}: {exc}"}))
+                    await refuse(f"{type(exc).__name__}: {exc}")
         except WebSocketDisconnect:
             pass
         finally:

@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
 const TELEOP_PERIOD_MS = 50;  // 20 Hz while keys or the gamepad are active (server watchdog: 0.5 s)
 const DEADZONE = 0.15;
+const CANVAS_WIDTH = 640;
 
 let ws = null;
 let state = null;
@@ -51,7 +52,8 @@ const ctx = canvas.getContext("2d");
 
 async function drawFrame(blob) {
   const img = await createImageBitmap(blob);
-  if (canvas.width !== img.width * 2) { canvas.width = img.width * 2; canvas.height = img.height * 2; }
+  const height = Math.round(CANVAS_WIDTH * img.height / img.width);  // a fixed drawing size: labels stay legible
+  if (canvas.width !== CANVAS_WIDTH || canvas.height !== height) { canvas.width = CANVAS_WIDTH; canvas.height = height; }
   const sx = canvas.width / img.width, sy = canvas.height / img.height;
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
@@ -66,7 +68,7 @@ async function drawFrame(blob) {
     let label = d.name.replace(/_/g, " ");
     if (d.position_base) label += ` ${Math.hypot(d.position_base[0], d.position_base[1]).toFixed(2)} m`;
     const tw = ctx.measureText(label).width + 8;
-    const ly = Math.max(y * sy - 18, 0);
+    const ly = y * sy >= 18 ? y * sy - 18 : y * sy;  // above the box, or inside it at the top edge
     ctx.fillStyle = color;
     ctx.fillRect(x * sx, ly, tw, 18);
     ctx.fillStyle = "#000";
@@ -138,7 +140,8 @@ function renderPlan(plan, status) {
   const list = $("plan");
   if (!plan) { list.innerHTML = ""; return; }
   $("instruction").textContent = plan.instruction;
-  $("plan-meta").textContent = `${plan.steps.length} steps · ${plan.planner || "planner"}`;
+  const n = plan.steps.length;
+  $("plan-meta").textContent = `${n} step${n === 1 ? "" : "s"} · ${plan.planner || "planner"}`;
   const html = plan.steps.map((s, i) => {
     const cls = plan.states[i] || "pending";
     return `<li class="${cls}" data-state="${cls}"><span class="tag">${cls}</span>${escapeHtml(s.text)}</li>`;
@@ -170,8 +173,13 @@ function showError(text) {
   t.classList.add("show");
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => t.classList.remove("show"), 4000);
-  addLog({ time: Date.now() / 1000, level: "error", text: "refused: " + text });
+  const now = Date.now();
+  if (text !== lastRefusal.text || now - lastRefusal.at > 5000) {  // a held key repeats its refusal
+    addLog({ time: now / 1000, level: "error", text: "refused: " + text });
+  }
+  lastRefusal = { text, at: now };
 }
+let lastRefusal = { text: "", at: 0 };
 
 // ------------------------------------------------------------------ task, correction, buttons
 $("task-form").addEventListener("submit", (e) => {
