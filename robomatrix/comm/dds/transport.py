@@ -127,7 +127,7 @@ class DdsTransport(Transport):
     """Cyclone DDS speaking the ROS 2 wire protocol.
 
     `domain_id`: the argument, else `ROS_DOMAIN_ID`, else 0. `discovery`: 'localhost'
-    (default; loopback only) or 'lan', else `ROBOMATRIX_DISCOVERY` — see
+    (default; loopback only), 'peers' or 'lan', else `ROBOMATRIX_DISCOVERY` — see
     `robomatrix.comm.dds` for the environment variables.
     """
 
