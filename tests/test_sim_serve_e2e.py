@@ -2,7 +2,9 @@
 simulator in its own process as a "ROS 2 robot" on the profile's standard topics (/sim/...), and
 `robomatrix launch launch/sim.launch.yaml hardware:=ros2 profile:=sim` starts the stack with
 hardware_node driving that robot through its topics. A task sent on /robomatrix/task completes;
-the robot's own odometry (/sim/odom, published by the simulator process) shows it moved.
+the robot's own odometry (published by the simulator process) shows it moved. Also with the
+RoboMaster EP profile: the simulator then plays the robomaster_ep driver's topics (/rm/..., a
+relative Vector3 arm command, a PointStamped arm state, RealSense camera names, no gripper).
 DDS on loopback only."""
 import os
 import signal
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 from test_sim_graph_e2e import STARTUP_TIMEOUT_S, TASK_TIMEOUT_S, Watcher
 
+from robomatrix.hardware.profile import load_profile
 from robomatrix.msgs import Odometry
 
 pytestmark = [pytest.mark.dds, pytest.mark.slow]
@@ -46,12 +49,14 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-@pytest.fixture
-def robot_and_stack():
+@pytest.fixture(params=["sim", "robomaster_ep"])
+def robot_and_stack(request):
     env = dict(os.environ, ROBOMATRIX_DISCOVERY="localhost", PYTHONUNBUFFERED="1")
-    robot = start([str(ROBOMATRIX), "sim", "serve", "--profile", "sim", "--scene", "office", "--seed", "1"], env)
+    robot = start([str(ROBOMATRIX), "sim", "serve", "--profile", request.param, "--scene", "office", "--seed", "1"],
+                  env)
     stack = start([str(ROBOMATRIX), "launch", str(ROOT / "launch/sim.launch.yaml"), "hardware:=ros2",
-                   "profile:=sim"], env)
+                   f"profile:={request.param}"], env)
+    robot.profile = load_profile(request.param)
     # the Watcher reports the stack's log on failure; the robot's is appended to it
     stack.log_robot = robot.log
     yield robot, stack
@@ -63,14 +68,14 @@ def test_the_stack_completes_a_task_on_a_ros2_robot_served_by_the_simulator(robo
     robot, stack = robot_and_stack
     w = Watcher(stack)
     robot_odom: list[Odometry] = []
-    w.node.create_subscription(Odometry, "/sim/odom", robot_odom.append, 50)
+    w.node.create_subscription(Odometry, robot.profile.channel("odom").topic, robot_odom.append, 50)
     try:
         up = w.spin_until(lambda: w.statuses and w.odom and w.scenes and robot_odom and w.skills.server_is_ready(),
                           STARTUP_TIMEOUT_S)
         assert up, (f"not up: status={bool(w.statuses)} odom={bool(w.odom)} scene={bool(w.scenes)} "
                     f"robot odom={bool(robot_odom)}\n{w.log_tail()}\nrobot:\n{''.join(robot.log[-20:])}")
         assert robot.poll() is None, "".join(robot.log)
-        assert any("ros2 robot ready: profile 'sim'" in line for line in stack.log), w.log_tail()
+        assert any(f"ros2 robot ready: profile '{robot.profile.name}'" in line for line in stack.log), w.log_tail()
         start_pos = robot_odom[-1].pose.pose.position
 
         final, took = w.run_task("move to the green can")
