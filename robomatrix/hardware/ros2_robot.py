@@ -149,6 +149,7 @@ class Ros2Robot(Robot):
         if self._connected:
             raise RuntimeError("use_node() must come before connect()")
         self._given_node = node
+        self.log = node.get_logger()
 
     @property
     def is_connected(self) -> bool:
@@ -186,6 +187,8 @@ class Ros2Robot(Robot):
     def _wait_for_topics(self) -> None:
         timeout = self.safety["startup_timeout_s"]
         deadline = self._clock() + timeout
+        if any(self.missing_topics()):
+            self.log.info(f"ros2 robot '{self.profile.name}': waiting up to {timeout:g} s for the driver's topics")
         while True:
             silent, unheard = self.missing_topics()
             if not silent and not unheard:
