@@ -109,6 +109,7 @@ class MujocoRobot(SimulatedRobot):
             self.data = mujoco.MjData(self.model)
             self.scene = spec
             self._index()
+        self.model.body_pos[:], self.model.body_quat[:] = self._body_pos0, self._body_quat0  # undo oracle_place_container
         mujoco.mj_resetData(self.model, self.data)
         q = self.data.qpos
         q[self._qadr["base_x"]], q[self._qadr["base_y"]], q[self._qadr["base_yaw"]] = spec.robot_start
@@ -136,6 +137,7 @@ class MujocoRobot(SimulatedRobot):
                                [o.name for o in self.scene.objects]}
         self._drawer_qadr = (int(m.jnt_qposadr[m.joint("drawer_slide").id])
                              if self.scene.cabinet is not None else None)
+        self._body_pos0, self._body_quat0 = m.body_pos.copy(), m.body_quat.copy()
 
     # ------------------------------------------------------------- acting
     @property
@@ -245,6 +247,38 @@ class MujocoRobot(SimulatedRobot):
         """ORACLE: drawer opening in metres (0 when the scene has no cabinet)."""
         self._require()
         return 0.0 if self._drawer_qadr is None else float(self.data.qpos[self._drawer_qadr])
+
+
+    # ------------------------------------------------------------- ORACLE (disturbance injection)
+    # For the perturbation suite only (robomatrix.sim.perturb): the simulator moves things the way
+    # a person or an accident would, mid-task. Nothing that acts ever calls these.
+    def oracle_place_object(self, name: str, x: float, y: float, yaw: float = 0.0) -> None:
+        """ORACLE: set movable object `name` upright on the floor at world (x, y), at rest."""
+        self._require()
+        spec = self.scene.object(name)
+        joint = self.model.body_jntadr[self._object_bodies[name]]
+        qa, da = int(self.model.jnt_qposadr[joint]), int(self.model.jnt_dofadr[joint])
+        self.data.qpos[qa:qa + 7] = [x, y, spec.height / 2 + 0.001, math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
+        self.data.qvel[da:da + 6] = 0.0
+        mujoco.mj_forward(self.model, self.data)
+
+    def oracle_place_container(self, name: str, x: float, y: float, yaw: float) -> None:
+        """ORACLE: move static container `name` to world pose (x, y, yaw) (undone by the next reset)."""
+        self._require()
+        body = self.model.body(mujoco_model.body_name(self.scene.container(name).name)).id
+        self.model.body_pos[body, :2] = (x, y)
+        self.model.body_quat[body] = (math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2))
+        mujoco.mj_forward(self.model, self.data)
+
+    def oracle_set_drawer_opening(self, opening_m: float) -> None:
+        """ORACLE: slide the drawer to `opening_m` (0: shut), at rest."""
+        self._require()
+        if self._drawer_qadr is None:
+            raise UsageError("this scene has no drawer")
+        joint = self.model.joint("drawer_slide")
+        self.data.qpos[self._drawer_qadr] = opening_m
+        self.data.qvel[int(joint.dofadr[0])] = 0.0
+        mujoco.mj_forward(self.model, self.data)
 
 
 register_robot("mujoco", MujocoRobotConfig, MujocoRobot)

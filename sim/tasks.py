@@ -179,6 +179,7 @@ class TaskSpec:
     success: Check  # ORACLE predicate (scoring only)
     scene: str = "office"  # registered scene name, randomised by the episode's seed
     time_limit_s: float = 240.0  # simulated seconds the whole task may take
+    perturbation: str = ""  # a disturbance injected mid-task (robomatrix.sim.perturb.PERTURBATIONS), "" for none
 
     def __post_init__(self):
         if self.level not in LEVELS:
@@ -236,12 +237,20 @@ def register_suite(name: str, tasks: tuple[TaskSpec, ...] | list[TaskSpec], *, r
     SUITES[name] = tuple(tasks)
 
 
+def _load_builtin_suites() -> None:
+    # Imported here, not at module top: perturb builds its suite from CORE (import cycle).
+    import robomatrix.sim.perturb  # noqa: F401  (registers "perturb")
+
+
 def suite_names() -> list[str]:
+    _load_builtin_suites()
     return sorted(SUITES)
 
 
 def suite(name: str) -> tuple[TaskSpec, ...]:
     """The tasks of suite `name`; an unknown name raises UsageError with a suggestion."""
+    if name not in SUITES:
+        _load_builtin_suites()
     if name not in SUITES:
         raise unknown_name("task suite", name, SUITES)
     return SUITES[name]

@@ -52,6 +52,7 @@ Verifier = Callable[[SkillCall, SkillResult], "tuple[bool, str]"]
 log = logging.getLogger("robomatrix.executive")
 
 FINDING_KINDS = ("slipped", "moved", "gone", "hidden", "drawer_closed")
+CARRYING_SKILLS = ("lift", "position_over")  # need their object in the gripper from start to end
 
 
 @dataclass
@@ -443,8 +444,12 @@ class Executive:
             if cancel():
                 raise _Canceled
             failure = f"step {index + 1} {call.to_text()} failed: {step.reason}"
-            # 1. the same skill again (not when the monitor says the world changed under it)
-            if attempt <= cfg.max_retries_per_step and (step.finding is None or step.finding.retry):
+            # 1. the same skill again (not when the monitor says the world changed under it, nor for a
+            # carrying skill whose object perception no longer sees in the gripper)
+            retry = step.finding is None or step.finding.retry
+            if retry and cfg.replan and call.skill in CARRYING_SKILLS and self.scene().held != call.args.get("object"):
+                retry = False
+            if attempt <= cfg.max_retries_per_step and retry:
                 self._status("executing", f"retrying {call.to_text()} ({attempt}/{cfg.max_retries_per_step}) "
                                           f"after: {step.reason}", index, call.skill)
                 continue

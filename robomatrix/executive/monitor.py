@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from robomatrix.errors import UsageError
-from robomatrix.executive.core import Finding, StepMonitor
+from robomatrix.executive.core import CARRYING_SKILLS, Finding, StepMonitor
 from robomatrix.messages import Plan, SkillCall
 
-CARRYING_SKILLS = ("lift", "position_over")  # the object must stay in the gripper throughout
 REACHING_SKILLS = ("grasp",)  # the object must stay where the step found it
 APPROACHED_SKILLS = ("move_to", "grasp", "push")  # the object must stay visible when it should be
 
