@@ -157,6 +157,8 @@ class HardwareNode(comm.Node):
             obs = self.robot.get_state()
             self.pub_joints.publish(conv.joint_state(obs.ee_position, obs.gripper_opening, obs.stamp_s))
             self.pub_odom.publish(conv.odometry(obs.base_pose, obs.base_velocity, obs.stamp_s))
+            if self.pub_clock is not None:  # the driver's time (simulated time from `sim serve`)
+                self.pub_clock.publish(Clock(clock=Time.from_sec(obs.stamp_s)))
             return
         obs_time = self.robot.sim_time_s if isinstance(self.robot, SimulatedRobot) else self.get_clock().now()
         render = obs_time - self._last_camera_s >= self.camera_period_s - 1e-9
