@@ -13,6 +13,7 @@ sequences; an instruction the rule planner refuses becomes a refusal example (`c
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,68 +29,134 @@ DIRECTIONS = {"left": ("left", "to the left"), "right": ("right", "to the right"
               "forward": ("forward", "forwards"), "backward": ("backward", "backwards")}
 CENTIMETRES = (1, 2, 3, 5, 10, 15, 20)
 
-# intent: (needs, train frames, held-out frames). needs: o = a can, o2 = a second can, c / c2 = containers,
-# drawer = a drawer in the scene, bin = a bin in the scene, held = a can in the gripper, d = push direction,
-# m = nudge direction.
-FRAMES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "place": ("o c", (
-        "put {o} in {c}", "put {o} into {c}", "place {o} in {c}", "place {o} into {c}", "drop {o} in {c}",
-        "drop {o} into {c}", "move {o} to {c}", "move {o} into {c}", "bring {o} to {c}", "carry {o} to {c}",
-        "transfer {o} to {c}", "put {o} inside {c}", "stick {o} in {c}", "set {o} in {c}", "dump {o} in {c}",
-        "deposit {o} in {c}", "could you put {o} in {c}", "please place {o} in {c}", "pick up {o} and put it in {c}",
-        "grab {o} and drop it into {c}", "take {o} and place it in {c}", "pick up {o} then put it in {c}",
-        "i want you to put {o} in {c}", "put {o} in {c} please", "can you place {o} into {c}",
-        "throw {o} in {c}", "take {o} to {c}"), (
-        "load {o} into {c}", "pop {o} into {c}", "can you move {o} into {c} please", "grab {o}, then put it into {c}",
-        "lay {o} in {c}", "toss {o} into {c}", "stash {o} in {c}", "would you drop {o} inside {c}",
-        "get {o} and put it in {c}", "first pick up {o}, then place it in {c}")),
-    "pick": ("o", (
-        "pick up {o}", "pick {o} up", "lift {o}", "take {o}", "raise {o}", "lift up {o}", "please pick up {o}",
-        "could you pick up {o}", "pick up {o} please"), (
-        "get {o}", "can you lift {o} up", "would you pick {o} up", "please lift {o}")),
-    "grasp": ("o", (
-        "grasp {o}", "grab {o}", "grip {o}", "take hold of {o}", "seize {o}", "please grasp {o}"), (
-        "hold {o}", "get hold of {o}", "clutch {o}", "could you grab {o}")),
-    "move_to": ("x", (
-        "move to {x}", "go to {x}", "drive to {x}", "approach {x}", "navigate to {x}", "head over to {x}",
-        "go near {x}", "please go to {x}"), (
-        "get close to {x}", "move towards {x}", "drive up to {x}", "walk to {x}", "could you approach {x}")),
-    "search": ("x", (
-        "find {x}", "look for {x}", "search for {x}", "locate {x}", "please find {x}"), (
-        "spot {x}", "can you find {x}", "search around for {x}", "look around for {x}")),
-    "open": ("drawer", ("open the drawer", "pull the drawer open", "open the cabinet", "please open the drawer"),
-             ("pull out the drawer", "could you open the drawer", "open up the drawer")),
-    "close": ("drawer", ("close the drawer", "shut the drawer", "please close the drawer"),
-              ("push the drawer closed", "close the cabinet", "shut the drawer please")),
-    "push": ("o d", ("push {o} {d}", "shove {o} {d}", "push {o}", "please push {o} {d}"),
-             ("slide {o} {d}", "nudge {o} {d}", "could you shove {o} {d}")),
-    "nudge": ("m", ("move a bit to the {m}", "move {m} a little", "go {m} {n} cm", "nudge {m} {n} cm",
-                    "move the gripper {m} a bit", "move {m} {n} centimeters"),
-              ("shift {m} a little", "inch {m} {n} cm", "go {m} a bit", "move {n} cm {m}")),
-    "dispose": ("o bin", ("throw {o} away", "throw away {o}", "discard {o}", "dispose of {o}"),
-                ("get rid of {o}", "toss {o} away", "trash {o}")),
-    "stow": ("o drawer", ("put {o} away", "please put {o} away"), ("stow {o}", "tidy {o} away")),
-    "hold_over": ("o c", ("hold {o} over {c}", "hold {o} above {c}"), ("position {o} above {c}",)),
-    "release": ("held", ("release it", "let go", "drop it", "put it down", "release {h}"),
-                ("let go of {h}", "open the gripper", "set it down")),
-    "two_place": ("o o2 c c2", ("put {o} in {c} and {o2} in {c2}", "put {o} and {o2} in {c}",
-                                "put {o} in {c}, then put {o2} in {c2}"),
-                  ("place {o} in {c}, then put {o2} in {c2}", "move {o} and {o2} into {c}")),
-    "all": ("c", ("put all the cans in {c}", "put every can in {c}", "put all cans into {c}"),
-            ("place all the cans in {c}", "move all of the cans to {c}")),
-    "drawer_place": ("o drawer", ("open the drawer and put {o} in it", "put {o} in the drawer and close it"),
-                     ("open the drawer, then place {o} inside it", "put {o} in the drawer, then close the drawer")),
-    "pick_move": ("o c", ("pick up {o} and go to {c}",), ("grab {o}, then move to {c}",)),
+# intent: (needs, canonical frame, train frames, held-out frames). needs: o = a can, o2 = a second can,
+# c / c2 = containers, x = a can or a container, drawer = a drawer in the scene, bin = a bin in the scene,
+# held = a can in the gripper. Slots: {o} {o2} {h} object phrases, {c} {c2} container phrases, {x} either,
+# {d} a push direction (forward when the frame has none), {m} a nudge direction, {n} centimetres (5 when
+# the frame has none). `[a|b]` in a train frame expands to one frame per choice. The canonical frame,
+# filled with plain names ("the red can", "the box"), is what the expected plan is made from.
+FRAMES: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
+    "place": ("o c", "put {o} in {c}", (
+        "[put|place|drop|set|stick|dump|deposit|throw|transfer] {o} [in|into|inside] {c}",
+        "[move|bring|carry|take] {o} [to|into] {c}",
+        "[pick up|take|lift] {o} and [put|place|drop] it [in|into] {c}",
+        "pick up {o} then [put|place|drop] it [in|into] {c}", "i want {o} in {c}"), (
+        "load {o} into {c}", "pop {o} into {c}", "lay {o} in {c}", "toss {o} into {c}", "stash {o} in {c}",
+        "get {o} and put it in {c}", "grab {o}, then put it into {c}", "tuck {o} inside {c}",
+        "first take {o}, then drop it into {c}", "could you slip {o} into {c}")),
+    "pick": ("o", "pick up {o}", (
+        "[pick up|lift|raise|lift up|take] {o}", "pick {o} up", "[pick up|lift] {o} from the floor"), (
+        "get {o}", "can you lift {o} up", "take {o} up", "raise {o} up")),
+    "grasp": ("o", "grasp {o}", (
+        "[grasp|grab|grip|seize|take hold of] {o}", "[grasp|grab|grip] {o} firmly"), (
+        "hold {o}", "get hold of {o}", "clutch {o}", "catch {o}")),
+    "move_to": ("x", "go to {x}", (
+        "[move|go|drive|navigate|head|head over] to {x}", "approach {x}", "[go|move|drive] near {x}",
+        "go over to {x}", "[go|drive] next to {x}"), (
+        "get close to {x}", "move towards {x}", "drive up to {x}", "walk to {x}", "travel to {x}")),
+    "search": ("x", "find {x}", (
+        "[find|locate|look for|search for|seek] {x}", "try to find {x}", "where is {x}"), (
+        "spot {x}", "scan for {x}", "search around for {x}", "look around for {x}")),
+    "open": ("drawer", "open the drawer", (
+        "open [the drawer|the cabinet|the cabinet drawer]", "pull [the drawer|the cabinet drawer] open"), (
+        "pull out the drawer", "open up the drawer", "slide the drawer open")),
+    "close": ("drawer", "close the drawer", (
+        "[close|shut] [the drawer|the cabinet drawer]", "shut the cabinet"), (
+        "push the drawer closed", "close the cabinet", "slide the drawer shut")),
+    "push": ("o d", "push {o} {d}", ("[push|shove] {o} {d}", "[push|shove] {o}"), (
+        "slide {o} {d}", "nudge {o} {d}", "roll {o} {d}", "knock {o} {d}")),
+    "nudge": ("m", "move {m} {n} cm", (
+        "move [a bit|a little|slightly] to the {m}", "move {m} [a little|a bit]", "[go|move|nudge] {m} {n} cm",
+        "move the gripper {m} a bit", "[move|go] {m} {n} centimeters", "nudge {m}"), (
+        "shift {m} a little", "inch {m} {n} cm", "go {m} a bit", "move {n} cm {m}", "scoot {m} a little")),
+    "dispose": ("o bin", "throw away {o}", (
+        "throw {o} away", "[throw away|discard|dispose of|bin] {o}"), (
+        "get rid of {o}", "toss {o} away", "trash {o}")),
+    "stow": ("o drawer", "put {o} away", ("put {o} away", "put away {o}", "store {o} away"), (
+        "stow {o}", "tidy {o} away", "clear {o} away")),
+    "hold_over": ("o c", "hold {o} over {c}", ("hold {o} [over|above] {c}", "lift {o} over {c}"), (
+        "position {o} above {c}", "raise {o} over {c}")),
+    "release": ("held", "release it", (
+        "release it", "let go", "drop it", "put it down", "release {h}", "let it go", "drop {h}"), (
+        "let go of {h}", "open the gripper", "set it down")),
+    "two_place": ("o o2 c c2", "put {o} in {c}, then put {o2} in {c2}", (
+        "put {o} in {c} and {o2} in {c2}", "put {o} in {c}, then put {o2} in {c2}",
+        "[drop|place] {o} [in|into] {c} and then [drop|place] {o2} [in|into] {c2}"), (
+        "place {o} in {c}, then put {o2} in {c2}", "load {o} into {c} and then {o2} into {c2}")),
+    "both_place": ("o o2 c", "put {o} and {o2} in {c}", (
+        "put {o} and {o2} in {c}", "[drop|place] {o} and {o2} [in|into] {c}"), (
+        "move {o} and {o2} into {c}", "toss {o} and {o2} into {c}")),
+    "all": ("c", "put all the cans in {c}", (
+        "[put|drop] [all the cans|every can|all cans] [in|into] {c}",), (
+        "place all the cans in {c}", "move all of the cans to {c}", "put each can in {c}")),
+    "open_place": ("o drawer", "open the drawer, then put {o} in the drawer", (
+        "open the drawer and put {o} in it", "open the drawer and then [drop|place] {o} in it"), (
+        "open the drawer, then place {o} inside it", "pull the drawer open and put {o} in")),
+    "place_close": ("o drawer", "put {o} in the drawer, then close the drawer", (
+        "put {o} in the drawer and close it", "[drop|place] {o} in the drawer and shut it"), (
+        "put {o} in the drawer, then close the drawer", "place {o} inside the drawer and then shut the drawer")),
+    "pick_move": ("o c", "pick up {o}, then go to {c}", ("pick up {o} and go to {c}", "lift {o} and move to {c}"), (
+        "pick up {o}, then drive to {c}",)),
+    "grasp_move": ("o c", "grasp {o}, then go to {c}", ("grasp {o} and go to {c}", "grip {o} and move to {c}"), (
+        "grab {o}, then move to {c}",)),
 }
-# Requests no skill does or objects that are not there: refusal examples, both splits.
+# Requests no skill does: refusal examples, (train frames, held-out frames).
 UNSUPPORTED = (("dance", "sing a song", "make me a coffee", "wash {o}", "cook dinner", "paint {o}", "fly to {c}",
-                "fold the laundry", "water the plants", "turn on the lights"),
-               ("clean {o}", "play some music", "jump", "sweep the floor"))
+                "fold the laundry", "water the plants", "turn on the lights", "eat {o}", "cut {o} in half",
+                "open {o}", "kick {o}", "read me a story"),
+               ("clean {o}", "play some music", "jump", "sweep the floor", "crush {o}", "shake {o}"))
+# Fillers said around any frame (both splits): a frame differing from another only by these is the same frame.
+PREFIXES = ("please ", "could you ", "can you ", "would you ", "robot, ", "hey robot, ", "i want you to ",
+            "i need you to ", "now ", "ok ", "go ahead and ", "kindly ", "would you kindly ", "i'd like you to ")
+SUFFIXES = (" please", " now", " for me", " right now", " thanks", " thank you")
+_CONNECTORS = ((r",? and then\b", " AND"), (r",? then\b", " AND"), (r",? and\b", " AND"))
+_PREPOSITIONS = r"\b(?:into|inside|in|to|onto|towards|toward)\b"
+
+
+def expand(frame: str) -> list[str]:
+    """`[put|place] {o} [in|into] {c}` → the four frames it stands for."""
+    m = re.search(r"\[([^\]]+)\]", frame)
+    if not m:
+        return [frame]
+    return [x for choice in m.group(1).split("|") for x in expand(frame[:m.start()] + choice + frame[m.end():])]
+
+
+def frame_key(frame: str) -> str:
+    """A frame without politeness fillers, with `in/into/inside/to` and `and/then` made one word each.
+
+    Two frames with the same key differ only by fillers; a held-out frame must have a key no
+    train frame has (`heldout_key_clashes`), so held-out accuracy measures new sentence frames.
+    """
+    t = " " + frame.lower() + " "
+    for filler in sorted({f.strip(" ,") for f in PREFIXES + SUFFIXES} | {"first"}, key=len, reverse=True):
+        t = re.sub(rf"(?<![\w{{]){re.escape(filler)}(?![\w}}])", " ", t)
+    for pattern, repl in _CONNECTORS:
+        t = re.sub(pattern, repl, t)
+    t = re.sub(_PREPOSITIONS, "IN", t)
+    return " ".join(t.replace(",", " ").split())
+
+
+def train_frames(intent: str) -> list[str]:
+    """The train frames of `intent`, expanded, without any whose key a held-out frame has."""
+    held = {frame_key(f) for f in FRAMES[intent][3]}
+    return [f for pattern in FRAMES[intent][2] for f in expand(pattern) if frame_key(f) not in held]
+
+
+def heldout_key_clashes() -> list[tuple[str, str]]:
+    """(intent, frame) pairs whose held-out frame has the key of a train frame of any intent (should be none)."""
+    train_keys = {frame_key(f) for i in FRAMES for f in train_frames(i)} | {frame_key(f) for f in UNSUPPORTED[0]}
+    held = [(i, f) for i in FRAMES for f in FRAMES[i][3]] + [("unsupported", f) for f in UNSUPPORTED[1]]
+    return [(i, f) for i, f in held if frame_key(f) in train_keys]
 
 
 @dataclass(frozen=True)
 class Pair:
-    """One example: the instruction in a scene and the rule planner's plan (None: refusal)."""
+    """One example: the instruction in a scene and its plan (None: refusal).
+
+    `steps` is the `rule` planner's plan for the intent's canonical frame filled with plain
+    names in the same scene (not for `instruction` itself), so every planner, `rule` included,
+    is scored on the paraphrase against a plan its wording did not produce.
+    """
 
     instruction: str
     scene: SceneObjects
@@ -97,31 +164,33 @@ class Pair:
     intent: str
     frame: str
     heldout: bool
-    reason: str = ""  # the rule planner's refusal, when refused
+    reason: str = ""  # why it is a refusal, for refusal examples
+    canonical: str = ""  # the plain instruction the expected plan was made from
 
 
 def object_phrases(colour: str, rng: random.Random) -> str:
     options = [f"the {colour} can", f"the {colour} can", f"the {colour} one", f"{colour} can",
-               f"the {colour} soda", f"the {colour} soda can"]
+               f"the {colour} soda", f"the {colour} soda can", f"that {colour} can", f"the {colour} drink"]
     options += [f"the {b}" for b in BRANDS.get(colour, ())]
     return rng.choice(options)
 
 
 def random_scene(rng: random.Random, need: str) -> SceneObjects:
     """A scene with the objects `need` asks for (see FRAMES), others at random."""
-    colours = rng.sample(CAN_COLOURS, rng.randint(2 if "o2" in need else 1, 4))
+    need_words = need.split()
+    colours = rng.sample(CAN_COLOURS, rng.randint(2 if "o2" in need_words else 1, 4))
     containers = [c for c in CONTAINERS if rng.random() < 0.6]
     for must in ("drawer", "bin"):
-        if must in need.split() and must not in containers:
+        if must in need_words and must not in containers:
             containers.append(must)
-    if not containers and ("c" in need.split() or "c2" in need.split()):
+    if not containers and ("c" in need_words or "c2" in need_words):
         containers.append(rng.choice(CONTAINERS))
     names = [f"{c} can" for c in colours] + containers
     rng.shuffle(names)
     hidden = [n for n in names if rng.random() < 0.2]
     visible = [n for n in names if n not in hidden]
     held = None
-    if "held" in need.split():
+    if "held" in need_words:
         held = f"{colours[0]} can"
         if held in hidden:
             hidden.remove(held)
@@ -130,8 +199,8 @@ def random_scene(rng: random.Random, need: str) -> SceneObjects:
     return SceneObjects.from_names(visible, hidden, held=held, drawer_open=drawer_open)
 
 
-def fill(frame: str, scene: SceneObjects, rng: random.Random, stray: bool = False) -> str:
-    """Fill a frame's slots from the scene; `stray` names a can colour the scene does not have."""
+def fill(frame: str, scene: SceneObjects, rng: random.Random, stray: bool = False) -> tuple[str, dict]:
+    """Fill a frame's slots from the scene: (text, the chosen names). `stray` names a can colour the scene lacks."""
     cans = [n for n in scene.names() if n.endswith(" can")]
     containers = [n for n in scene.names() if not n.endswith(" can")]
     present = {n.split()[0] for n in cans}
@@ -140,52 +209,99 @@ def fill(frame: str, scene: SceneObjects, rng: random.Random, stray: bool = Fals
         o = f"{rng.choice([c for c in CAN_COLOURS if c not in present])} can"
     c = rng.choice(containers) if containers else "box"
     c2 = rng.choice(containers) if containers else "box"
-    d = rng.choice(list(DIRECTIONS))
-    values = {"o": object_phrases(o.split()[0], rng), "o2": object_phrases(o2.split()[0], rng),
-              "c": rng.choice(CONTAINER_PHRASES[c]), "c2": rng.choice(CONTAINER_PHRASES[c2]),
-              "x": rng.choice([object_phrases(o.split()[0], rng), rng.choice(CONTAINER_PHRASES[c])]),
-              "d": rng.choice(DIRECTIONS[d]), "m": rng.choice(("left", "right", "forward", "backward", "up", "down")),
-              "n": str(rng.choice(CENTIMETRES)), "h": object_phrases((scene.held or o).split()[0], rng)}
-    return frame.format(**values)
+    x = rng.choice([o, c])
+    d = rng.choice(list(DIRECTIONS)) if "{d}" in frame else "forward"
+    m = rng.choice(("left", "right", "forward", "backward", "up", "down"))
+    n = rng.choice(CENTIMETRES) if "{n}" in frame else 5
+    h = scene.held or o
+    chosen = {"o": o, "o2": o2, "c": c, "c2": c2, "x": x, "d": d, "m": m, "n": n, "h": h}
+
+    def phrase(name: str) -> str:
+        return rng.choice(CONTAINER_PHRASES[name]) if name in CONTAINER_PHRASES else object_phrases(name.split()[0], rng)
+
+    values = {"o": phrase(o), "o2": phrase(o2), "c": phrase(c), "c2": phrase(c2), "x": phrase(x),
+              "d": rng.choice(DIRECTIONS[d]), "m": m, "n": str(n), "h": phrase(h)}
+    return frame.format(**values), chosen
+
+
+def canonical_text(frame: str, chosen: dict) -> str:
+    """The canonical frame filled with plain names: "put the red can in the box"."""
+    plain = {k: (f"the {v}" if isinstance(v, str) and (v.endswith(" can") or v in CONTAINERS) else str(v))
+             for k, v in chosen.items()}
+    return frame.format(**plain)
+
+
+def add_fillers(text: str, rng: random.Random, share: float = 0.35) -> str:
+    """Now and then a politeness prefix or suffix ("could you …", "… please")."""
+    if rng.random() < share:
+        text = rng.choice(PREFIXES) + text
+    if rng.random() < share / 2:
+        text = text + rng.choice(SUFFIXES)
+    return text
+
+
+TYPO_SAFE = frozenset(CAN_COLOURS) | frozenset(CONTAINERS) | frozenset(w for ns in BRANDS.values() for n in ns
+                                                                        for w in n.split())
+
+
+def add_typo(text: str, rng: random.Random) -> str:
+    """One slip of the keyboard in one longer word that is not a colour, brand or container."""
+    words = text.split()
+    spots = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha() and w not in TYPO_SAFE]
+    if not spots:
+        return text
+    i = rng.choice(spots)
+    w, j = words[i], rng.randrange(1, len(words[i]) - 1)
+    kind = rng.randrange(3)
+    words[i] = (w[:j] + w[j + 1] + w[j] + w[j + 2:]) if kind == 0 else (w[:j] + w[j + 1:]) if kind == 1 \
+        else (w[:j] + w[j] + w[j:])
+    return " ".join(words)
 
 
 def generate_pairs(n: int, *, heldout: bool, seed: int = 0, refusal_share: float = 0.1,
-                   planner=None) -> Iterator[Pair]:
-    """`n` pairs from the train (heldout=False) or held-out frames, every intent equally often."""
+                   planner=None, typo_share: float = 0.0) -> Iterator[Pair]:
+    """`n` pairs from the train (heldout=False) or held-out frames, every intent equally often.
+
+    `typo_share`: the share of instructions given one typo (training augmentation).
+    """
     from robomatrix.planners.base import make_planner
 
     rng = random.Random(seed)
     planner = planner or make_planner("rule")
-    split = 2 if heldout else 1
+    frames = {i: (list(FRAMES[i][3]) if heldout else train_frames(i)) for i in FRAMES}
+    unsupported = UNSUPPORTED[1 if heldout else 0]
     intents = list(FRAMES)
     made = 0
     while made < n:
+        canonical, reason = "", ""
         if rng.random() < refusal_share:
             scene = random_scene(rng, "o c")
             if rng.random() < 0.5:
-                frame, intent = rng.choice(UNSUPPORTED[split - 1]), "unsupported"
-                text = fill(frame, scene, rng)
+                frame, intent = rng.choice(unsupported), "unsupported"
+                text, _ = fill(frame, scene, rng)
+                reason = "no skill does this"
             else:
-                intent = rng.choice(["place", "pick", "grasp", "push"])
-                frame = rng.choice(FRAMES[intent][split])
-                text, intent = fill(frame, scene, rng, stray=True), "unknown_object"
+                base = rng.choice(["place", "pick", "grasp", "push"])
+                frame = rng.choice(frames[base])
+                (text, chosen), intent = fill(frame, scene, rng, stray=True), "unknown_object"
+                reason = f"there is no {chosen['o']} in the scene"
+            steps = None
         else:
             intent = intents[made % len(intents)]
-            need = FRAMES[intent][0]
-            frame = rng.choice(FRAMES[intent][split])
+            need, canon = FRAMES[intent][0], FRAMES[intent][1]
+            frame = rng.choice(frames[intent])
             scene = random_scene(rng, need)
-            text = fill(frame, scene, rng)
-        try:
-            plan = planner.plan(text, scene)
-            steps, reason = list(plan.steps), ""
-        except PlanningError as err:
-            steps, reason = None, str(err)
-        if steps is None and not intent.startswith(("unsupported", "unknown")):
-            continue  # a frame that this scene cannot serve (e.g. nothing to release); not a refusal example
-        if steps is not None and intent.startswith(("unsupported", "unknown")):
-            continue
+            text, chosen = fill(frame, scene, rng)
+            canonical = canonical_text(canon, chosen)
+            try:
+                steps = list(planner.plan(canonical, scene).steps)
+            except PlanningError:
+                continue  # this scene cannot serve the intent (e.g. nothing to release): draw again
+        text = add_fillers(text, rng)
+        if typo_share and rng.random() < typo_share:
+            text = add_typo(text, rng)
         made += 1
-        yield Pair(text, scene, steps, intent, frame, heldout, reason)
+        yield Pair(text, scene, steps, intent, frame, heldout, reason, canonical)
 
 
 def pair_to_case(pair: Pair, case_id: str, split: str) -> dict:

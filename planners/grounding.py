@@ -153,7 +153,8 @@ class Grounder:
             out: list[str] = []
             for part in parts:
                 p = Phrase.parse(part)
-                if not p.noun and head.noun:  # "the red and green cans": share the noun
+                if not p.noun and head.noun and not PLACEHOLDERS & set(part.split()):
+                    # "the red and green cans": share the noun (not "the red one and the sprite")
                     part = f"{part} {head.noun}"
                 for name in self.resolve_many(part, kind):
                     if name not in out:

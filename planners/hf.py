@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -31,7 +32,14 @@ from robomatrix.planners.base import (
     register_planner,
 )
 from robomatrix.planners.grammar import SkillGrammar, step_text
-from robomatrix.planners.prompts import TokenUsage, chat_messages, compact_prompt, system_prompt, user_prompt
+from robomatrix.planners.prompts import (
+    TokenUsage,
+    chat_messages,
+    compact_prompt,
+    normalise_instruction,
+    system_prompt,
+    user_prompt,
+)
 from robomatrix.planners.validate import validate_plan
 
 MARKER = "robomatrix_planner.json"
@@ -90,6 +98,11 @@ class HFPlanner(Planner):
         marker = self.model_dir / MARKER
         self.meta = json.loads(marker.read_text()) if marker.is_file() else {}
         self.compact = self.meta.get("prompt") == "compact"
+        self.mapper = None
+        if self.compact:  # our word-level model: unknown words are mapped to known ones as in training
+            from robomatrix.planners.train import word_mapper
+
+            self.mapper = word_mapper(self.tokenizer, embeddings=self.meta.get("word_mapper", False))
         # A tiny model is fastest on one thread; more threads only spin on a busy CPU.
         self.threads = self.config.threads if self.config.threads >= 0 else (1 if self.compact else 0)
         eos = self.tokenizer.eos_token_id
@@ -112,7 +125,7 @@ class HFPlanner(Planner):
         """The prompt's tokens; `done` steps are written as the start of the answer (iterative planning)."""
         answer = [t for c in done for t in self._encode(" " + step_text(c) + ";")]
         if self.compact:
-            return self._encode(compact_prompt(instruction, scene)) + answer
+            return self._encode(compact_prompt(self.read_instruction(instruction), scene)) + answer
         if getattr(self.tokenizer, "chat_template", None):
             text = self.tokenizer.apply_chat_template(chat_messages(instruction, scene, failure), tokenize=False,
                                                       add_generation_prompt=True)
@@ -120,6 +133,11 @@ class HFPlanner(Planner):
         else:
             text = f"{system_prompt()}\n\n{user_prompt(instruction, scene, failure)}\nPlan:"
         return self._encode(text) + answer
+
+    def read_instruction(self, instruction: str) -> str:
+        """The instruction as our word-level model reads it: normalised, unknown words mapped (`WordMapper`)."""
+        text = normalise_instruction(instruction)
+        return self.mapper.map_text(text) if self.mapper else text
 
     # -- decoding ---------------------------------------------------------------------------
     def generate(self, instruction: str, scene: SceneObjects, *, k: int = 1, sample: bool = False,
@@ -163,11 +181,36 @@ class HFPlanner(Planner):
         self.last_usage = usage
         return plans, usage
 
-    def plan(self, instruction: str, scene: SceneObjects, task_id: str = "", failure: str = "") -> Plan:
+    def unknown_words(self, instruction: str) -> list[str]:
+        """Words of the instruction our word-level model cannot read, even after `WordMapper` (none for other models)."""
+        if not self.mapper:
+            return []
+        return [w for w in re.findall(r"[a-z]+", self.read_instruction(instruction)) if w not in self.mapper.known_set]
+
+    def precheck(self, instruction: str, scene: SceneObjects) -> None:
+        """Refuse before decoding, with the reason, when the instruction cannot be grounded in the scene.
+
+        A colour, brand or container kind the scene lacks (`named_objects`) is refused at once.
+        A word the model cannot read is checked by the object grounder (`robomatrix.planners.grounding`,
+        through the rule planner): when it names no object here ("the banana"), that is the refusal;
+        otherwise the model decides.
+        """
         if not isinstance(instruction, str) or not instruction.strip():
             raise PlanningError("The instruction is empty; say what to do, e.g. 'put the red can in the box'.")
         if [] in named_objects(instruction, scene):
             raise refusal(instruction, scene, self.name)  # it names a colour or container the scene lacks
+        if self.unknown_words(instruction):
+            from robomatrix.planners.base import UnknownObjectError, make_planner
+
+            try:
+                make_planner("rule").plan(instruction, scene)
+            except UnknownObjectError as err:
+                raise err from None
+            except PlanningError:
+                pass
+
+    def plan(self, instruction: str, scene: SceneObjects, task_id: str = "", failure: str = "") -> Plan:
+        self.precheck(instruction, scene)
         (steps,), _ = self.generate(instruction, scene, failure=failure)
         if steps is None:
             raise refusal(instruction, scene, self.name)

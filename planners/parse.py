@@ -46,7 +46,7 @@ AMOUNT = (r"(?P<num>\d+(?:\.\d+)?|" + "|".join(_NUMBERS) + r")\s*(?P<unit>cm|mm|
 SMALL = r"(?:just )?(?:a (?:little )?bit|a little|a tad|a touch|slightly|a few centimet(?:er|re)s|a smidge)"
 
 # Verbs this planner understands; a clause after "and" or "," starting with one is a new step.
-VERBS = frozenset("""put place drop move throw toss bring carry take transfer stick set dump deposit stash
+VERBS = frozenset("""put place drop move throw toss slip bring carry take transfer stick set dump deposit stash
 store load pop lay get lower grasp grab grip seize hold catch clutch pick lift raise release let open
 close shut pull push shove slide nudge shift roll poke bump knock search look find locate spot seek scan
 go drive navigate head walk travel come approach reach visit discard dispose bin trash inch scoot back
@@ -59,7 +59,8 @@ organise tidy fix build climb sleep talk call bake boil fry heat wake help""".sp
 
 _FILLERS = [r"\bplease\b", r"\bkindly\b", r"^(?:could|can|would|will) you\b", r"\bi(?:'d| would) like you to\b",
             r"\bi want you to\b", r"\bi need you to\b", r"\bgo ahead and\b", r"^(?:hey )?robot\b",
-            r"\bfor me\b", r"\bright now\b", r"\bnow\b", r"^(?:ok(?:ay)?|so|and)\b", r"\btry to\b"]
+            r"\bfor me\b", r"\bright now\b", r"\bnow\b", r"^(?:ok(?:ay)?|so|and)\b", r"\btry to\b",
+            r",?\s*\bthank(?:s| you)(?: very much)?\b", r"\b(?:firmly|tightly|gently|carefully|quickly)\b"]
 
 
 def normalise(text: str) -> str:
@@ -106,6 +107,12 @@ def split_clauses(text: str) -> list[str]:
                 current += " and " + piece
         if current:
             clauses.append(current)
+    # "load the red can into the box and then the green can into the bin": the verb carries over.
+    for i in range(1, len(clauses)):
+        first = clauses[i].split()[0]
+        if first not in VERBS and first not in OTHER_VERBS and _complete_place(clauses[i - 1]) \
+                and re.match(rf"^.+? {PREP} .+$", clauses[i]):
+            clauses[i] = f"{clauses[i - 1].split()[0]} {clauses[i]}"
     return clauses
 
 
@@ -136,7 +143,7 @@ def _amount(text: str, default_m: float) -> tuple[float | None, str]:
 
 
 RELATIONS = r"\b(?:next to|beside|behind|underneath|under|below|between|out of|in front of|on the side of)\b"
-PLACE_VERBS = (r"put|place|drop|move|throw|toss|bring|carry|take|transfer|stick|set|dump|deposit|stash|store|"
+PLACE_VERBS = (r"put|place|drop|move|throw|toss|slip|bring|carry|take|transfer|stick|set|dump|deposit|stash|store|"
                r"load|pop|lay|get|lower|slide|hide|tuck|return")
 PREP = r"(?:back )?(?P<prep>into|in to|inside of|inside|in|onto|on top of|on to|on|to|at)"
 _PATTERNS: list[tuple[str, str]] = [
@@ -164,11 +171,14 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"^(?:put|set|place|lay) down (?P<obj>.+)$", "release"),
     (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) (?:in |over )?(?P<target>there)$", "place"),
     (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) {PREP} (?P<target>.+)$", "place"),
+    (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) (?:in|inside|into)(?P<target>)$", "place"),  # "… and put the can in": in it
     (r"^(?:grasp|grab|grip|seize|hold(?: on to| onto)?|take hold of|get hold of|catch|clutch|pinch)"
      r" (?P<obj>.+)$", "grasp"),
     (r"^(?:pick up|pick|lift up|take|grab and lift|get|raise) (?P<obj>.+?)(?: up)?$", "pick"),
     (r"^(?:lift) (?P<obj>.+?)(?: up)?$", "lift"),
     (r"^(?:release|let go of|let go|drop|let loose|unhand)(?: (?P<obj>.+))?$", "release"),
+    (r"^let (?P<obj>.+?) go$", "release"),
+    (r"^where(?: is|'s| are) (?P<obj>.+)$", "search"),
 ]
 _MOTION = (r"^(?:nudge|shift|move|go|drive|inch|scoot|slide|adjust|back|step|lean|lower|raise|lift)"
            r"(?: (?:the |your )?(?:gripper|arm|hand|base|robot|yourself|it))?")
@@ -179,7 +189,8 @@ def parse_clause(clause: str, default_nudge_m: float = 0.05) -> Intent:
     """One clause → Intent; UnsupportedActionError when nothing matches."""
     text = clause.strip()
     m = re.search(RELATIONS, text)
-    if m:
+    if m and not re.match(r"^(?:move|go|drive|navigate|head|walk|roll|travel|come|get)(?: over| up| back)? next to ",
+                          text):
         raise UnsupportedActionError(f"I can't place or take things '{m[0]}' something; I can put things in or on "
                                      f"a box, bin or drawer (e.g. 'put the red can in the box'). {capabilities()}")
     if re.fullmatch(r"(?:search|look|look around|search around|find|scan|explore)", text):
@@ -214,6 +225,8 @@ def parse_clause(clause: str, default_nudge_m: float = 0.05) -> Intent:
                 raise UnsupportedActionError(
                     f"To close the gripper, say what to grasp (e.g. 'grasp the red can'). {capabilities()}")
             return Intent("close_drawer", obj=obj, text=text)
+        if action == "place" and not target:
+            target = "it"
         if action == "place" and _is_direction_phrase(target):
             return Intent("push", obj=obj, direction=_direction(target.split()[-1]), text=text)
         return Intent(action, obj=obj, target=target, text=text)

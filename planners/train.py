@@ -5,8 +5,12 @@ planner loads (`make_planner("hf", model=DIR)`): config + weights, `tokenizer.js
 `robomatrix_planner.json` saying the model reads the compact prompt. The target of each
 example is the plan text written step by step exactly as the grammar encodes it, so decoding
 constrained by `robomatrix.planners.grammar.SkillGrammar` follows the training distribution.
-Words of the instruction are replaced by the unknown token now and then (`word_dropout`) so
-that a phrasing with a word never seen in training still leans on the words it knows.
+Words of the instruction are replaced by the unknown token now and then (`word_dropout`), and
+an unknown token is sometimes slipped in (`unk_insert`), so that a phrasing with a word never
+seen in training still leans on the words it knows. Some instructions carry a typo
+(`typo_share`). Words seen fewer than `MIN_COUNT` times stay out of the vocabulary; every
+instruction goes through `robomatrix.planners.vocab.WordMapper` (word forms, typos, MiniLM
+synonyms) in training exactly as the `hf` planner does at run time.
 """
 from __future__ import annotations
 
@@ -20,7 +24,9 @@ from pathlib import Path
 
 from robomatrix.planners.corpus import BRANDS, CAN_COLOURS, CONTAINERS, Pair, generate_pairs
 from robomatrix.planners.grammar import REFUSAL, candidate_steps, step_text
+from robomatrix.planners.grounding import COLOURS
 from robomatrix.planners.prompts import compact_prompt, normalise_instruction
+from robomatrix.planners.vocab import WordMapper
 
 MARKER = "robomatrix_planner.json"
 # Words that say which object, where or how far: never dropped, so dropout only hides frame words (verbs, fillers).
@@ -29,6 +35,14 @@ CONTENT_WORDS = frozenset(CAN_COLOURS) | frozenset(CONTAINERS) | frozenset(
     "can cans box bin drawer cabinet trash garbage cardboard soda one it them all every both and then left right "
     "forward forwards backward backwards up down cm centimeters 1 2 3 5 10 15 20 a bit little".split())
 SPECIALS = ("[PAD]", "[UNK]", "[BOS]", "[EOS]")
+MIN_COUNT = 3  # an instruction word seen fewer times (a typo) stays out of the vocabulary
+PROTECTED = CONTENT_WORDS | COLOURS  # never mapped to or from another word (see WordMapper)
+
+
+def word_mapper(tokenizer, embeddings: bool = True) -> WordMapper:
+    """The mapper for a trained tokenizer's vocabulary (in id order: frequent words win ties)."""
+    vocab = tokenizer.get_vocab()
+    return WordMapper(sorted(vocab, key=vocab.get), PROTECTED, embeddings=embeddings)
 
 
 @dataclass
@@ -44,6 +58,8 @@ class TrainConfig:
     width: int = 128  # hidden size
     heads: int = 4  # attention heads
     word_dropout: float = 0.15  # chance an instruction's frame word (not an object, colour, direction or number) becomes [UNK]
+    unk_insert: float = 0.1  # chance an [UNK] is inserted at a random place in the instruction
+    typo_share: float = 0.08  # share of training instructions given one typo
     seed: int = 0  # corpus and initialisation seed
     threads: int = 1  # torch CPU threads (one is fastest on a busy 2-core machine)
 
@@ -55,8 +71,9 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.width must be a multiple of heads ({self.heads}), got {self.width!r}")
         if not 0.0 < self.learning_rate < 1.0:
             raise ValueError(f"TrainConfig.learning_rate must be in (0, 1), got {self.learning_rate!r}")
-        if not 0.0 <= self.word_dropout < 0.5:
-            raise ValueError(f"TrainConfig.word_dropout must be in [0, 0.5), got {self.word_dropout!r}")
+        for name in ("word_dropout", "unk_insert", "typo_share"):
+            if not 0.0 <= getattr(self, name) < 0.5:
+                raise ValueError(f"TrainConfig.{name} must be in [0, 0.5), got {getattr(self, name)!r}")
 
 
 def _words(text: str, pre) -> list[str]:
@@ -65,15 +82,19 @@ def _words(text: str, pre) -> list[str]:
 
 def build_tokenizer(pairs: list[Pair]):
     """A word-level tokenizer over the corpus' words and every step the scene vocabulary allows."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     from robomatrix.planners.base import SceneObjects
 
-    pre = pre_tokenizers.Whitespace()
+    # words, and a skill name with its bracket ("move_to(") or a run of punctuation ("); ") as one token each:
+    # a step is 4–6 tokens instead of 6–8
+    pre = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                   pre_tokenizers.Split(Regex(r"\w+\(|\w+|[^\w\s]+"), behavior="isolated")])
     counts: Counter = Counter()
     for p in pairs:
         counts.update(_words(compact_prompt(p.instruction, p.scene), pre))
+    counts = Counter({w: c for w, c in counts.items() if c >= MIN_COUNT or w in PROTECTED or not w.isalpha()})
     everything = SceneObjects.from_names([f"{c} can" for c in CAN_COLOURS] + list(CONTAINERS))
     for call in candidate_steps(everything):
         counts.update(_words(" " + step_text(call) + ";", pre))
@@ -88,15 +109,17 @@ def build_tokenizer(pairs: list[Pair]):
                                    bos_token="[BOS]", eos_token="[EOS]")
 
 
-def encode_example(tokenizer, pair: Pair) -> tuple[list[int], list[int], int]:
+def encode_example(tokenizer, pair: Pair, mapper: WordMapper | None = None) -> tuple[list[int], list[int], int]:
     """(ids, instruction positions, prompt length): prompt, then each step's tokens, then [EOS]."""
     def enc(text: str) -> list[int]:
         return tokenizer.encode(text, add_special_tokens=False)
 
-    prompt = compact_prompt(pair.instruction, pair.scene)
+    instruction = normalise_instruction(pair.instruction)
+    instruction = mapper.map_text(instruction) if mapper else instruction
+    prompt = compact_prompt(instruction, pair.scene)
     head, _, _ = prompt.partition("instruction :")
     head_ids = enc(head + "instruction :")
-    instr_ids = enc(normalise_instruction(pair.instruction))
+    instr_ids = enc(instruction)
     tail_ids = enc("; plan :")
     ids = head_ids + instr_ids + tail_ids
     assert ids == enc(prompt), "the compact prompt must tokenize piecewise as a whole"
@@ -107,8 +130,9 @@ def encode_example(tokenizer, pair: Pair) -> tuple[list[int], list[int], int]:
     return ids + target, instr_pos, len(ids)
 
 
-def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print) -> dict:
-    """Generate the corpus, train, save to `cfg.out`; returns a summary (also written into the marker)."""
+def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, extra_pairs: list[Pair] | None = None) -> dict:
+    """Generate the corpus, train, save to `cfg.out`; returns a summary (also written into the marker).
+    `extra_pairs` join the generated corpus (a person's corrections: robomatrix.corrections.training)."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -116,10 +140,16 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print) -> 
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     t0 = time.perf_counter()
-    pairs = list(generate_pairs(cfg.pairs, heldout=False, seed=cfg.seed))
+    pairs = list(generate_pairs(cfg.pairs, heldout=False, seed=cfg.seed, typo_share=cfg.typo_share))
     progress(f"corpus: {len(pairs)} pairs from the train frames in {time.perf_counter() - t0:.1f} s")
+    if extra_pairs:
+        pairs += list(extra_pairs)
+        progress(f"corpus: + {len(extra_pairs)} pairs from corrections")
     tokenizer = build_tokenizer(pairs)
-    examples = [encode_example(tokenizer, p) for p in pairs]
+    mapper = word_mapper(tokenizer)
+    examples = [encode_example(tokenizer, p, mapper) for p in pairs]
+    unknown = sum(tokenizer.unk_token_id in ids[:plen] for ids, _, plen in examples)
+    progress(f"vocabulary {len(tokenizer)} words; {unknown} instructions keep an unknown word after mapping")
     longest = max(len(e[0]) for e in examples)
     model_cfg = GPT2Config(vocab_size=len(tokenizer), n_positions=max(256, longest + 64), n_embd=cfg.width,
                            n_layer=cfg.layers, n_head=cfg.heads, bos_token_id=tokenizer.bos_token_id,
@@ -136,12 +166,14 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print) -> 
         return cfg.learning_rate * 0.5 * (1 + torch.cos(torch.tensor(frac * torch.pi)).item())
 
     unk, pad = tokenizer.unk_token_id, tokenizer.pad_token_id
+    by_length = sorted(examples, key=lambda e: (len(e[0]), rng.random()))
     model.train()
     t1 = time.perf_counter()
     loss_value = float("nan")
     for step in range(cfg.steps):
-        batch = rng.sample(examples, min(cfg.batch_size, len(examples)))
-        width = max(len(ids) for ids, _, _ in batch)
+        start = rng.randrange(max(1, len(by_length) - cfg.batch_size + 1))
+        batch = by_length[start:start + cfg.batch_size]  # similar lengths: little padding
+        width = max(len(ids) for ids, _, _ in batch) + 1  # room for an inserted [UNK]
         inputs = torch.full((len(batch), width), pad, dtype=torch.long)
         labels = torch.full((len(batch), width), -100, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -150,6 +182,9 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print) -> 
             for i in instr_pos:
                 if rng.random() < cfg.word_dropout:
                     ids[i] = unk
+            if instr_pos and rng.random() < cfg.unk_insert:  # an unknown word slipped in; the plan shifts by one
+                ids.insert(rng.choice(instr_pos), unk)
+                plen += 1
             inputs[row, :len(ids)] = torch.tensor(ids)
             labels[row, plen:len(ids)] = torch.tensor(ids[plen:])
             mask[row, :len(ids)] = 1
@@ -168,7 +203,7 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print) -> 
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    summary = {"prompt": "compact", "train_config": asdict(cfg), "pairs": len(pairs), "vocab": len(tokenizer),
+    summary = {"prompt": "compact", "word_mapper": True, "train_config": asdict(cfg), "pairs": len(pairs), "vocab": len(tokenizer),
                "parameters": sum(p.numel() for p in model.parameters()), "final_loss": round(loss_value, 5),
                "train_seconds": round(time.perf_counter() - t1, 1)}
     (out / MARKER).write_text(json.dumps(summary, indent=2) + "\n")

@@ -1,12 +1,15 @@
 """The `tree` planner (after Tree-Planner, Hu et al. 2023): sample K plans once, merge, decide while executing.
 
 1. Plan sampling: one call to a sampling planner (`hf` by default) returns K plans; the
-   prompt is paid for once.
+   prompt is paid for once. `decoding="beam"` (default) draws the K best plans of a beam
+   search, best first; `decoding="sample"` draws K samples at `temperature`.
 2. Tree construction: the plans are merged into an action tree; shared prefixes become one
-   path, each node counts how many samples pass through it.
+   path, each node sums the weights of the plans through it: 1 per sample, and 1, 1/2,
+   1/4, … down the beam ranking, so the best plan outweighs all the others together and
+   the rest are the alternatives to fall back on.
 3. Grounded deciding: `execute` walks the tree top-down. At each branch, perception (the
-   scene the executor reports) rules out children that cannot run now (`validate`), the most
-   sampled remaining child runs; on failure the step is retried up to `attempts_per_step`,
+   scene the executor reports) rules out children that cannot run now (`validate`), the
+   heaviest remaining child runs; on failure the step is retried up to `attempts_per_step`,
    then its subtree is abandoned and the walk backtracks to the nearest alternative, with no
    new model call. Only when the whole tree is exhausted is the model asked again
    (`max_resamples`), with the failure in words.
@@ -40,8 +43,8 @@ StepExecutor = Callable[[SkillCall], "tuple[bool, SceneObjects]"]
 @dataclass
 class TreeNode:
     step: SkillCall | None  # None at the root
-    count: int = 0  # sampled plans through this node
-    ends: int = 0  # sampled plans that end here
+    count: float = 0.0  # weight of the sampled plans through this node
+    ends: float = 0.0  # weight of the sampled plans that end here
     children: list[TreeNode] = field(default_factory=list)
     parent: TreeNode | None = None
     failed: bool = False  # abandoned after failing
@@ -57,17 +60,20 @@ class TreeNode:
 
 
 class ActionTree:
-    """Sampled plans merged by shared prefixes."""
+    """Sampled plans merged by shared prefixes; `weights` (default 1 each) say how much each plan counts."""
 
-    def __init__(self, plans: list[list[SkillCall]]):
+    def __init__(self, plans: list[list[SkillCall]], weights: list[float] | None = None):
         self.root = TreeNode(None)
-        for steps in plans:
+        weights = [1.0] * len(plans) if weights is None else list(weights)
+        if len(weights) != len(plans):
+            raise ValueError(f"ActionTree got {len(plans)} plans but {len(weights)} weights")
+        for steps, w in zip(plans, weights):
             node = self.root
-            node.count += 1
+            node.count += w
             for s in steps:
                 node = node.child(s)
-                node.count += 1
-            node.ends += 1
+                node.count += w
+            node.ends += w
 
     def nodes(self) -> int:
         stack, n = [self.root], 0
@@ -117,6 +123,7 @@ class TreePlannerConfig:
 
     sampler: str = "hf"  # planner that samples plans (needs generate(..., k=, sample=True))
     k: int = 4  # plans sampled per model call
+    decoding: str = "beam"  # "beam": the K best plans of a beam search; "sample": K samples at `temperature`
     temperature: float = 0.5  # sampling temperature (lower: fewer, likelier branches)
     attempts_per_step: int = 2  # executions of one step before its subtree is abandoned
     max_resamples: int = 1  # model calls after the whole tree failed
@@ -125,6 +132,8 @@ class TreePlannerConfig:
     def __post_init__(self):
         if self.k < 1:
             raise ValueError(f"TreePlannerConfig.k must be >= 1, got {self.k!r}")
+        if self.decoding not in ("beam", "sample"):
+            raise ValueError(f"TreePlannerConfig.decoding must be 'beam' or 'sample', got {self.decoding!r}")
         if not self.temperature > 0:
             raise ValueError(f"TreePlannerConfig.temperature must be > 0, got {self.temperature!r}")
         if self.attempts_per_step < 1:
@@ -159,14 +168,19 @@ class TreePlanner(Planner):
         self.last_tree: ActionTree | None = None
 
     def sample_tree(self, instruction: str, scene: SceneObjects, failure: str = "") -> tuple[ActionTree, TokenUsage]:
-        plans, usage = self.sampler.generate(instruction, scene, k=self.config.k, sample=True, failure=failure,
-                                             temperature=self.config.temperature)
-        kept = [p for p in plans if p is not None]
-        if not kept:
+        precheck = getattr(self.sampler, "precheck", None)
+        if precheck is not None:  # the sampler's grounding refusals (hf: objects the scene lacks)
+            precheck(instruction, scene)
+        sample = self.config.decoding == "sample"
+        plans, usage = self.sampler.generate(instruction, scene, k=self.config.k, sample=sample, failure=failure,
+                                             temperature=self.config.temperature if sample else None)
+        weights = [1.0 if sample else 0.5 ** i for i in range(len(plans))]
+        ranked = [(p, w) for p, w in zip(plans, weights) if p is not None]
+        if 2 * sum(w for _, w in ranked) <= sum(weights):  # the refusals weigh at least as much as the plans
             from robomatrix.planners.hf import refusal
 
             raise refusal(instruction, scene, self.name)
-        return ActionTree(kept), usage
+        return ActionTree([p for p, _ in ranked], [w for _, w in ranked]), usage
 
     def plan(self, instruction: str, scene: SceneObjects, task_id: str = "") -> Plan:
         if not isinstance(instruction, str) or not instruction.strip():

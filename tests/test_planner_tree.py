@@ -1,4 +1,6 @@
 """The tree planner: sampled plans merge into an action tree; execution backtracks instead of re-prompting."""
+import json
+
 import pytest
 
 from robomatrix.bench.planner import SymbolicWorld
@@ -98,3 +100,61 @@ def test_refusing_sampler_is_a_planning_error():
         TreePlanner(sampler=FakeSampler([None]), k=2).plan("dance", SCENE)
     with pytest.raises(PlanningError, match="sampling planner"):
         TreePlanner(sampler=object())
+
+
+def test_beam_ranking_lets_the_best_plan_outweigh_all_others():
+    a, b = "move_to(red can); grasp(red can);", "move_to(green can); grasp(green can);"
+    beam = TreePlanner(sampler=FakeSampler([a, b, b, b]), k=4)  # K best, best first
+    assert plan_text(beam.plan("grab a can", SCENE).steps) == a
+    sampled = TreePlanner(sampler=FakeSampler([a, b, b, b]), k=4, decoding="sample")  # K equal samples
+    assert plan_text(sampled.plan("grab a can", SCENE).steps) == b
+    with pytest.raises(PlanningError):  # the best answer is a refusal: the tree refuses
+        TreePlanner(sampler=FakeSampler([None, a, b]), k=3).plan("dance", SCENE)
+    with pytest.raises(ValueError, match="decoding"):
+        TreePlanner(sampler=FakeSampler([a]), decoding="greedy")
+
+
+class ScriptedModel:
+    """A deterministic stand-in for a model: each instruction's plan from a table; 40 prompt tokens
+    plus 3 per step already in the prompt, 6 completion tokens per step written (and 1 for the end)."""
+
+    name = "scripted"
+
+    def __init__(self, table):
+        self.table = {k: steps(v) for k, v in table.items()}
+        self.last_usage = TokenUsage()
+
+    def generate(self, instruction, scene, *, k=1, sample=False, failure="", done=(), max_steps=None,
+                 temperature=None):
+        plan = self.table[instruction]
+        if max_steps is not None:  # one more step after `done`, or the end
+            nxt = plan[: len(done) + 1]
+            usage = TokenUsage(40 + 3 * len(done), 6 if len(nxt) > len(done) else 1, 1)
+            self.last_usage = usage
+            return [nxt], usage
+        self.last_usage = TokenUsage(40, k * (6 * len(plan) + 1), 1)
+        return [plan] * k, self.last_usage
+
+
+def test_tree_and_iterative_token_accounting_on_fixed_tasks(tmp_path):
+    from robomatrix.bench.planner import _tree_vs_iterative
+
+    table = {"put the red can in the box": "move_to(red can); grasp(red can); lift(red can); "
+                                           "position_over(red can, box); release(red can);",
+             "pick up the green can": "move_to(green can); grasp(green can); lift(green can);",
+             "throw the green can in the box": "move_to(green can); grasp(green can); lift(green can); "
+                                               "position_over(green can, box); release(green can);"}
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(json.dumps({"instruction": i, "scene": {"visible": ["red can", "green can", "box"]},
+                                        "expected": p, "split": "hand"}) + "\n" for i, p in table.items()))
+    result = _tree_vs_iterative(ScriptedModel(table), path, tasks=3, k=2, seed=0, min_steps=3, via="hf")
+    tree, it = result["tree"], result["iterative"]
+    assert tree["tasks"] == it["tasks"] == 3 and tree["success"] == it["success"] == 1.0
+    # tree: one call per task, the prompt once and K whole plans
+    assert tree["calls_per_task"] == 1.0
+    assert tree["tokens_per_task"] == pytest.approx(sum(40 + 2 * (6 * n + 1) for n in (5, 3, 5)) / 3, abs=0.1)
+    # iterative: a call per step, one more after the injected failure, one that ends; the prompt every time
+    assert it["calls_per_task"] == pytest.approx(sum(n + 2 for n in (5, 3, 5)) / 3, abs=0.01)
+    least = sum(sum(40 + 3 * i + 6 for i in range(n)) + 40 + 3 * n + 1 for n in (5, 3, 5)) / 3
+    assert least < it["tokens_per_task"] < least + 70
+    assert result["token_reduction"] == pytest.approx(1 - tree["tokens_per_task"] / it["tokens_per_task"], abs=1e-4)

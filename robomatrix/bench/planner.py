@@ -129,21 +129,18 @@ def run_planner_bench(planner_name: str = "rule", cases: str | Path | None = Non
             "exact_match": round(sum(r["ok"] for r in rows_known) / len(rows_known), 4) if rows_known else None}
     if planner_name == "tree":
         opts = planner_options or {}
-        result["tree"] = run_tree_bench(cases, k=planner.config.k, model=opts.get("model", ""))
-        result["tree_endpoint"] = run_tree_bench(cases, k=planner.config.k, model=opts.get("model", ""),
-                                                 via="endpoint")
+        same = dict(k=planner.config.k, model=opts.get("model", ""), decoding=planner.config.decoding,
+                    temperature=planner.config.temperature)
+        result["tree"] = run_tree_bench(cases, **same)
+        result["tree_endpoint"] = run_tree_bench(cases, **same, via="endpoint")
     return result
 
 
 def _unknown_word_cases(planner, cases: list[dict]) -> set[str] | None:
-    """Ids of cases whose instruction has a word the model's word-level vocabulary lacks (None: not such a model)."""
-    tok = getattr(planner, "tokenizer", None)
-    if tok is None or not getattr(planner, "compact", False) or tok.unk_token_id is None:
+    """Ids of cases with a word the model's vocabulary lacks even after word mapping (None: not such a model)."""
+    if not getattr(planner, "compact", False) or not callable(getattr(planner, "unknown_words", None)):
         return None
-    from robomatrix.planners.prompts import normalise_instruction
-
-    return {c["id"] for c in cases
-            if tok.unk_token_id in tok.encode(normalise_instruction(c["instruction"]), add_special_tokens=False)}
+    return {c["id"] for c in cases if planner.unknown_words(c["instruction"])}
 
 
 def format_report(result: dict) -> str:
@@ -161,7 +158,7 @@ def format_report(result: dict) -> str:
     for key in ("tree", "tree_endpoint"):
         if key in result:
             t = result[key]
-            lines.append(f"  tree vs iterative ({t['via']}, k={t['k']}): {t['tree']['tokens_per_task']} vs "
+            lines.append(f"  tree vs iterative ({t['via']}, k={t['k']}, {t.get('decoding', 'sample')}): {t['tree']['tokens_per_task']} vs "
                          f"{t['iterative']['tokens_per_task']} tokens per task ({100 * t['token_reduction']:.1f} % "
                          f"fewer), success {100 * t['tree']['success']:.1f} % vs {100 * t['iterative']['success']:.1f} %")
     return "\n".join(lines)
@@ -212,7 +209,8 @@ class SymbolicWorld:
 
 
 def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int = 4, seed: int = 0,
-                   model: str = "", min_steps: int = 3, via: str = "hf") -> dict:
+                   model: str = "", min_steps: int = 3, via: str = "hf", decoding: str = "beam",
+                   temperature: float = 0.5) -> dict:
     """Tree planner vs the iterative baseline on the same multi-step tasks, one injected failure each.
 
     Tasks: the first `tasks` cases (held-out and hand-written first) whose expected plan has at
@@ -220,6 +218,7 @@ def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int =
     via "hf": the model is called directly (its compact prompt is what is counted); via
     "endpoint": through the `openai` planner and an in-process `serve-planner` of the same model
     on 127.0.0.1, counting what the endpoint reports (the chat prompt it received + generated tokens).
+    Both planners use the same sampler, tasks, injected failures and seeds in one run.
     """
     if via not in ("hf", "endpoint"):
         raise UsageError(f"run_tree_bench via must be 'hf' or 'endpoint', got '{via}'.")
@@ -229,15 +228,17 @@ def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int =
 
         with BackgroundServer(create_app(make_planner("hf", **({"model": model} if model else {})))) as url:
             sampler = make_planner("openai", base_url=url, timeout_s=120)
-            return _tree_vs_iterative(sampler, cases, tasks=tasks, k=k, seed=seed, min_steps=min_steps, via=via)
+            return _tree_vs_iterative(sampler, cases, tasks=tasks, k=k, seed=seed, min_steps=min_steps, via=via,
+                                      decoding=decoding, temperature=temperature)
     from robomatrix.planners.base import make_planner
 
     sampler = make_planner("hf", **({"model": model} if model else {}))
-    return _tree_vs_iterative(sampler, cases, tasks=tasks, k=k, seed=seed, min_steps=min_steps, via=via)
+    return _tree_vs_iterative(sampler, cases, tasks=tasks, k=k, seed=seed, min_steps=min_steps, via=via,
+                              decoding=decoding, temperature=temperature)
 
 
 def _tree_vs_iterative(sampler, cases, *, tasks: int, k: int, seed: int, min_steps: int, via: str,
-                       temperature: float = 0.5) -> dict:
+                       decoding: str = "beam", temperature: float = 0.5) -> dict:
     import random
 
     from robomatrix.planners.grammar import canonical_steps
@@ -247,7 +248,7 @@ def _tree_vs_iterative(sampler, cases, *, tasks: int, k: int, seed: int, min_ste
     pool = [c for c in load_cases(cases) if c["expected"] is not None]
     pool.sort(key=lambda c: {"heldout": 0, "hand": 1}.get(c["split"], 2))
     chosen = [c for c in pool if len(expected_steps(c)) >= min_steps][:tasks]
-    tree = TreePlanner(sampler=sampler, k=k, temperature=temperature)
+    tree = TreePlanner(sampler=sampler, k=k, temperature=temperature, decoding=decoding)
     out = {"tree": [], "iterative": []}
     import torch
 
@@ -275,5 +276,5 @@ def _tree_vs_iterative(sampler, cases, *, tasks: int, k: int, seed: int, min_ste
                 "backtracks": sum(r["backtracks"] for r in rows)}
 
     t, it = summary(out["tree"]), summary(out["iterative"])
-    return {"via": via, "k": k, "injected_failures_per_task": 1, "min_steps": min_steps, "tree": t, "iterative": it,
+    return {"via": via, "k": k, "decoding": decoding, "injected_failures_per_task": 1, "min_steps": min_steps, "tree": t, "iterative": it,
             "token_reduction": round(1 - t["tokens_per_task"] / it["tokens_per_task"], 4) if it["tokens_per_task"] else 0.0}
