@@ -19,6 +19,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layers", type=int, default=d.layers, help=f"transformer blocks (default: {d.layers})")
     parser.add_argument("--width", type=int, default=d.width, help=f"hidden size (default: {d.width})")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"corpus and initialisation seed (default: {d.seed})")
+    parser.add_argument("--with-corrections", default="", metavar="DIR",
+                        help="add the plans people corrected (a corrections memory, robomatrix/corrections/FORMAT.md) "
+                             "to the corpus")
     parser.add_argument("--json", action="store_true", help="print the training summary as one JSON object")
     parser.set_defaults(handler=train)
 
@@ -32,6 +35,14 @@ def train(args) -> int:
                           layers=args.layers, width=args.width, seed=args.seed)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    summary = train_planner(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    extra = {}
+    if args.with_corrections:
+        from robomatrix.corrections.training import correction_pairs
+
+        pairs = correction_pairs(args.with_corrections)
+        if not pairs:
+            raise UsageError(f"--with-corrections: no plan-changing corrections in {args.with_corrections}")
+        extra = {"extra_pairs": pairs}
+    summary = train_planner(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True), **extra)
     print(json.dumps(summary) if args.json else f"planner model written to {cfg.out}")
     return 0
