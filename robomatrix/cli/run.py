@@ -41,6 +41,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--log", metavar="RUN.mcap", help="write every topic to an MCAP file (ROS 2 schemas)")
     parser.add_argument("--time-limit", type=float, default=600.0, metavar="S",
                         help="simulated seconds the task may take (default: 600)")
+    parser.add_argument("--memory", metavar="DIR",
+                        help="corrections memory (robomatrix/corrections/FORMAT.md): corrections are stored there "
+                             "and remembered preferences and fixes applied (default: none kept)")
     parser.add_argument("--console", action="store_true",
                         help="serve the web console and run the simulation in real time until Ctrl-C "
                              "(tasks, corrections and teleop from the page)")
@@ -161,7 +164,8 @@ def run(args) -> int:
         from robomatrix.console.server import check_bind
 
         check_bind(args.host, token_from(args))  # before the simulation starts
-    config = run_config(args, policy=args.policy, video=args.video, log=args.log, time_limit_s=args.time_limit)
+    config = run_config(args, policy=args.policy, video=args.video, log=args.log, time_limit_s=args.time_limit,
+                        memory=args.memory)
     run_mod = require("robomatrix.run", "`robomatrix run`")
     if args.console:
         return run_console(args, config, run_mod)

@@ -39,7 +39,7 @@ class SessionCorrections:
     def attach_runner(self, runner) -> None:
         """A new episode's skill runner: remembered and standing offsets, effect timing, frames."""
         if self.apply_memory:
-            runner.offset_sources.append(self.memory.offset_for)
+            runner.offset_sources.append(self._remembered_offset)
         runner.offset_sources.append(self.handler.task_offsets)
         runner.on_adjust_applied = lambda offset, call: self.handler.effect("motion")
         inner = runner.on_frame
@@ -68,6 +68,14 @@ class SessionCorrections:
             if plan is not None:
                 plan(message)
         executive.on_status, executive.on_plan = on_status, on_plan
+
+    def _remembered_offset(self, call):
+        offset = self.memory.offset_for(call)
+        if offset is not None:  # reported with the plan's memory changes (MemoryPlanner.applied)
+            note = f"{call.to_text()}: {offset.describe()} (remembered fix)"
+            if note not in self.planner.applied:
+                self.planner.applied.append(note)
+        return offset
 
     # ------------------------------------------------------------------ the handler's needs
     def _scene(self):

@@ -1,0 +1,94 @@
+"""`robomatrix correct` and the correction topics: bad input, no executive, and the executive node's
+answer on /robomatrix/status; motion adjustments reaching a skill server's runner over a topic."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from robomatrix import comm
+from robomatrix.cli.main import main
+from robomatrix.messages import Correction, ExecutiveStatus, SkillAdjust
+from robomatrix.skills.runner import MotionOffset
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["correct", "   "], "the correction is empty"),
+    (["correct", "a bit to the left", "--timeout", "0"], "--timeout must be > 0"),
+    (["correct"], "the following arguments are required: text"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, says, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1
+
+
+def test_without_an_executive_it_says_so_and_exits_1(capsys):
+    assert main(["correct", "a bit to the left", "--timeout", "0.5"]) == 1
+    assert "no executive listens on /robomatrix/correction" in capsys.readouterr().err
+
+
+def _spin(ctx_nodes):
+    executor = comm.Executor(ctx_nodes)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    return executor
+
+
+def test_the_executive_node_answers_a_correction_on_the_status_topic(tmp_path):
+    from robomatrix.executive.node import ExecutiveNode
+
+    with comm.Context() as ctx:
+        person = comm.Node("person", context=ctx)
+        exe = ExecutiveNode(context=ctx, parameter_overrides={"corrections_memory": str(tmp_path)})
+        heard: list[ExecutiveStatus] = []
+        person.create_json_subscription(ExecutiveStatus, "/robomatrix/status",
+                                        lambda s: heard.append(s) if s.correction else None, 10)
+        pub = person.create_json_publisher(Correction, "/robomatrix/correction", 10)
+        executor = _spin([person, exe])
+        try:
+            pub.publish(Correction(text="cancel the task"))
+            pub.publish(Correction(text="flibber"))
+            deadline = time.monotonic() + 5
+            while len(heard) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            executor.shutdown()
+            exe.destroy_node()
+    assert [s.correction for s in heard] == ["cancel the task", "flibber"]
+    assert all(s.correction_level == "question" for s in heard)  # no task runs; not understood
+    assert "No task is running" in heard[0].message and "did not understand" in heard[1].message
+    assert (tmp_path / "corrections.jsonl").read_text().count("\n") == 2
+
+
+def test_skill_adjust_topic_reaches_the_runner():
+    from robomatrix.corrections.node import attach_skill_adjust
+    from robomatrix.messages import SkillCall
+
+    class Runner:
+        def __init__(self):
+            self.offset_sources, self.adjusted = [], []
+
+        def adjust(self, offset):
+            self.adjusted.append(offset)
+            return ""
+
+    runner = Runner()
+    with comm.Context() as ctx:
+        server, person = comm.Node("skill_server", context=ctx), comm.Node("person", context=ctx)
+        attach_skill_adjust(server, runner)
+        pub = person.create_json_publisher(SkillAdjust, "/robomatrix/skill_adjust", 10)
+        executor = _spin([server, person])
+        try:
+            pub.publish(SkillAdjust(offset=MotionOffset(base_dy_m=0.03).to_dict()))
+            pub.publish(SkillAdjust(offset=MotionOffset(arm_dz_m=-0.02).to_dict(), scope="skill", skill="grasp",
+                                    noun="can"))
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not runner.offset_sources[0](SkillCall("grasp", {"object": "red can"})):
+                time.sleep(0.02)
+        finally:
+            executor.shutdown()
+    assert runner.adjusted == [MotionOffset(base_dy_m=0.03)]
+    (standing,) = runner.offset_sources
+    assert standing(SkillCall("grasp", {"object": "red can"})) == MotionOffset(arm_dz_m=-0.02)
+    assert standing(SkillCall("lift", {"object": "red can"})) is None
