@@ -17,8 +17,9 @@ Subscribes
 With `backend:=ros2 profile:=<name|file>` the robot is a real one (or `robomatrix sim serve`)
 behind its own driver's standard topics (see `robomatrix.hardware.ros2_robot`): this node relays
 them onto the topics above, with the same watchdog and e-stop, plus the profile's limits and the
-`Ros2Robot`'s refusal to start when the driver's topics are missing. Camera frames are relayed
-as they arrive (not on the control tick), so the relay adds no sampling delay.
+`Ros2Robot`'s refusal to start when the driver's topics are missing. Camera frames and commands
+are relayed as they arrive (the control tick keeps the command stream and the watchdog going), so
+the relay adds no sampling delay. The profile's topics must not be this node's own (refused).
 
 The node is a thin wrapper: commands go through `CommandGate`, the robot through the
 `Robot` contract, messages through `robomatrix.hardware.conversions`.
