@@ -16,7 +16,9 @@ plugin does not load (`renderer="tiny"` forces it).
 """
 from __future__ import annotations
 
+import atexit
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +43,15 @@ from robomatrix.sim.scene import SceneSpec, resolve_scene
 
 ROBOT_CAMERA = "robot_camera"
 OVERVIEW_CAMERA = "overview"
+_CONNECTED: weakref.WeakSet = weakref.WeakSet()  # robots to disconnect quietly at exit
+
+
+@atexit.register
+def _disconnect_all() -> None:
+    """A client still open at exit is torn down by PyBullet's module cleanup, whose renderer banner
+    would land on stdout after a `--json` object: close them first, quietly."""
+    for robot in list(_CONNECTED):
+        robot.disconnect()
 
 
 @dataclass
@@ -111,6 +122,7 @@ class PybulletRobot(SimulatedRobot):
             if self.client < 0:
                 self.client = None
                 raise RoboMatrixError("PyBullet could not start a DIRECT physics client.")
+            _CONNECTED.add(self)
             cfg = self.config  # the renderer plugin first: it only draws shapes made after it loads
             self._camera = PybulletCamera(self.client, cfg.camera_width, cfg.camera_height, cfg.camera_fovy_deg,
                                           renderer=cfg.renderer)
@@ -123,6 +135,7 @@ class PybulletRobot(SimulatedRobot):
             except pb.error:  # already gone (interpreter shutting down)
                 pass
         self.client, self.world, self._camera = None, None, None
+        _CONNECTED.discard(self)
 
     def _require(self) -> None:
         if self.client is None:

@@ -3,6 +3,8 @@ its handle, RGB-D that agrees with MuJoCo's camera, separate clients per robot, 
 and one core task end to end. Placement and scoring use ORACLE poses, as tests may."""
 import math
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # the MuJoCo robot rendered beside it, offscreen
 
@@ -158,3 +160,15 @@ def test_oracle_disturbances_move_things_as_on_mujoco(robot):
     robot.advance(0.5)
     assert robot.oracle_object_poses()["red can"][:3] == pytest.approx([0.5, 0.3, 0.06], abs=0.005)
     assert robot.oracle_drawer_opening() == pytest.approx(0.1, abs=0.005)  # damped, no spring: stays
+
+
+def test_pybullet_banners_stay_off_stdout():
+    # PyBullet and its renderer plugin print from C (import, first frame, teardown at exit); a
+    # `--json` command must still print exactly its object on stdout.
+    code = ("from robomatrix.hardware.robot import make_robot\n"
+            "r = make_robot('pybullet', camera_width=32, camera_height=24)\n"
+            "r.connect(); r.reset('empty'); r.get_observation()\n"
+            "print('{\"ok\": true}')\n")  # left connected: closed at exit
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == '{"ok": true}\n'
