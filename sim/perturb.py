@@ -4,7 +4,8 @@ A `Perturber` watches the executive's announcements (plan, status, skill feedbac
 steps) and, at the moment its kind calls for, changes the world the way a person or an accident
 would:
 
-- object_moved     after move_to(X) reaches a can, the can is moved 0.2-0.4 m aside;
+- object_moved     after move_to(X) reaches a can, the can is moved aside (to a clear spot in
+                   the camera's view, or anywhere clear around the robot when none is);
 - knocked_out      while position_over carries a can, the can is knocked out of the gripper onto
                    the floor in front of the robot;
 - drawer_shut      after open_drawer, the drawer is pushed shut while the robot does the next step;
@@ -112,6 +113,7 @@ class Perturber:
         self._armed = False  # drawer_shut: open_drawer is done, strike during the next step
         self._post_until_s: float | None = None
         self._moved_containers: dict[str, tuple[float, float, float]] = {}
+        self._decoy: tuple[str, str] | None = None  # (can, its look-alike) once placed
 
     # ------------------------------------------------------------------ the executive's announcements
     def hooks(self):
@@ -192,10 +194,14 @@ class Perturber:
                 return False  # also keeps the drawer's swept area free
         return True
 
-    def _path_clear(self, x: float, y: float, ignore=(), half_width_m: float = 0.22) -> bool:
-        """Can the robot drive straight from where it is to (x, y) without pushing anything?"""
+    def _path_clear(self, x: float, y: float, ignore=(), half_width_m: float = 0.19, stop_short_m: float = 0.30) -> bool:
+        """Can the robot drive straight from where it is to `stop_short_m` before (x, y) (where move_to
+        stops for a can) without pushing anything? (The scenes keep the same lanes free.)"""
         scene = self.robot.scene
         bx, by, _ = self._base()
+        d = math.hypot(x - bx, y - by)
+        f = max(0.0, d - stop_short_m) / d if d > 0 else 0.0
+        x, y = bx + (x - bx) * f, by + (y - by) * f
         items = [(p[0], p[1], 0.033) for n, p in self._poses().items()
                  if n not in ignore and abs(p[0] - PARK_X_M) > 1.0]
         items += [(*self._moved_containers.get(c.name, c.pose)[:2], c.footprint_radius) for c in scene.containers]
@@ -225,11 +231,20 @@ class Perturber:
             return
         old = self._poses()[name]
         spot = self._spot_in_view(CAN_SIZE[0], avoid_xy=old[:2], min_shift_m=0.18, ignore=(name,))
-        if spot is None:
-            return
+        where = "in view"
+        if spot is None:  # a crowded corner: anywhere clear around the robot, maybe out of view
+            where = "out of view"
+            for _ in range(300):
+                angle, dist = float(self.rng.uniform(-math.pi, math.pi)), float(self.rng.uniform(0.45, 0.8))
+                x, y = self._to_world(dist * math.cos(angle), dist * math.sin(angle))
+                if math.hypot(x - old[0], y - old[1]) >= 0.18 and self._clear(x, y, CAN_SIZE[0], (name,)):
+                    spot = (x, y)
+                    break
+            else:
+                return
         self.robot.oracle_place_object(name, *spot)  # ORACLE
         self.fired = (f"moved the {name} {math.hypot(spot[0] - old[0], spot[1] - old[1]):.2f} m "
-                      f"after move_to reached it")
+                      f"after move_to reached it ({where})")
 
     def _knock_out(self, name: str) -> None:
         spot = self._spot_in_view(CAN_SIZE[0], ahead=(0.45, 0.65), lateral=(0.05, 0.25), ignore=(name,))
@@ -287,10 +302,25 @@ class Perturber:
             x, y = target[0] + gap * math.cos(angle), target[1] + gap * math.sin(angle)
             if self._clear(x, y, CAN_SIZE[0], ignore=(decoy_name(color),), object_gap_m=0.03):
                 self.robot.oracle_place_object(decoy_name(color), x, y)  # ORACLE
+                self._decoy = (name, decoy_name(color))
                 self.fired = f"put a look-alike {color} can {gap:.2f} m from the {name}"
                 return
 
     # ------------------------------------------------------------------ scoring
+    def score(self, task: TaskSpec, scene: SceneSpec, start, end) -> tuple[bool, str]:
+        """ORACLE: the task's predicate, with the containers where the disturbance put them. With a
+        look-alike, the instruction ("the blue can") fits both identical cans: the task also
+        succeeds when it was done with the look-alike (the why says so)."""
+        scene = self.scored_scene(scene)
+        ok, why = task.score(scene, start, end)
+        if ok or self._decoy is None:
+            return ok, why
+        can, decoy = self._decoy
+        swapped = [replace(state, objects={**state.objects, can: state.objects[decoy], decoy: state.objects[can]})
+                   for state in (start, end)]
+        ok_decoy, why_decoy = task.score(scene, *swapped)
+        return (True, f"{why_decoy} (done with the look-alike can)") if ok_decoy else (False, why)
+
     def scored_scene(self, scene: SceneSpec) -> SceneSpec:
         """`scene` with the containers where the disturbance put them (scoring is ORACLE)."""
         if not self._moved_containers:

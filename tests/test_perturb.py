@@ -127,3 +127,25 @@ def test_a_can_moved_after_move_to_is_found_again_and_grasped():
     assert row["perturbed"].startswith("moved the blue can")
     assert row["success"] and row["outcome"] == "succeeded", row
     assert row["backtracks"] + row["replans"] >= 1
+
+
+def test_a_task_done_with_the_look_alike_counts_and_says_so():
+    from robomatrix.sim.tasks import OracleState, task
+
+    scene = office_perturb(0)
+    spec = task("grasp_blue+distractor", "perturb")
+
+    def state(blue, decoy, opening):
+        return OracleState(objects={"blue can": np.array(blue), "decoy blue can": np.array(decoy)}, drawer_opening_m=0.0,
+                           base_pose=np.zeros(3), ee_position=np.array([0.3, 0.1]), gripper_opening=opening)
+
+    start = state([0.8, 0.0, 0.06], [0.9, 0.2, 0.06], 1.0)
+    p = Perturber("distractor", None)
+    held_decoy = state([0.8, 0.0, 0.06], [0.3, 0.0, 0.1], 0.5)
+    assert not p.score(spec, scene, start, held_decoy)[0]  # no look-alike was put down: only the blue can counts
+    p._decoy = ("blue can", "decoy blue can")
+    ok, why = p.score(spec, scene, start, held_decoy)
+    assert ok and why.endswith("(done with the look-alike can)")
+    ok, why = p.score(spec, scene, start, state([0.3, 0.0, 0.1], [0.9, 0.2, 0.06], 0.5))
+    assert ok and "look-alike" not in why
+    assert not p.score(spec, scene, start, state([0.8, 0.0, 0.06], [0.9, 0.2, 0.06], 1.0))[0]

@@ -113,7 +113,7 @@ def run_episode(cfg: BenchConfig, task_name: str, seed: int) -> dict[str, Any]:
     start = OracleState.capture(session.robot)  # ORACLE, scoring only
     result = session.run(spec.instruction)
     end = OracleState.capture(session.robot)  # ORACLE, scoring only
-    ok, why = spec.score(perturber.scored_scene(scene) if perturber is not None else scene, start, end)
+    ok, why = perturber.score(spec, scene, start, end) if perturber is not None else spec.score(scene, start, end)
     failed = [s for s in result.report.steps if not s.success]
     return {
         "task": spec.name, "level": spec.level, "seed": seed, "success": ok, "oracle": why,

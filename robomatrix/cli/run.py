@@ -6,6 +6,7 @@ With `--json`, stdout carries exactly one JSON object; progress goes to stderr.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -44,6 +45,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--memory", metavar="DIR",
                         help="corrections memory (robomatrix/corrections/FORMAT.md): corrections are stored there "
                              "and remembered preferences and fixes applied (default: none kept)")
+    parser.add_argument("--no-replan", dest="replan", action="store_false",
+                        help="only retry failed skills: no monitoring, backtracking or replanning (a baseline)")
     parser.add_argument("--console", action="store_true",
                         help="serve the web console and run the simulation in real time until Ctrl-C "
                              "(tasks, corrections and teleop from the page)")
@@ -166,6 +169,7 @@ def run(args) -> int:
         check_bind(args.host, token_from(args))  # before the simulation starts
     config = run_config(args, policy=args.policy, video=args.video, log=args.log, time_limit_s=args.time_limit,
                         memory=args.memory)
+    config.executive = dataclasses.replace(config.executive, replan=args.replan)
     run_mod = require("robomatrix.run", "`robomatrix run`")
     if args.console:
         return run_console(args, config, run_mod)
