@@ -47,11 +47,13 @@ class TaskOffsets:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._offsets: dict[tuple[str, str], MotionOffset] = {}
+        self._offsets: list[tuple[str, str, MotionOffset, str]] = []
 
-    def add(self, skill: str, noun: str, offset: MotionOffset) -> None:
+    def add(self, skill: str, noun: str, offset: MotionOffset, except_call: str = "") -> None:
+        """From now on `skill` on objects of `noun` ("" any) gets `offset`; not the call `except_call`
+        (its text), which already has it as a live adjustment (also for its retries)."""
         with self._lock:
-            self._offsets[(skill, noun)] = self._offsets.get((skill, noun), MotionOffset()) + offset
+            self._offsets.append((skill, noun, offset, except_call))
 
     def clear(self) -> None:
         with self._lock:
@@ -62,8 +64,8 @@ class TaskOffsets:
         noun = ObjectName.parse(obj).head if isinstance(obj, str) else ""
         with self._lock:
             total = MotionOffset()
-            for (skill, n), offset in self._offsets.items():
-                if skill == call.skill and n in ("", noun):
+            for skill, n, offset, except_call in self._offsets:
+                if skill == call.skill and n in ("", noun) and call.to_text() != except_call:
                     total = total + offset
         return None if total.is_zero else total
 
@@ -77,6 +79,7 @@ class CorrectionHandler:
                  running_skill: Callable[[], str | None] | None = None,
                  skill_offset: Callable[[str, str, MotionOffset], None] | None = None,
                  memory: CorrectionMemory | None = None,
+                 remembered: Callable[[SkillCall], MotionOffset | None] | None = None,
                  frame: Callable[[], np.ndarray | None] | None = None,
                  on_status: Callable[[ExecutiveStatus], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, source: str = "user"):
@@ -85,9 +88,13 @@ class CorrectionHandler:
         self.task_offsets = TaskOffsets()
         self.skill_offset = skill_offset  # in a graph: send the standing offset to the skill server too
         self.memory = memory if memory is not None else CorrectionMemory(None)
+        # the remembered offset the skill layer applied to a call (default: what the memory says now)
+        self.remembered = remembered or self.memory.offset_for
+        self.task_memory = CorrectionMemory(None)  # this task's corrections: replans keep them
         self.frame, self.on_status, self.clock, self.source = frame, on_status, clock, source
         self.instruction = ""  # the running task's instruction (set by whoever starts tasks)
         self.task_id = ""
+        self.on_task_start: list[Callable[[CorrectionMemory], None]] = []  # e.g. a MemoryPlanner takes the task memory
         self.latencies_ms: list[float] = []
         self.understood: list[Understanding] = []  # every correction handled, in order
         self._lock = threading.RLock()
@@ -103,6 +110,9 @@ class CorrectionHandler:
         with self._lock:
             self.instruction, self.task_id = instruction, task_id
             self.task_offsets.clear()
+            self.task_memory = CorrectionMemory(None)
+            for hook in self.on_task_start:
+                hook(self.task_memory)
 
     # ------------------------------------------------------------------ effects (latency)
     def observe_status(self, status: ExecutiveStatus) -> None:
@@ -197,16 +207,16 @@ class CorrectionHandler:
             return self._motion(u, ctx)
         if u.skill_offset is not None:
             skill, noun, offset = u.skill_offset
-            self.task_offsets.add(skill, noun, offset)
-            if self.skill_offset is not None:
-                self.skill_offset(skill, noun, offset)
             step = ctx.step
             live = step is not None and step.skill == skill and self.adjust is not None and \
                 (not noun or ObjectName.parse(str(step.args.get("object", ""))).head == noun)
+            self.task_offsets.add(skill, noun, offset, except_call=step.to_text() if live else "")
+            if self.skill_offset is not None:
+                self.skill_offset(skill, noun, offset)
             if live:
                 self.adjust(offset)
-            remembered = self.memory.offset_for(SkillCall(skill, {"object": f"x {noun}"} if noun else {}))
-            total = (remembered or MotionOffset()) + offset
+            probe = step if live else SkillCall(skill, {"object": f"x {noun}"} if noun else {})
+            total = (self.remembered(probe) or MotionOffset()) + offset  # on top of the remembered fix in use
             return [{"kind": "offset", "skill": skill, "noun": noun, "offset": total.to_dict()}], \
                 "motion" if live else ""
         if u.alias:
@@ -236,7 +246,7 @@ class CorrectionHandler:
         if step is not None and step.skill in ("grasp", "release", "position_over", "move_to", "push", "lift"):
             obj = step.args.get("object")
             noun = ObjectName.parse(obj).head if isinstance(obj, str) else ""
-            total = (self.memory.offset_for(step) or MotionOffset()) + _live_total(self, u.offset)
+            total = (self.remembered(step) or MotionOffset()) + _live_total(self, u.offset)
             total = MotionOffset(total.base_dx_m, total.base_dy_m, total.arm_dx_m, total.arm_dz_m)  # speed: situational
             if not total.is_zero:
                 rules.append({"kind": "offset", "skill": step.skill, "noun": noun, "offset": total.to_dict()})
@@ -353,6 +363,8 @@ class CorrectionHandler:
             change={k: v for k, v in u.to_dict().items() if k not in ("text", "summary")},
             rules=rules if u.level != "question" else [], source=source)
         self.memory.add(record, frame)
+        if record.rules:
+            self.task_memory.add(CorrectionRecord(**{**record.to_dict(), "frame": None}))
 
 
 def _awaited(u: Understanding) -> str:

@@ -286,6 +286,7 @@ class MemoryPlanner(Planner):
     def __init__(self, planner: Planner, memory: CorrectionMemory,
                  ask: Callable[[AmbiguousReferenceError], str | None] | None = None):
         self.inner, self.memory, self.ask = planner, memory, ask
+        self.task_memory: CorrectionMemory | None = None  # the running task's corrections (replans keep them)
         self.name = planner.name
         self.applied: list[str] = []
 
@@ -320,14 +321,23 @@ class MemoryPlanner(Planner):
         self.applied = applied
         return new
 
+    def _similar(self, instruction: str, kind: str, threshold: float | None):
+        """The best rule of `kind` for `instruction`: this task's own corrections first, then the memory."""
+        for memory in (self.task_memory, self.memory):
+            if memory is not None:
+                found = memory.similar(instruction, kind, threshold)
+                if found:
+                    return found[:1]
+        return []
+
     def _apply_plan_rules(self, plan: Plan, scene: SceneObjects, applied: list[str]) -> Plan:
         steps = list(plan.steps)
-        for _, record, rule in self.memory.similar(plan.instruction, "object", threshold=0.9)[:1]:
+        for _, record, rule in self._similar(plan.instruction, "object", 0.9):
             if any(rule["from"] in s.args.values() for s in steps) and scene.has(rule["to"]):
                 steps = substitute_object(steps, rule["from"], rule["to"])
                 applied.append(f"the {display(rule['to'])}, not the {display(rule['from'])} "
                                f"(said for '{record.instruction}')")
-        for _, record, rule in self.memory.similar(plan.instruction, "target")[:1]:
+        for _, record, rule in self._similar(plan.instruction, "target", None):
             if any(s.skill == "position_over" and s.args.get("target") == rule["from"] for s in steps) \
                     and scene.has(rule["to"]):
                 steps = retarget(steps, rule["from"], rule["to"], scene)

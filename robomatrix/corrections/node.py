@@ -28,7 +28,8 @@ SKILL_ADJUST_TOPIC = "/robomatrix/skill_adjust"
 def attach_corrections(node) -> CorrectionHandler:
     """Wire corrections into an `ExecutiveNode` (needs `executive`, `scene`, `pub_status`)."""
     p = node.declare_parameter
-    directory = str(p("corrections_memory", DEFAULT_DIR, description="corrections memory directory ('' = none)").value)
+    directory = str(p("corrections_memory", DEFAULT_DIR, description="corrections memory directory ('' = none); "
+                      "give the skill server the same one").value)
     apply_memory = bool(p("corrections_apply_memory", True, description="apply remembered corrections").value)
     ask_timeout_s = float(p("corrections_ask_timeout_s", 0.0,
                             description="ask back an ambiguous referent and wait this long, s (0: refuse)").value)
@@ -51,6 +52,7 @@ def attach_corrections(node) -> CorrectionHandler:
     planner = MemoryPlanner(executive.planner, memory if apply_memory else CorrectionMemory(None),
                             ask=(lambda err: handler.ask(err, ask_timeout_s)) if ask_timeout_s > 0 else None)
     executive.planner = handler.planner = planner
+    handler.on_task_start.append(lambda task_memory: setattr(planner, "task_memory", task_memory))
     status, plan_hook = executive.on_status, executive.on_plan
 
     def on_status(message) -> None:

@@ -31,9 +31,12 @@ class SessionCorrections:
         session.planner = self.planner
         self._run_thread: threading.Thread | None = None
         self._last_rgb = None
+        self._applied: dict[tuple[str, str], object] = {}  # (skill, object) → remembered offset applied this task
         self.handler = CorrectionHandler(None, self.planner, self._scene, adjust=self._adjust, memory=self.memory,
+                                         remembered=lambda call: self._applied.get(_key(call)),
                                          frame=lambda: self._last_rgb, on_status=self._status,
                                          clock=session._now)
+        self.handler.on_task_start.append(lambda task_memory: setattr(self.planner, "task_memory", task_memory))
 
     # ------------------------------------------------------------------ wiring
     def attach_runner(self, runner) -> None:
@@ -55,6 +58,7 @@ class SessionCorrections:
         """A task starts with `executive`: corrections now edit it, and its statuses and plans time them."""
         self._run_thread = threading.current_thread()
         self.handler.executive = executive
+        self._applied.clear()
         self.handler.start_task(instruction, task_id)
         status, plan = executive.on_status, executive.on_plan
 
@@ -71,6 +75,7 @@ class SessionCorrections:
 
     def _remembered_offset(self, call):
         offset = self.memory.offset_for(call)
+        self._applied[_key(call)] = offset
         if offset is not None:  # reported with the plan's memory changes (MemoryPlanner.applied)
             note = f"{call.to_text()}: {offset.describe()} (remembered fix)"
             if note not in self.planner.applied:
@@ -110,3 +115,7 @@ class SessionCorrections:
         return self.handler.handle(text, source)
 
 
+
+
+def _key(call) -> tuple[str, str]:
+    return call.skill, str(call.args.get("object", ""))
