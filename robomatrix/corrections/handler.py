@@ -239,8 +239,8 @@ class CorrectionHandler:
             self._to_question(u, "I cannot move the running skill from here (no skill layer connected).")
             return [], ""
         applied_to = self.adjust(u.offset)
-        if not applied_to:
-            u.summary += "; no skill runs now, so it applies to the next one"
+        if not applied_to and ctx.step is not None:
+            u.summary += "; no skill runs at this moment, so it applies to the next one"
         step = ctx.step
         rules = []
         if step is not None and step.skill in ("grasp", "release", "position_over", "move_to", "push", "lift"):

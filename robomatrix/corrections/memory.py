@@ -1,6 +1,6 @@
 """The corrections memory: every correction with its context, on disk, and what it teaches for next time.
 
-    memory = CorrectionMemory("~/.robomatrix/corrections")      # None: kept in this process only
+    memory = CorrectionMemory("~/.robomatrix/corrections")      # None (default): this process only
     memory.add(record, frame=rgb)                                # one JSON line + frames/<id>.png
     planner = MemoryPlanner(make_planner("rule"), memory)        # applies past preferences and fixes
     runner.offset_sources.append(memory.offset_for)              # remembered motion fixes per skill
@@ -111,7 +111,7 @@ class CorrectionMemory:
 
     `directory=None` keeps records in this process only (nothing is written)."""
 
-    def __init__(self, directory: str | os.PathLike | None = DEFAULT_DIR, similarity: float = 0.75,
+    def __init__(self, directory: str | os.PathLike | None = None, similarity: float = 0.75,
                  embedder=None):
         self.directory = Path(os.path.expanduser(str(directory))) if directory is not None else None
         self.similarity = similarity  # cosine an instruction needs to a record's for target rules to apply

@@ -5,7 +5,8 @@
 Subscribes  /robomatrix/correction   std_msgs/String (Correction JSON)  a person's correction, any time
 Publishes   /robomatrix/skill_adjust std_msgs/String (SkillAdjust JSON) motion offsets for the skill server
             /robomatrix/status       (the node's own publisher) what was understood, or a question back
-Parameters  corrections_memory (directory, "" = this process only; default ~/.robomatrix/corrections),
+Parameters  corrections_memory (directory, e.g. ~/.robomatrix/corrections, shared with the skill server's
+            parameter of that name; default "": kept in this process only),
             corrections_apply_memory (apply remembered corrections to new tasks, default true),
             corrections_ask_timeout_s (> 0: an ambiguous referent is asked back and the answer waited
             for; default 0: refused at once)
@@ -17,7 +18,7 @@ camera frame is stored with a correction (the executive does not subscribe to im
 from __future__ import annotations
 
 from robomatrix.corrections.handler import CorrectionHandler
-from robomatrix.corrections.memory import DEFAULT_DIR, CorrectionMemory, MemoryPlanner
+from robomatrix.corrections.memory import CorrectionMemory, MemoryPlanner
 from robomatrix.messages import Correction, SkillAdjust
 from robomatrix.skills.runner import MotionOffset
 
@@ -28,7 +29,7 @@ SKILL_ADJUST_TOPIC = "/robomatrix/skill_adjust"
 def attach_corrections(node) -> CorrectionHandler:
     """Wire corrections into an `ExecutiveNode` (needs `executive`, `scene`, `pub_status`)."""
     p = node.declare_parameter
-    directory = str(p("corrections_memory", DEFAULT_DIR, description="corrections memory directory ('' = none); "
+    directory = str(p("corrections_memory", "", description="corrections memory directory ('' = none); "
                       "give the skill server the same one").value)
     apply_memory = bool(p("corrections_apply_memory", True, description="apply remembered corrections").value)
     ask_timeout_s = float(p("corrections_ask_timeout_s", 0.0,
