@@ -20,8 +20,9 @@ INJECTION IS ORACLE: the perturber reads and writes object poses, container pose
 slide straight in the simulator (`MujocoRobot.oracle_*`). Nothing that acts (planner, executive,
 monitor, skills, perception) reads them; they see the disturbance only through the camera.
 
-Scenes: the suite's tasks run in `office_perturb`, the office scene plus the post and one
-look-alike can per colour, parked far behind the robot (out of the camera's reach) until used.
+Scenes: the suite's tasks run in `office_perturb` (robomatrix.sim.scenes), the office scene plus
+the post and one look-alike can per colour, parked far behind the robot (out of the camera's
+reach) until used.
 """
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ import numpy as np
 
 from robomatrix.errors import unknown_name
 from robomatrix.hardware.kinematics import world_to_base_point
-from robomatrix.sim.scene import PALETTE, ObjectSpec, SceneSpec, register_scene
-from robomatrix.sim.scenes import CAN_SIZE, office
+from robomatrix.sim.scene import SceneSpec
+from robomatrix.sim.scenes import CAN_SIZE, PARK_X_M, POST_NAME, POST_SIZE, decoy_name
 from robomatrix.sim.tasks import CORE, TaskSpec, register_suite
 
 PERTURBATIONS: dict[str, str] = {
@@ -54,12 +55,8 @@ SUITE_TASKS: dict[str, tuple[str, ...]] = {  # perturbation → core tasks it is
     "distractor": ("grasp_blue", "red_in_box"),
 }
 
-POST_NAME = "post"
-POST_SIZE = (0.08, 0.40)  # radius, height, m: taller than the camera (0.40 m), wider than a can
-POST_COLOR = "purple"  # no colour class of the detector: the camera sees it only as what it hides
 HIDE_FOR_S = 6.0  # how long the post stands in the way, simulated s
 CAN_COLORS = ("red", "green", "blue", "yellow")
-PARK_X_M = -4.5  # parked items wait here, behind the robot's start and beyond the camera's range
 
 
 def _segment_distance(p, a, b) -> float:
@@ -68,25 +65,6 @@ def _segment_distance(p, a, b) -> float:
     ab = b - a
     t = float(np.clip(np.dot(p - a, ab) / max(float(np.dot(ab, ab)), 1e-12), 0.0, 1.0))
     return float(np.linalg.norm(p - (a + t * ab)))
-
-
-def decoy_name(color: str) -> str:
-    return f"decoy {color} can"
-
-
-def office_perturb(seed: int) -> SceneSpec:
-    """`office` plus the post and a look-alike can per colour, parked out of reach and view."""
-    base = office(seed)
-    parked = [ObjectSpec(POST_NAME, "can", POST_COLOR, PALETTE[POST_COLOR], POST_SIZE, (PARK_X_M, 0.0, 0.0),
-                         mass=40.0)]
-    for color, park_y in zip(CAN_COLORS, (-1.5, -0.9, 0.9, 1.5)):
-        source = next(o for o in base.objects if o.color_name == color)
-        parked.append(ObjectSpec(decoy_name(color), "can", color, source.rgba, CAN_SIZE, (PARK_X_M, park_y, 0.0),
-                                 mass=source.mass))
-    return replace(base, name="office_perturb", objects=[*base.objects, *parked])
-
-
-register_scene("office_perturb", office_perturb)
 
 
 @dataclass

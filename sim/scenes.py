@@ -280,5 +280,32 @@ def empty(seed: int) -> SceneSpec:
     return SceneSpec(name="empty", lighting=_lighting(rng), floor_rgba=floor[0], floor_rgba2=floor[1], seed=seed)
 
 
-for _name, _builder in (("office", office), ("pick", pick), ("drawer", drawer), ("empty", empty)):
+PARK_X_M = -4.5  # office_perturb's extra items wait here, behind the robot's start, beyond the camera's range
+POST_NAME = "post"
+POST_SIZE = (0.08, 0.40)  # radius, height, m: taller than the camera (0.40 m), wider than a can
+POST_COLOR = "purple"  # no colour class of the detector: the camera sees the post only as what it hides
+
+
+def decoy_name(color: str) -> str:
+    """The look-alike of the `color` can in office_perturb."""
+    return f"decoy {color} can"
+
+
+def office_perturb(seed: int) -> SceneSpec:
+    """`office` plus what the perturbation suite (robomatrix.sim.perturb) brings in mid-task: a tall
+    post and a look-alike can per colour (same colour, shape and size), parked far behind the
+    robot, out of reach and view, until used."""
+    base = office(seed)
+    parked = [ObjectSpec(POST_NAME, "can", POST_COLOR, PALETTE[POST_COLOR], POST_SIZE, (PARK_X_M, 0.0, 0.0),
+                         mass=40.0)]
+    for source, park_y in zip(base.objects, (-1.5, -0.9, 0.9, 1.5)):
+        parked.append(ObjectSpec(decoy_name(source.color_name), "can", source.color_name, source.rgba, CAN_SIZE,
+                                 (PARK_X_M, park_y, 0.0), mass=source.mass))
+    return SceneSpec(name="office_perturb", objects=[*base.objects, *parked], containers=base.containers,
+                     cabinet=base.cabinet, lighting=base.lighting, floor_rgba=base.floor_rgba,
+                     floor_rgba2=base.floor_rgba2, seed=seed)
+
+
+for _name, _builder in (("office", office), ("pick", pick), ("drawer", drawer), ("empty", empty),
+                        ("office_perturb", office_perturb)):
     register_scene(_name, _builder)

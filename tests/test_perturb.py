@@ -12,7 +12,8 @@ from robomatrix.errors import UsageError
 from robomatrix.executive import StepRecord
 from robomatrix.hardware.robot import make_robot
 from robomatrix.messages import ExecutiveStatus, Plan, SkillCall, SkillFeedback
-from robomatrix.sim.perturb import PARK_X_M, PERTURBATIONS, SUITE_TASKS, Perturber, decoy_name, office_perturb
+from robomatrix.sim.perturb import PERTURBATIONS, SUITE_TASKS, Perturber
+from robomatrix.sim.scenes import PARK_X_M, decoy_name, office_perturb
 from robomatrix.sim.tasks import CORE, suite
 
 
