@@ -41,6 +41,7 @@ def context(step=1, held=None, instruction="put the red can in the box"):
     ("forward 5 cm", "motion", lambda u: u.offset.base_dx_m == pytest.approx(0.05)),
     ("move 2cm right", "motion", lambda u: u.offset.base_dy_m == pytest.approx(-0.02)),
     ("slower", "motion", lambda u: u.offset.speed_scale == 0.5 and u.offset.base_dx_m == 0.0),
+    ("slow down", "motion", lambda u: u.offset == MotionOffset(speed_scale=0.5)),
     ("no, the blue one", "skill", lambda u: u.substitute == {"red can": "blue can"}
      and u.instruction == "put the blue can in the box"),
     ("I meant the green can", "skill", lambda u: u.substitute == {"red can": "green can"}),
@@ -61,6 +62,7 @@ def context(step=1, held=None, instruction="put the red can in the box"):
     ("make me a sandwich", "question", lambda u: "did not understand" in u.question and u.offset is None
      and not u.edit),
     ("no, the purple one", "question", lambda u: u.question and not u.edit),
+    ("put it in the purple box instead", "question", lambda u: "no purple box" in u.question and not u.edit),
 ])
 def test_interpreter_understands_each_kind_of_correction(text, level, check):
     u = interpret(text, context())

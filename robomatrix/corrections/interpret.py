@@ -211,12 +211,16 @@ def _amount(t: str) -> float:
     return DEFAULT_SHIFT_M
 
 
+_SPEED_RE = re.compile(r"\b(slower|slow down|more slowly|too fast|slowly|carefully|careful|faster|speed up|"
+                       r"more quickly|too slow|hurry up|hurry|quicker)\b")
+
+
 def _offset_from(t: str) -> MotionOffset | None:
     """Directions and speed words in `t` as one offset (None: no motion words)."""
     values = {"base_dx_m": 0.0, "base_dy_m": 0.0, "arm_dz_m": 0.0}
     found = False
     amount = _amount(t)
-    for m in _DIR_RE.finditer(t):
+    for m in _DIR_RE.finditer(_SPEED_RE.sub(" ", t)):  # "slow down" is a speed, not a direction
         word = m.group(1)
         for pattern, (name, sign) in _DIRECTIONS:
             if re.fullmatch(pattern, word):
@@ -249,15 +253,16 @@ def _motion(text, t, ctx, g):
     offset = _offset_from(t)
     if offset is None:
         return None
-    rest = _DIR_RE.sub(" ", t)
+    rest = _DIR_RE.sub(" ", _SPEED_RE.sub(" ", t))
     rest = _AMOUNT_RE.sub(" ", rest)
-    rest = re.sub(r"\b(slower|slow down|more slowly|too fast|slowly|carefully|careful|faster|speed up|more quickly|"
-                  r"too slow|hurry up|hurry|quicker)\b", " ", rest)
     if any(w not in _MOTION_FILLER and not w.isdigit() for w in rest.split()):
         return None
     step = ctx.step
     where = f" ({step.to_text()})" if step is not None else " (the next skill: nothing runs now)"
-    return Understanding(text, "motion", f"move {offset.describe()}{where}", offset=offset)
+    shifts = MotionOffset(offset.base_dx_m, offset.base_dy_m, offset.arm_dx_m, offset.arm_dz_m)
+    what = f"move {offset.describe()}" if not shifts.is_zero else \
+        f"{'slow down' if offset.speed_scale < 1 else 'speed up'} to {offset.describe()}"
+    return Understanding(text, "motion", f"{what}{where}", offset=offset)
 
 
 def _skill_adjust(text, t, ctx, g):
@@ -313,7 +318,9 @@ def _target_change(text, t, ctx, g):
         target = g.resolve(phrase, "container")
     except AmbiguousReferenceError as exc:
         return _question(text, str(exc))
-    except PlanningError:
+    except PlanningError as exc:
+        if is_container(phrase):  # "the purple box instead": a container that is not here
+            return _question(text, str(exc))
         return None  # maybe a different object ("the blue one instead"): later rules decide
     obj = _moved_object(ctx)
     if obj is None:
