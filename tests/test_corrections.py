@@ -291,8 +291,8 @@ def test_a_live_correction_changes_the_outcome_of_a_grasp_that_an_offset_error_s
             session.correct("a bit to the right")
 
     fault = MotionOffset(base_dy_m=0.04)  # INJECTED FAULT, not a correction
-    cfg = RunConfig(time_limit_s=40.0, executive=ExecutiveConfig(max_retries_per_step=0, max_replans=0,
-                                                                 max_backtracks=0))
+    cfg = RunConfig(camera_width=160, camera_height=120, time_limit_s=40.0,
+                    executive=ExecutiveConfig(max_retries_per_step=0, max_replans=0, max_backtracks=0))
     with SimSession(cfg, Hooks(on_feedback=person)) as session:
         outcomes = []
         for saying[0] in (False, True, False):
