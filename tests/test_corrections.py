@@ -279,26 +279,42 @@ def test_corrections_are_stored_with_their_context_and_frame(tmp_path):
 # ------------------------------------------------------------------ in simulation
 def test_a_live_correction_changes_the_outcome_of_a_grasp_that_an_offset_error_spoils():
     """An injected 4 cm grasp offset (a miscalibrated gripper) makes the grasp miss; "a bit to the
-    right" said while the grasp runs fixes it, and the memory then fixes the next task unasked."""
+    right", said from another thread while the grasp runs (as the console does), fixes it; the
+    memory then fixes the next task unasked."""
+    import threading
+    import time
+
     from robomatrix.executive import ExecutiveConfig
     from robomatrix.run import Hooks, RunConfig, SimSession
 
-    said, saying = [], [False]
-
-    def person(fb):
-        if saying[0] and fb.skill == "grasp" and not said:
-            said.append(fb.skill)
-            session.correct("a bit to the right")
-
+    heard, outcomes, sessions = [], [], []
+    live = threading.Event()
     fault = MotionOffset(base_dy_m=0.04)  # INJECTED FAULT, not a correction
     cfg = RunConfig(camera_width=160, camera_height=120, time_limit_s=40.0,
                     executive=ExecutiveConfig(max_retries_per_step=0, max_replans=0, max_backtracks=0))
-    with SimSession(cfg, Hooks(on_feedback=person)) as session:
-        outcomes = []
-        for saying[0] in (False, True, False):
-            session.reset(seed=3)
-            session.runner.offset_sources.insert(0, lambda call: fault if call.skill == "grasp" else None)
-            outcomes.append(session.run("grasp the red can").success)
-        assert said == ["grasp"]
-        assert outcomes == [False, True, True]
-        assert session.corrections.handler.latencies_ms and session.corrections.handler.latencies_ms[0] < 1000
+
+    def robot_side():  # the renderer belongs to the thread that made the session: it runs everything
+        with SimSession(cfg, Hooks(on_status=lambda s: heard.append(s) if s.correction else None)) as session:
+            sessions.append(session)
+            for episode in range(3):
+                session.reset(seed=3)
+                session.runner.offset_sources.insert(0, lambda call: fault if call.skill == "grasp" else None)
+                if episode == 1:
+                    live.set()
+                outcomes.append(session.run("grasp the red can").success)
+                live.clear()
+
+    worker = threading.Thread(target=robot_side)
+    worker.start()
+    deadline = time.monotonic() + 120
+    while not live.is_set() and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    session = sessions[0]
+    while worker.is_alive() and not (session.runner.running or "").startswith("grasp(") and time.monotonic() < deadline:
+        time.sleep(0.002)
+    session.correct("a bit to the right")  # the person, on another thread while run() executes
+    worker.join(120)
+    assert outcomes == [False, True, True]
+    assert [(s.correction, s.correction_level) for s in heard] == [("a bit to the right", "motion")]
+    assert "grasp(object='red can')" in heard[0].message
+    assert session.corrections.handler.latencies_ms and session.corrections.handler.latencies_ms[0] < 1000
