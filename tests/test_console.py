@@ -250,3 +250,62 @@ def test_console_node_drives_the_hardware_node_and_publishes_task_correction_est
         for node in (console, hw, spy):
             node.destroy_node()
         ctx.shutdown()
+
+
+@pytest.mark.dds
+def test_console_node_attaches_to_a_launched_graph_over_dds():
+    """`robomatrix launch launch/sim.launch.yaml with_console:=true` (hardware node + console node,
+    two processes over DDS on loopback): camera frames reach the page, teleop moves the robot."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from websockets.sync.client import connect
+
+    with socket.socket() as s:  # a free port for the console
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "robomatrix"), "launch",
+                             str(root / "launch/sim.launch.yaml"), "with_stack:=false", "with_console:=true",
+                             f"console_port:={port}", "camera_width:=96", "camera_height:=72"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                ws = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the console node did not come up"
+                time.sleep(0.2)
+        with ws:
+            states, frames = [], 0
+            end = time.monotonic() + 30
+            while frames < 3 or not states or states[-1]["frame"] is None:
+                assert time.monotonic() < end, "no camera frames over DDS"
+                msg = ws.recv(timeout=5)
+                if isinstance(msg, bytes):
+                    frames += 1
+                elif json.loads(msg)["type"] == "state":
+                    states.append(json.loads(msg))
+            assert states[-1]["mode"] == "graph" and states[-1]["frame"]["width"] == 96
+            x0 = states[-1]["odom"][0]
+            for _ in range(20):
+                ws.send('{"type": "teleop", "base": [1, 0, 0], "arm": [0, 0]}')
+                time.sleep(0.05)
+            end = time.monotonic() + 10
+            while True:
+                msg = ws.recv(timeout=5)
+                if isinstance(msg, str) and json.loads(msg)["type"] == "state":
+                    odom_x = json.loads(msg)["odom"][0]
+                    if odom_x - x0 > 0.1:
+                        break
+                assert time.monotonic() < end, f"teleop over DDS did not move the robot (x {x0} -> {odom_x})"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        out = proc.communicate(timeout=30)[0]
+    assert "'console' stopped (exited with code 0)" in out, out[-2000:]

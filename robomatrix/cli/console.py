@@ -10,6 +10,7 @@ ROBOMATRIX_CONSOLE_TOKEN environment variable), and the page then needs `?token=
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 COMMAND = "console"
@@ -47,6 +48,11 @@ def serve(backend, args, stream=sys.stdout) -> int:
         backend.close()
         raise
     print(f"console: {server.url}  (Ctrl-C stops)", file=stream, flush=True)
+    from robomatrix.node_main import _raise_keyboard_interrupt
+
+    # SIGTERM ends it like Ctrl-C (uvicorn shuts down, then re-raises the signal it caught), so the
+    # simulation is closed and its video and log are finished.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         server.run()
     finally:
