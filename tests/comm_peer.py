@@ -4,6 +4,7 @@ Sets up roles on a node; the tests run it in-process for `inproc` and as a separ
 process for every other transport:
 
     python tests/comm_peer.py --transport dds --role echo,service,action,publisher
+    python tests/comm_peer.py --transport dds --node talker=echo --node /robot/server=service
 
 Roles
   echo       /peer/in (String) → republished unchanged on /peer/out (reliable, depth 1000)
@@ -19,11 +20,10 @@ Prints READY on stdout when set up; exits when stdin closes, on SIGTERM/SIGINT, 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from robomatrix import comm
+from robomatrix.comm.peer import serve
 from robomatrix.msgs import String
 from robomatrix.msgs.srv import SetBool, Trigger
 
@@ -74,36 +74,31 @@ def setup_roles(node: comm.Node, roles) -> list:
     return keep
 
 
+def parse_node_spec(spec: str) -> tuple[str, str, tuple[str, ...]]:
+    """'/robot/server=service,echo' → ('/robot', 'server', ('service', 'echo'))."""
+    full, _, roles = spec.partition("=")
+    namespace, _, name = full.rpartition("/")
+    return namespace or "/", name, tuple(r for r in roles.split(",") if r)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transport", default="inproc")
     ap.add_argument("--role", default=",".join(ROLES), help="comma-separated roles, or 'all'")
     ap.add_argument("--name", default="comm_peer")
+    ap.add_argument("--node", action="append", default=[], metavar="[/NS/]NAME=ROLE,...",
+                    help="a node and its roles (repeatable); replaces --name/--role")
     ap.add_argument("--lifetime", type=float, default=120.0, help="exit after this many seconds")
     args = ap.parse_args(argv)
     roles = ROLES if args.role == "all" else tuple(r for r in args.role.split(",") if r)
+    specs = [parse_node_spec(s) for s in args.node] or [("/", args.name, roles)]
 
     ctx = comm.Context(transport=args.transport)
-    node = comm.Node(args.name, context=ctx)
-    keep = setup_roles(node, roles)  # noqa: F841  (endpoints live as long as the node)
-    executor = comm.Executor([node])
-
-    def stop(*_):
-        executor.shutdown()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=lambda: (sys.stdin.read(), stop()), daemon=True).start()
-    watchdog = threading.Timer(args.lifetime, stop)
-    watchdog.daemon = True
-    watchdog.start()
-    print("READY", flush=True)
-    try:
-        executor.spin()
-    finally:
-        watchdog.cancel()
-        ctx.shutdown()
-    return 0
+    nodes, keep = [], []
+    for namespace, name, node_roles in specs:
+        nodes.append(comm.Node(name, namespace, context=ctx))
+        keep += setup_roles(nodes[-1], node_roles)  # endpoints live as long as the node
+    return serve(ctx, nodes, args.lifetime)
 
 
 if __name__ == "__main__":

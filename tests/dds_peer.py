@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import signal
 import sys
-import threading
 
 os.environ["ROBOMATRIX_DISCOVERY"] = "localhost"
 
 from robomatrix import comm  # noqa: E402
+from robomatrix.comm.peer import serve  # noqa: E402
 from robomatrix.msgs import Image, String, Twist  # noqa: E402
 from robomatrix.msgs.srv import SetBool  # noqa: E402
 
@@ -55,20 +54,7 @@ def main(argv=None) -> int:
 
     node.create_service(SetBool, "/dds_peer/set_bool", set_bool)
 
-    executor = comm.Executor([node])
-    stop = executor.shutdown
-    signal.signal(signal.SIGTERM, lambda *_: stop())
-    threading.Thread(target=lambda: (sys.stdin.read(), stop()), daemon=True).start()
-    watchdog = threading.Timer(args.lifetime, stop)
-    watchdog.daemon = True
-    watchdog.start()
-    print("READY", flush=True)
-    try:
-        executor.spin()
-    finally:
-        watchdog.cancel()
-        ctx.shutdown()
-    return 0
+    return serve(ctx, [node], args.lifetime)
 
 
 if __name__ == "__main__":

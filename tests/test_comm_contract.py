@@ -6,9 +6,6 @@ process for every other transport; DDS stays on loopback (ROBOMATRIX_DISCOVERY=l
 from __future__ import annotations
 
 import importlib.util
-import os
-import queue
-import subprocess
 import sys
 import threading
 import time
@@ -17,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from robomatrix import comm
+from robomatrix.comm.peer import PeerProcess, loopback_env
 from robomatrix.errors import UsageError
 from robomatrix.msgs import String
 from robomatrix.msgs.srv import SetBool, Trigger
@@ -45,33 +43,20 @@ class Graph:
             self._peer_thread = threading.Thread(target=self.peer_executor.spin, daemon=True)
             self._peer_thread.start()
         else:
-            env = dict(os.environ, ROBOMATRIX_DISCOVERY="localhost", PYTHONUNBUFFERED="1")
-            self.proc = subprocess.Popen(
-                [sys.executable, str(PEER), "--transport", transport, "--role", "all", "--lifetime", "120"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-            lines: queue.Queue = queue.Queue()
-            threading.Thread(target=lambda: [lines.put(line) for line in self.proc.stdout], daemon=True).start()
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    self.close()
-                    raise AssertionError(f"peer for {transport} did not start within 30 s") from None
-                if line.strip() == "READY":
-                    break
+            try:
+                self.proc = PeerProcess([sys.executable, str(PEER), "--transport", transport, "--role", "all",
+                                         "--lifetime", "120"], env=loopback_env(keep_cyclonedds_uri=True),
+                                        what=f"peer for {transport}")
+            except RuntimeError:
+                self.ctx.shutdown()
+                raise
 
     def close(self) -> None:
         if self._peer_thread is not None:
             self.peer_executor.shutdown()
             self._peer_thread.join(5)
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            self.proc.close()
         self.ctx.shutdown()
 
 

@@ -5,7 +5,6 @@ Everything stays on the loopback interface (discovery 'localhost').
 from __future__ import annotations
 
 import hashlib
-import os
 import queue
 import re
 import subprocess
@@ -26,38 +25,19 @@ from robomatrix.comm.dds import (
     service_topic_names,
 )
 from robomatrix.comm.dds.config import DiscoveryConfig
+from robomatrix.comm.peer import PeerProcess, loopback_env
 from robomatrix.errors import UsageError
 from robomatrix.msgs import Image, String, Twist, Vector3
 from robomatrix.msgs.srv import SetBool, Trigger
 
 PEER = Path(__file__).with_name("dds_peer.py")
-LOCAL_ENV = {"ROBOMATRIX_DISCOVERY": "localhost", "PYTHONUNBUFFERED": "1"}
 
 
 @pytest.fixture(scope="module")
 def peer():
-    env = {k: v for k, v in os.environ.items() if k != "CYCLONEDDS_URI"} | LOCAL_ENV
-    proc = subprocess.Popen([sys.executable, str(PEER), "--lifetime", "90"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            if line.strip() == "READY":
-                break
-        yield proc
-    except queue.Empty:
-        raise AssertionError("dds_peer did not start within 30 s") from None
-    finally:
-        if proc.poll() is None:
-            proc.stdin.close()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+    proc = PeerProcess([sys.executable, str(PEER), "--lifetime", "90"], what="dds_peer")
+    yield proc
+    proc.close()
 
 
 @pytest.fixture
@@ -170,7 +150,7 @@ def test_cyclone_selects_only_the_loopback_interface(tmp_path):
     script = ("import os; from robomatrix.comm.dds.config import DiscoveryConfig; "
               "os.environ['CYCLONEDDS_URI'] = DiscoveryConfig().to_xml() + ',' + os.environ['TRACING']; "
               "from cyclonedds.domain import DomainParticipant; DomainParticipant(0)")
-    env = {k: v for k, v in os.environ.items() if k != "CYCLONEDDS_URI"} | LOCAL_ENV | {"TRACING": tracing}
+    env = loopback_env() | {"TRACING": tracing}
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=30)
     selected = [line.split("selected interfaces:")[1] for line in trace.read_text().splitlines()
                 if "selected interfaces:" in line]
@@ -223,7 +203,7 @@ def test_user_cyclonedds_uri_is_respected_and_logged():
            "</Interfaces><AllowMulticast>false</AllowMulticast></General></Domain></CycloneDDS>")
     script = ("from robomatrix.comm.dds import DdsTransport; t = DdsTransport(); "
               "print('SOURCE', t.config_source); t.shutdown()")
-    env = dict(os.environ) | LOCAL_ENV | {"CYCLONEDDS_URI": uri}
+    env = loopback_env() | {"CYCLONEDDS_URI": uri}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert "SOURCE CYCLONEDDS_URI" in done.stdout

@@ -18,6 +18,7 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 import robomatrix.comm.dds  # noqa: F401  (installs the bulk uint8-sequence path on our types)
 from robomatrix.comm.dds.fastbytes import BulkUint8SequenceMachine, is_prepared, prepare_type
 from robomatrix.comm.dds.services import wire_types
+from robomatrix.errors import UsageError
 from robomatrix.msgs import (
     Bool,
     CameraInfo,
@@ -42,6 +43,7 @@ from robomatrix.msgs import (
     Vector3,
     ros_type_name,
 )
+from robomatrix.msgs.graph import GID16, GID24, gid_layout, guid_of
 from robomatrix.msgs.srv import EmptySrv, SetBool, Trigger
 
 # ROS 2 gives an empty structure one uint8 member; std_srvs is not in rosbags' store.
@@ -252,3 +254,51 @@ def test_service_samples_are_the_request_header_then_the_body(store, srv_type, r
         decoded = store.deserialize_cdr(raw, name)
         assert (decoded.client_guid, decoded.sequence_number) == (guid, seq)
         assert wire.unwrap(wire.cls.deserialize(raw)) == (guid, seq, body)
+
+
+def _entities_info(layout):
+    """A participant with two nodes (one without endpoints), GUIDs as rmw_cyclonedds pads them."""
+    guid = bytes(range(1, 17))
+    return layout.participant(gid=layout.to_gid(guid), node_entities_info_seq=[
+        layout.node(node_namespace="/", node_name="hardware_node",
+                    reader_gid_seq=[layout.to_gid(bytes([7] * 15 + [4])), layout.to_gid(bytes([8] * 15 + [4]))],
+                    writer_gid_seq=[layout.to_gid(bytes([9] * 15 + [3]))]),
+        layout.node(node_namespace="/robot/arm", node_name="idle_node"),
+    ])
+
+
+@pytest.mark.parametrize("layout,distro", [(GID16, Stores.ROS2_JAZZY), (GID24, Stores.ROS2_HUMBLE)])
+def test_participant_entities_info_matches_rosbags_for_each_distro(layout, distro):
+    """ros_discovery_info: Jazzy's 16-byte and Humble's 24-byte Gid, both ways, byte for byte."""
+    ts = get_typestore(distro)
+    name = "rmw_dds_common/msg/ParticipantEntitiesInfo"
+    msg = _entities_info(layout)
+    ours = msg.serialize()
+    decoded = ts.deserialize_cdr(ours, name)
+    assert plain(decoded) == plain(msg)
+    assert len(decoded.gid.data) == layout.size and bytes(decoded.gid.data[16:]) == bytes(layout.size - 16)
+    assert [n.node_name for n in decoded.node_entities_info_seq] == ["hardware_node", "idle_node"]
+    gid_cls, node_cls, info_cls = (ts.types[f"rmw_dds_common/msg/{t}"] for t in
+                                   ("Gid", "NodeEntitiesInfo", "ParticipantEntitiesInfo"))
+
+    def gid(g):
+        return gid_cls(data=np.frombuffer(g.data, dtype=np.uint8))
+
+    theirs_msg = info_cls(gid=gid(msg.gid), node_entities_info_seq=[
+        node_cls(node_namespace=n.node_namespace, node_name=n.node_name,
+                 reader_gid_seq=[gid(g) for g in n.reader_gid_seq], writer_gid_seq=[gid(g) for g in n.writer_gid_seq])
+        for n in msg.node_entities_info_seq])
+    theirs = bytes(ts.serialize_cdr(theirs_msg, name))
+    assert ours == theirs[:len(ours)] and not any(theirs[len(ours):])
+    assert type(msg).deserialize(theirs) == msg
+    assert guid_of(type(msg).deserialize(theirs).node_entities_info_seq[0].writer_gid_seq[0]) == bytes([9] * 15 + [3])
+
+
+def test_gid_layout_follows_the_ros_distro():
+    assert gid_layout({}) is GID16 and gid_layout({"ROS_DISTRO": "jazzy"}) is GID16
+    assert gid_layout({"ROS_DISTRO": "humble"}) is GID24
+    assert gid_layout({"ROS_DISTRO": "humble", "ROBOMATRIX_ROS_DISTRO": "kilted"}) is GID16
+    with pytest.raises(UsageError, match="is not a name"):
+        gid_layout({"ROS_DISTRO": "humble;rm"})
+    with pytest.raises(ValueError, match="16 bytes"):
+        GID16.to_gid(b"short")

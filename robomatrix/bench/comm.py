@@ -20,8 +20,6 @@ import argparse
 import json
 import os
 import platform
-import queue
-import subprocess
 import sys
 import threading
 import time
@@ -29,6 +27,7 @@ import time
 import numpy as np
 
 from robomatrix import comm
+from robomatrix.comm.peer import PeerProcess, serve
 from robomatrix.errors import UsageError
 from robomatrix.msgs import Image, String, Twist, Vector3
 
@@ -65,25 +64,14 @@ def run_peer(transport: str, max_burst: int, lifetime_s: float) -> int:
     ctx = comm.Context(transport=transport)
     node = comm.Node("bench_echo", context=ctx)
     keep = setup_echo(node, max_burst)  # noqa: F841  (endpoints live as long as the node)
-    executor = comm.Executor([node])
-    threading.Thread(target=lambda: (sys.stdin.read(), executor.shutdown()), daemon=True).start()
-    watchdog = threading.Timer(lifetime_s, executor.shutdown)
-    watchdog.daemon = True
-    watchdog.start()
-    print("READY", flush=True)
-    try:
-        executor.spin()
-    finally:
-        watchdog.cancel()
-        ctx.shutdown()
-    return 0
+    return serve(ctx, [node], lifetime_s)
 
 
 class _Echo:
     """The echo node for one transport: a thread (inproc) or a process (anything else)."""
 
     def __init__(self, transport: str, ctx: comm.Context, max_burst: int):
-        self.proc = self._thread = None
+        self.peer = self._thread = None
         if transport == "inproc":
             self.node = comm.Node("bench_echo", context=ctx)
             self._keep = setup_echo(self.node, max_burst)
@@ -91,37 +79,17 @@ class _Echo:
             self._thread = threading.Thread(target=self.executor.spin, name="bench-echo", daemon=True)
             self._thread.start()
             return
-        env = dict(os.environ, ROBOMATRIX_DISCOVERY="localhost", PYTHONUNBUFFERED="1")
-        env.pop("CYCLONEDDS_URI", None)
-        self.proc = subprocess.Popen(
+        self.peer = PeerProcess(
             [sys.executable, "-m", "robomatrix.bench.comm", "--peer", "--transports", transport,
-             "--n-image", str(max_burst)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in self.proc.stdout], daemon=True).start()
-        deadline, seen = time.monotonic() + PEER_START_TIMEOUT_S, []
-        while True:
-            try:
-                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                self.close()
-                raise RuntimeError(f"the {transport} echo process did not start: {''.join(seen)[-500:]}") from None
-            if line.strip() == "READY":
-                return
-            seen.append(line)
+             "--n-image", str(max_burst)], what=f"{transport} echo process", start_timeout_s=PEER_START_TIMEOUT_S)
 
     def close(self) -> None:
         if self._thread is not None:
             self.executor.shutdown()
             self._thread.join(5)
             self.node.destroy_node()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.peer is not None:
+            self.peer.close()
 
 
 # ----------------------------------------------------------------------------- bench side

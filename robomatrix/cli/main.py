@@ -20,7 +20,7 @@ from robomatrix.errors import RoboMatrixError, UsageError, closest
 
 PROG = "robomatrix"
 # Command modules, in the order `--help` lists them.
-COMMAND_MODULES = ("run", "plan", "console", "correct", "launch", "topic", "sim", "demo", "bench", "doctor", "collect", "dataset", "train",
+COMMAND_MODULES = ("run", "plan", "console", "correct", "launch", "topic", "node", "sim", "demo", "bench", "doctor", "collect", "dataset", "train",
                    "train_planner", "serve_planner")
 
 

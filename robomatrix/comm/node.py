@@ -71,6 +71,7 @@ class Node:
         self._logger = Logger(self._name, own.log_level_for(self._name) or shared.log_level_for(self._name))
 
         self._lock = threading.Lock()
+        self._graph_lock = threading.Lock()  # orders the node's announcements to the transport
         self._seq = itertools.count()
         self._subscriptions: list[Subscription] = []
         self._timers: list[Timer] = []
@@ -89,6 +90,7 @@ class Node:
                                                  QoSProfile(depth=1))
         self._clock = clock
         self.context._add_node(self)
+        self._announce()
 
     # ------------------------------------------------------------------ identity
     def get_name(self) -> str:
@@ -216,12 +218,25 @@ class Node:
     def _remember(self, entity) -> None:
         with self._lock:
             self._entities.append(entity)
+        if getattr(entity, "_endpoint", None) is not None:
+            self._announce()
 
     def _forget(self, entity) -> None:
         with self._lock:
             for bucket in (self._entities, self._subscriptions, self._timers):
                 if entity in bucket:
                     bucket.remove(entity)
+        if getattr(entity, "_endpoint", None) is not None:
+            self._announce()
+
+    def _announce(self) -> None:
+        """Tell the transport which endpoints this node owns now (the ROS graph, `ros2 node list`)."""
+        with self._graph_lock:
+            with self._lock:
+                if self._destroyed:
+                    return
+                endpoints = [e._endpoint for e in self._entities if getattr(e, "_endpoint", None) is not None]
+            self.context.transport.update_node(self, self._namespace, self._name, endpoints)
 
     # ------------------------------------------------------------------ parameters
     def declare_parameter(self, name: str, value: Any = None, description: str = "",
@@ -312,6 +327,8 @@ class Node:
                 endpoint = getattr(entity, "_endpoint", None)
                 if endpoint is not None:
                     endpoint.close()
+        with self._graph_lock:
+            self.context.transport.remove_node(self)
         if self._executor is not None:
             self._executor.remove_node(self)
         self.context._remove_node(self)

@@ -102,6 +102,17 @@ class Transport(abc.ABC):
     def shutdown(self) -> None:
         """Close every endpoint; further use raises. Idempotent."""
 
+    def update_node(self, node: Any, namespace: str, name: str, endpoints: list[TransportEndpoint]) -> None:
+        """Node `node` (a hashable key) is `namespace`/`name` and owns exactly `endpoints` now.
+
+        Called by the node whenever that changes. Transports that announce the ROS graph
+        (`dds`: `ros_discovery_info`, for `ros2 node list`) override it; the default does nothing."""
+        return None
+
+    def remove_node(self, node: Any) -> None:
+        """Node `node` is gone (see `update_node`); the default does nothing."""
+        return None
+
 
 TRANSPORTS: dict[str, Callable[..., Transport]] = {}
 

@@ -6,6 +6,8 @@
   does not match a best-effort publisher, transient-local late joiners get the last
   `depth` samples — DDS itself enforces these.
 - Services: see `robomatrix.comm.dds.services`.
+- Nodes: announced with their endpoints' GIDs on `ros_discovery_info`, as rmw_cyclonedds
+  does (`robomatrix.comm.dds.graph`), so `ros2 node list` sees them.
 One DomainParticipant per transport; one reader thread (`ReaderLoop`) delivers everything.
 """
 from __future__ import annotations
@@ -18,12 +20,13 @@ from typing import Any
 
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.pub import DataWriter
-from cyclonedds.qos import Policy
+from cyclonedds.qos import Policy, Qos
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 
 from robomatrix.comm.dds.config import DiscoveryConfig, discovery_config, domain_id_from, open_domain
 from robomatrix.comm.dds.fastbytes import prepare_type
+from robomatrix.comm.dds.graph import PARTICIPANT_USER_DATA, GraphAnnouncer, GraphReader
 from robomatrix.comm.dds.qos import to_dds_qos
 from robomatrix.comm.dds.reader_loop import ReaderLoop, delete_entity
 from robomatrix.comm.transport import (
@@ -46,12 +49,21 @@ def dds_topic_name(ros_name: str, prefix: str = "rt") -> str:
 class _Endpoint(TransportEndpoint):
     def __init__(self, transport: DdsTransport, label: str):
         self._transport, self.label, self.closed = transport, label, False
+        self._gids: tuple | None = None
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
             self._release()
             self._transport._untrack(self)
+
+    def gids(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+        """(reader GUIDs, writer GUIDs) of this endpoint's DDS reader and writer, for the ROS graph."""
+        if self._gids is None:
+            reader, writer = getattr(self, "reader", None), getattr(self, "writer", None)
+            self._gids = (() if reader is None else (reader.guid.bytes,),
+                          () if writer is None else (writer.guid.bytes,))
+        return self._gids
 
     @abc.abstractmethod
     def _release(self) -> None:
@@ -141,8 +153,9 @@ class DdsTransport(Transport):
         self._endpoints: set[_Endpoint] = set()
         self._topics: dict[str, tuple[Topic, type]] = {}
         self._closed = False
-        self.participant = DomainParticipant(self.domain_id)
+        self.participant = DomainParticipant(self.domain_id, qos=Qos(Policy.Userdata(PARTICIPANT_USER_DATA)))
         self.loop = ReaderLoop(self.participant)
+        self.graph = GraphAnnouncer(self.participant)
 
     # ------------------------------------------------------------------ bookkeeping
     def _check_open(self) -> None:
@@ -195,6 +208,23 @@ class DdsTransport(Transport):
 
         return self._track(DdsClient(self, name, srv_type))
 
+    def update_node(self, node: Any, namespace: str, name: str, endpoints: list) -> None:
+        readers, writers = [], []
+        for endpoint in endpoints:
+            if isinstance(endpoint, _Endpoint) and endpoint._transport is self and not endpoint.closed:
+                endpoint_readers, endpoint_writers = endpoint.gids()
+                readers += endpoint_readers
+                writers += endpoint_writers
+        self.graph.set_node(node, namespace, name, readers, writers)
+
+    def remove_node(self, node: Any) -> None:
+        self.graph.remove_node(node)
+
+    def graph_reader(self) -> GraphReader:
+        """A reader of the nodes other participants announce (close it when done)."""
+        self._check_open()
+        return GraphReader(self.graph)
+
     def shutdown(self) -> None:
         with self._lock:
             if self._closed:
@@ -204,6 +234,7 @@ class DdsTransport(Transport):
             endpoint.close()
         with self._lock:
             self._closed = True
+        self.graph.close()
         self.loop.stop()
         with self._lock:
             for topic, _ in self._topics.values():
