@@ -135,3 +135,18 @@ def test_world_views_from_the_tracker_and_from_the_scene_message_agree():
 def test_config_names_the_bad_field(field, value):
     with pytest.raises(UsageError, match=field):
         MonitorConfig(**{field: value})
+
+
+def test_an_estimate_jumping_between_two_look_alikes_is_found_but_one_move_is_not():
+    a, b = (0.8, 0.15, True, 0.0), (0.8, -0.15, True, 0.0)
+    feed = Feed(view(0.0, {"red can": a}))
+    feed.begin(PUT, 0)
+    found = None
+    for k in range(1, 12):  # the estimate flips every 0.5 s
+        found = found or feed.check(view(0.5 * k, {"red can": b if k % 2 else a}))
+    assert found is not None and found.kind == "ambiguous" and "two look-alike objects" in found.text
+    assert "jumped 4 times" in found.text
+    feed = Feed(view(0.0, {"red can": a}))
+    feed.begin(PUT, 0)
+    for k in range(1, 12):  # moved once, then stays: not ambiguous
+        assert feed.check(view(0.5 * k, {"red can": b if k > 3 else a})) is None

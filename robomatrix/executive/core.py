@@ -51,7 +51,7 @@ Verifier = Callable[[SkillCall, SkillResult], "tuple[bool, str]"]
 
 log = logging.getLogger("robomatrix.executive")
 
-FINDING_KINDS = ("slipped", "moved", "gone", "hidden", "drawer_closed")
+FINDING_KINDS = ("slipped", "moved", "gone", "hidden", "drawer_closed", "ambiguous")
 CARRYING_SKILLS = ("lift", "position_over")  # need their object in the gripper from start to end
 
 
@@ -218,7 +218,7 @@ def backtrack_target(plan: Plan, index: int, call: SkillCall, finding: Finding |
             return None
         return _last(plan, index, lambda s: s.skill == "open_drawer")
     obj = finding.object if finding is not None and finding.object else call.args.get("object")
-    if not obj or call.skill in ("open_drawer", "close_drawer", "nudge"):
+    if kind == "ambiguous" or not obj or call.skill in ("open_drawer", "close_drawer", "nudge"):
         return None
     if call.skill in ("move_to", "search") and not kind:
         return None  # the skill that finds the object failed on its own: the planner decides

@@ -13,7 +13,10 @@ What it watches, from camera perception only (never the simulator):
 - hidden: the object move_to or grasp drives to is not seen for a while although it should be in
   the camera's view (something stands in front of it, or it is gone);
 - drawer_closed: a later step puts something in the drawer that an earlier step opened, and
-  perception sees the drawer closed again.
+  perception sees the drawer closed again;
+- ambiguous: the estimate of the object move_to or grasp acts on keeps jumping between two places
+  (two look-alike objects that perception takes for one): the skill chases both and finishes
+  neither, so the monitor stops it with both places in words.
 Every finding must persist for a short time (`MonitorConfig.*_confirm_s`, on perception's clock)
 so that one noisy frame does not stop a skill.
 
@@ -111,10 +114,12 @@ class MonitorConfig:
     view_half_angle_deg: float = 28.0  # "should be in view": within this bearing of the camera axis ...
     view_range_m: tuple[float, float] = (0.5, 1.4)  # ... and this distance ahead (the camera sees ~0.25-1.5 m)
     drawer_confirm_s: float = 0.4  # the drawer seen closed this long while a later step needs it open
+    ambiguous_jumps: int = 4  # the watched object's estimate jumping back and forth this often ...
+    ambiguous_window_s: float = 8.0  # ... within this long: two look-alikes taken for one
 
     def __post_init__(self):
         for name in ("slip_confirm_s", "moved_m", "moved_confirm_s", "hidden_after_s", "view_half_angle_deg",
-                     "drawer_confirm_s"):
+                     "drawer_confirm_s", "ambiguous_jumps", "ambiguous_window_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise UsageError(f"MonitorConfig.{name} must be a number >= 0, got {value!r}.")
@@ -137,6 +142,8 @@ class Monitor(StepMonitor):
         self._watch: str | None = None  # must stay visible when it should be
         self._drawer: bool = False  # a later step needs the drawer open
         self._since: dict[str, float] = {}  # finding kind → perception stamp it was first seen at
+        self._last_estimate: np.ndarray | None = None  # the watched object's latest odom estimate
+        self._jumps: list[tuple[float, np.ndarray, np.ndarray]] = []  # (stamp, from, to) of estimate jumps
 
     def begin(self, plan: Plan, index: int) -> None:
         call = plan.steps[index]
@@ -148,6 +155,7 @@ class Monitor(StepMonitor):
         if call.skill in REACHING_SKILLS and view is not None and obj in view.objects:
             self._anchor = (obj, view.objects[obj].position_odom.copy())
         self._watch = obj if call.skill in APPROACHED_SKILLS else None
+        self._last_estimate, self._jumps = None, []
         self._drawer = (view is not None and view.drawer_open is True
                         and needs_drawer_open(plan, index))
 
@@ -158,7 +166,7 @@ class Monitor(StepMonitor):
         if view is None:
             return None
         for kind, test in (("slipped", self._slipped), ("moved", self._moved), ("drawer_closed", self._drawer_closed),
-                           ("hidden", self._hidden)):
+                           ("hidden", self._hidden), ("ambiguous", self._ambiguous)):
             found = test(view)
             if found is None:
                 self._since.pop(kind, None)
@@ -207,6 +215,29 @@ class Monitor(StepMonitor):
         return obj, 0.0, (
             f"expected to see the {obj} during {self._doing()}: it should be in the camera's view, but "
             f"{view.where(obj)}; something may stand in front of it, or it is gone")
+
+    def _ambiguous(self, view: WorldView):
+        obj = self._watch
+        o = view.objects.get(obj) if obj and obj != view.held else None
+        if o is None or not o.in_view:
+            return None
+        now = o.position_odom.copy()
+        last, self._last_estimate = self._last_estimate, now
+        if last is not None and float(np.linalg.norm(now[:2] - last[:2])) >= self.config.moved_m:
+            self._jumps.append((view.stamp_s, last, now))
+        self._jumps = [j for j in self._jumps if view.stamp_s - j[0] <= self.config.ambiguous_window_s]
+        if len(self._jumps) < self.config.ambiguous_jumps:
+            return None
+        # back and forth: the jumps return to where they came from (a can that was moved jumps once)
+        first, back = self._jumps[0], self._jumps[1]
+        if float(np.linalg.norm(back[2][:2] - first[1][:2])) >= self.config.moved_m:
+            return None
+        places = " and ".join(f"{view.in_base(p)[0]:.2f} m ahead, {view.in_base(p)[1]:+.2f} m aside"
+                              for p in (first[1], first[2]))
+        return obj, 0.0, (
+            f"expected one {obj} during {self._doing()}; perception's estimate of it jumped "
+            f"{len(self._jumps)} times in {self.config.ambiguous_window_s:g} s between two places ({places}): "
+            f"two look-alike objects, and perception cannot tell which one is meant")
 
     def _drawer_closed(self, view: WorldView):
         if not self._drawer or view.drawer_open is not False:
