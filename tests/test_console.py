@@ -198,13 +198,14 @@ def test_websocket_refuses_other_origins_and_answers_bad_input_with_errors():
 
 
 # ---------------------------------------------------------------------------- graph node (inproc)
-def test_console_node_drives_the_hardware_node_and_publishes_task_correction_estop():
+def test_console_node_drives_the_hardware_node_and_publishes_task_correction_estop(tmp_path):
     from robomatrix.console.node import ConsoleNode
     from robomatrix.hardware.hardware_node import HardwareNode
+    from robomatrix.skills.data.format import DatasetReader, read_index
 
     ctx = comm.Context(transport="inproc")
     hw = HardwareNode(context=ctx, parameter_overrides={"camera_width": 96, "camera_height": 72, "scene": "pick"})
-    console = ConsoleNode(context=ctx, parameter_overrides={"serve": False, "record_dir": "unused"})
+    console = ConsoleNode(context=ctx, parameter_overrides={"serve": False, "record_dir": str(tmp_path / "demos")})
     spy = comm.Node("spy", context=ctx)
     tasks, corrections, estops, odom = [], [], [], []
     spy.create_json_subscription(Task, "/robomatrix/task", tasks.append, 10)
@@ -229,6 +230,17 @@ def test_console_node_drives_the_hardware_node_and_publishes_task_correction_est
         spin_for(0.8)  # silent teleop: the console's watchdog, then the hardware's, stop the base
         assert console.model.teleop == "stopped by watchdog"
         assert abs(odom[-1].twist.twist.linear.x) < 0.02
+        # a teleoperated demonstration over the topics: one step per camera frame
+        console.handle(parse_message('{"type": "record", "action": "start", "skill": "nudge", '
+                                     '"args": {"direction": "up"}}'))
+        spin_for(1.0, TeleopCommand((0.0, 0.0, 0.0), (0.0, 1.0), None))
+        spin_for(0.3)
+        console.handle(parse_message('{"type": "record", "action": "stop"}'))
+        (meta,) = read_index(tmp_path / "demos")
+        assert (meta["source"], meta["skill"], meta["success"]) == ("teleop", "nudge", True), meta["outcome"]
+        assert 5 <= meta["steps"] and 5.0 < meta["control_rate_hz"] < 30.0  # the camera's rate (15 Hz)
+        episode = DatasetReader(tmp_path / "demos").load(0)
+        assert episode.rgb(0).shape == (72, 96, 3) and episode.action[-1, 4] > episode.action[0, 4] + 0.05
         console.handle(parse_message('{"type": "task", "text": "put the red can in the box"}'))
         console.handle(parse_message('{"type": "correction", "text": "no, the blue one"}'))
         console.handle(parse_message('{"type": "stop"}'))

@@ -207,3 +207,19 @@ def test_recording_a_teleoperated_demonstration(page, console):
     assert len(episode) == meta["steps"] >= 10 and episode.rgb(0).shape == (120, 160, 3)
     assert episode.action[-1, 4] < episode.action[0, 4] - 0.05  # the commanded arm z went down
     assert episode.done[-1] and not episode.done[0]
+
+
+def test_with_a_token_the_page_needs_it(page, console):
+    from robomatrix.console.server import ConsoleServer
+
+    server = ConsoleServer(console[0], port=0, token="browser-test-token").start()
+    other = page.context.new_page()
+    try:
+        response = other.goto(server.url.split("?")[0])
+        assert response.status == 401 and "access token required" in other.inner_text("body")
+        other.goto(server.url)  # ...?token=browser-test-token: the page, its script, the WebSocket
+        other.wait_for_function("Number(document.querySelector('#frame-count').dataset.count) >= 2", timeout=15000)
+        assert other.inner_text("#conn") == "online"
+    finally:
+        other.close()
+        server.stop()

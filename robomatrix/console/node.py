@@ -67,6 +67,8 @@ class ConsoleNode(comm.Node, ConsoleBackend):
         self._assembler = None  # a FrameAssembler while recording (pairs colour, depth, state)
         self._perception = None
         self._last_applied = Action()
+        self._last_obs = None  # the latest recorded observation (recording only)
+        self._record_stamps: list[float] = []
         self._published = {"arm": None, "gripper": None, "base_moving": False}
 
         sensor = comm.QOS_SENSOR_DATA
@@ -225,6 +227,7 @@ class ConsoleNode(comm.Node, ConsoleBackend):
                 assembler = FrameAssembler(camera_pose_base(load_robot_description(None)))
                 assembler.set_odometry(self.model.odom, (0.0, 0.0, 0.0))
                 self._assembler = assembler
+                self._record_stamps = []
                 self.model.log(f"recording a teleop demonstration of {self.model.recording['call']} "
                                "(one step per camera frame)")
             elif command.action == "discard":
@@ -235,14 +238,15 @@ class ConsoleNode(comm.Node, ConsoleBackend):
             else:
                 self._assembler = None
                 obs, state = self._last_obs, self._perception.state if self._perception else None
+                stamps = self._record_stamps
+                if len(stamps) >= 2 and stamps[-1] > stamps[0]:  # one step per camera frame: its rate
+                    self.recorder.control_rate_hz = round((len(stamps) - 1) / (stamps[-1] - stamps[0]), 2)
                 try:
                     saved = self.recorder.stop(obs, state)
                 finally:
                     self.model.recording = self.recorder.status()
                 self.model.log(f"saved demonstration {saved['file']} ({saved['steps']} steps, "
                                f"{'success' if saved['success'] else 'postcondition not met: ' + saved['reason']})")
-
-    _last_obs = None
 
     def _record(self, obs) -> None:
         """A colour+depth pair with the robot state: one demonstration step (executor thread)."""
@@ -251,6 +255,7 @@ class ConsoleNode(comm.Node, ConsoleBackend):
         state = self._perception.update(obs)
         with self._lock:
             self._last_obs = obs
+            self._record_stamps.append(obs.stamp_s)
             self.recorder.add(obs, state, self._last_applied)
             self.model.recording = self.recorder.status()
 
