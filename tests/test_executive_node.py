@@ -184,3 +184,66 @@ def test_action_executor_reports_a_missing_server_as_a_failed_skill():
         result = ActionSkillExecutor(node, server_timeout_s=0.2).execute(SkillCall("lift", {"object": "red can"}))
         assert not result.success and "is skill_server running" in result.reason
         assert skill_spec("lift").time_limit_s > 0
+
+
+class BlockOnceServer(FakeSkillServer):
+    """Blocks the first goal of `skill` until it is canceled (the monitor has to stop it)."""
+
+    def __init__(self, node, skill, after):
+        super().__init__(node, after=after)
+        self.skill, self.blocked = skill, False
+
+    def execute(self, handle) -> dict:
+        goal = handle.goal
+        if goal["skill"] == self.skill and not self.blocked:
+            self.blocked = True
+            self.goals.append(goal["skill"])
+            handle.wait_for_cancel(10)
+            handle.canceled("canceled on request")
+            return SkillResult(goal_id=goal["goal_id"], skill=goal["skill"], success=False,
+                               reason=f"{goal['skill']} canceled").to_dict()
+        return super().execute(handle)
+
+
+def test_the_monitor_stops_a_carry_when_perception_sees_the_can_fall_and_the_task_recovers(graph):
+    from robomatrix.hardware.conversions import odometry
+    from robomatrix.msgs import Odometry
+
+    _, nodes = graph
+    person = nodes["person"]
+    odom = person.create_publisher(Odometry, "/odom", 10)
+    scenes = person.create_publisher(String, "/robomatrix/scene", comm.QOS_SENSOR_DATA)
+    world = {"held": None, "contained": {}}
+
+    def publish_scene():
+        scene = SceneObjects.from_names(["red can", "box"], held=world["held"], contained=world["contained"])
+        odom.publish(odometry((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0))
+        scenes.publish(String(data=json.dumps(scene.to_dict())))
+
+    def after(skill):
+        world["held"] = "red can" if skill == "grasp" else None if skill == "release" else world["held"]
+        if skill == "release":
+            world["contained"] = {"red can": "box"}
+        publish_scene()
+
+    server = BlockOnceServer(nodes["skills"], "position_over", after)
+    keep_all = comm.QoSProfile(depth=1000, durability=comm.Durability.TRANSIENT_LOCAL)
+    statuses = collect(person, ExecutiveStatus, "/robomatrix/status", keep_all)
+    tasks = person.create_json_publisher(Task, "/robomatrix/task", 10)
+    publish_scene()
+    assert wait_for(lambda: nodes["executive"].scene.view() is not None)
+    tasks.publish(Task("put the red can in the box"))
+    assert wait_for(lambda: server.blocked)
+    world["held"] = None  # the can fell out of the gripper: perception stops seeing it held
+    for _ in range(60):
+        publish_scene()
+        if statuses and statuses[-1].state in ("succeeded", "failed") or server.goals.count("move_to") > 1:
+            break
+        time.sleep(0.05)
+    assert wait_for(lambda: statuses[-1].state in ("succeeded", "failed"))
+    assert statuses[-1].state == "succeeded", statuses[-1]
+    assert server.goals == ["move_to", "grasp", "lift", "position_over",
+                            "move_to", "grasp", "lift", "position_over", "release"]
+    assert any(s.state == "replanning" and "monitor stopped position_over" in s.message
+               and "expected the red can in the gripper" in s.message for s in statuses)
+    assert any(s.message.startswith("backtracking to step 1 move_to") for s in statuses)
