@@ -92,3 +92,57 @@ def test_skill_adjust_topic_reaches_the_runner():
     (standing,) = runner.offset_sources
     assert standing(SkillCall("grasp", {"object": "red can"})) == MotionOffset(arm_dz_m=-0.02)
     assert standing(SkillCall("lift", {"object": "red can"})) is None
+
+
+def test_a_correction_on_the_topic_changes_the_running_task_of_the_executive_node(tmp_path):
+    """Graph wiring end to end over inproc: a blocked skill is preempted by "no, the blue one", the
+    new plan goes out on /robomatrix/plan and the task finishes on the blue can."""
+    from robomatrix.executive.node import ExecutiveNode
+    from robomatrix.messages import Detection, Detections, Plan, SkillResult, Task
+
+    goals, block = [], threading.Event()
+    block.set()
+
+    def serve(handle) -> dict:
+        goal = handle.goal
+        goals.append((goal["skill"], goal["args"].get("object")))
+        if block.is_set() and handle.wait_for_cancel(10):
+            handle.canceled("canceled on request")
+            return SkillResult(goal_id=goal["goal_id"], skill=goal["skill"], success=False, reason="canceled").to_dict()
+        return SkillResult(goal_id=goal["goal_id"], skill=goal["skill"], success=True, duration_s=1.0).to_dict()
+
+    with comm.Context() as ctx:
+        skills, person = comm.Node("skills", context=ctx), comm.Node("person", context=ctx)
+        comm.ActionServer(skills, "/robomatrix/skill", serve)
+        exe = ExecutiveNode(context=ctx, parameter_overrides={"corrections_memory": str(tmp_path), "scene_wait_s": 5.0})
+        keep = comm.QoSProfile(depth=1000, durability=comm.Durability.TRANSIENT_LOCAL)
+        statuses, plans = [], []
+        person.create_json_subscription(ExecutiveStatus, "/robomatrix/status", statuses.append, keep)
+        person.create_json_subscription(Plan, "/robomatrix/plan", plans.append, keep)
+        dets = person.create_json_publisher(Detections, "/robomatrix/detections", comm.QOS_SENSOR_DATA)
+        tasks = person.create_json_publisher(Task, "/robomatrix/task", 10)
+        said = person.create_json_publisher(Correction, "/robomatrix/correction", 10)
+        executor = _spin([skills, person, exe])
+        try:
+            dets.publish(Detections(stamp=1.0, detections=[Detection(n, [0, 0, 10, 10], [0.6, 0.0, 0.06], 0.9)
+                                                           for n in ("red can", "blue can", "box")]))
+            deadline = time.monotonic() + 10
+            while not exe.scene().has("blue can") and time.monotonic() < deadline:
+                time.sleep(0.01)
+            tasks.publish(Task("put the red can in the box", id="t1"))
+            while goals != [("move_to", "red can")] and time.monotonic() < deadline:
+                time.sleep(0.01)
+            block.clear()
+            said.publish(Correction(text="no, the blue one"))
+            while not any(s.state in ("succeeded", "failed") and s.task_id == "t1" for s in statuses) \
+                    and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            executor.shutdown()
+            exe.destroy_node()
+    assert [s.state for s in statuses if s.task_id == "t1"][-1] == "succeeded"
+    assert [s.correction_level for s in statuses if s.correction] == ["skill"]
+    assert {c.args.get("object") for c in plans[-1].steps[:]} >= {"blue can"} and len(plans) == 2
+    assert goals[0] == ("move_to", "red can") and goals[1:] == [("move_to", "blue can"), ("grasp", "blue can"),
+                                                                ("lift", "blue can"), ("position_over", "blue can"),
+                                                                ("release", "blue can")]
