@@ -38,8 +38,6 @@ from robomatrix.planners.base import AmbiguousReferenceError, Planner, PlanningE
 from robomatrix.planners.grounding import Grounder, ObjectName
 from robomatrix.skills.runner import MotionOffset
 
-EDIT_STATES = ("editing", "paused", "canceled")
-
 
 class TaskOffsets:
     """Standing offsets per (skill, object noun) for the task running now ("grasp it lower"): a

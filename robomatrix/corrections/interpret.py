@@ -55,9 +55,6 @@ _DIR_RE = re.compile(r"\b(" + "|".join(f"(?:{p})" for p, _ in _DIRECTIONS) + r")
 _AMOUNT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(cm|centimet(?:er|re)s?|mm|millimet(?:er|re)s?|m|met(?:er|re)s?|inch(?:es)?)\b")
 _SMALL = re.compile(r"\b(a (?:little )?bit|a little|slightly|a tad|a touch|just a bit)\b")
 _LARGE = re.compile(r"\b(a lot|much|way|far)\b")
-_SKILL_VERBS = {"grasp": r"grasp|grab|grip|pick(?: it)? up|pick|take", "release": r"release|drop|let go|put (?:it )?down",
-                "position_over": r"hold it|carry", "push": r"push", "move_to": r"go|drive|stop"}
-
 _PAUSE = re.compile(r"^(?:stop|wait|hold on|hold it|pause|freeze|halt|stop (?:it|there|now|moving)|"
                     r"wait a (?:second|moment|sec)|one moment)$")
 _RESUME = re.compile(r"^(?:resume|continue|go on|carry on|go ahead|keep going|proceed|ok(?:ay)?,? (?:go on|continue)|"
@@ -240,8 +237,6 @@ def _offset_from(t: str) -> MotionOffset | None:
     return MotionOffset(**{k: max(-clip, min(clip, v)) for k, v in values.items()}, speed_scale=scale)
 
 
-_MOTION_ONLY = re.compile(r"^(?:(?:no,? |move |go |come |more |a bit more |slightly more |further |just |move it |"
-                          r"shift |nudge |now )*)(?P<rest>.+)$")
 _MOTION_FILLER = frozenset("a an the bit little slightly tad touch just more further to towards move go come it shift "
                            "nudge please now no bit much lot way far and then by cm centimeter centimeters centimetre "
                            "centimetres mm millimeter millimeters m meter meters metre metres inch inches a too a "
