@@ -16,7 +16,6 @@ and the client's call times out, as over DDS.
 """
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from robomatrix.comm.log import comm_logger
 from robomatrix.comm.transport import (
     Durability,
+    EndpointTracking,
     QoSProfile,
     Reliability,
     Transport,
@@ -31,6 +31,7 @@ from robomatrix.comm.transport import (
     TransportEndpoint,
     TransportPublisher,
     register_transport,
+    reply_once,
 )
 
 
@@ -113,37 +114,26 @@ class _Client(_Closable, TransportClient):
         server = self._transport._server(self.name)
         if server is None or server.closed:
             return  # lost, like a DDS request with no server: the caller times out
-        answered = threading.Event()
-
-        def reply(response: Any) -> None:
-            if answered.is_set():
-                raise RuntimeError(f"service '{self.name}' answered one request twice")
-            answered.set()
+        def send(response: Any) -> None:
             if not self.closed:
                 on_response(response)
 
-        server.deliver(request, reply)
+        server.deliver(request, reply_once(self.name, send))
 
     def service_is_ready(self) -> bool:
         server = self._transport._server(self.name)
         return server is not None and not server.closed
 
 
-class InprocTransport(Transport):
+class InprocTransport(EndpointTracking, Transport):
     """Topics and services inside one process; see the module docstring for the semantics."""
 
     name = "inproc"
 
     def __init__(self):
-        self._lock = threading.RLock()
+        self._init_tracking()
         self._topics: dict[str, _Topic] = {}
         self._services: dict[str, list[_Service]] = {}
-        self._endpoints: set[_Closable] = set()
-        self._closed = False
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("the inproc transport is shut down")
 
     def _topic(self, name: str, msg_type: type) -> _Topic:
         topic = self._topics.get(name)
@@ -219,7 +209,7 @@ class InprocTransport(Transport):
 
     def _forget(self, endpoint: _Closable) -> None:
         with self._lock:
-            self._endpoints.discard(endpoint)
+            self._untrack(endpoint)
             if isinstance(endpoint, (_Publisher, _Subscription)):
                 t = endpoint.topic
                 if endpoint in t.publishers:
@@ -238,14 +228,9 @@ class InprocTransport(Transport):
                     if t.publishers or t.subscriptions]
 
     def shutdown(self) -> None:
+        if not self._close_endpoints():
+            return
         with self._lock:
-            if self._closed:
-                return
-            endpoints = list(self._endpoints)
-        for endpoint in endpoints:
-            endpoint.close()
-        with self._lock:
-            self._closed = True
             self._topics.clear()
             self._services.clear()
 

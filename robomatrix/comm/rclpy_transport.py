@@ -34,6 +34,7 @@ from robomatrix.comm.log import comm_logger
 from robomatrix.comm.rclpy_convert import from_ros, our_ros_name, to_ros
 from robomatrix.comm.transport import (
     Durability,
+    EndpointTracking,
     QoSProfile,
     Reliability,
     Transport,
@@ -41,6 +42,7 @@ from robomatrix.comm.transport import (
     TransportEndpoint,
     TransportPublisher,
     register_transport,
+    reply_once,
 )
 
 SERVICE_REPLY_TIMEOUT_S = 30.0
@@ -63,7 +65,7 @@ class _Endpoint(TransportEndpoint):
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._transport._forget(self)
+            self._transport._untrack(self)
             try:
                 self._destroy(self.handle)
             except Exception as exc:  # the rclpy context may already be shut down
@@ -112,12 +114,13 @@ class _Client(_Endpoint, TransportClient):
         return not self.closed and self.handle.service_is_ready()
 
 
-class RclpyTransport(Transport):
+class RclpyTransport(EndpointTracking, Transport):
     """Endpoints on one rclpy node in its own rclpy context; see the module docstring."""
 
     name = "rclpy"
 
     def __init__(self, domain_id: int | None = None, discovery: str | None = None):
+        self._init_tracking()
         mode = (discovery or os.environ.get("ROBOMATRIX_DISCOVERY") or "localhost").strip().lower()
         if mode == "localhost" and not ({"ROS_LOCALHOST_ONLY", "ROS_AUTOMATIC_DISCOVERY_RANGE"} & set(os.environ)):
             os.environ["ROS_LOCALHOST_ONLY"] = "1"  # Humble
@@ -130,9 +133,6 @@ class RclpyTransport(Transport):
         self._executor.add_node(self.ros_node)
         self._thread = threading.Thread(target=self._spin, name="robomatrix-rclpy", daemon=True)
         self._thread.start()
-        self._lock = threading.Lock()
-        self._endpoints: set[_Endpoint] = set()
-        self._closed = False
 
     def _spin(self) -> None:
         try:
@@ -141,26 +141,14 @@ class RclpyTransport(Transport):
             if not self._closed:
                 comm_logger().error(f"rclpy executor stopped: {type(exc).__name__}: {exc}")
 
-    def _keep(self, endpoint: _Endpoint):
-        with self._lock:
-            if self._closed:
-                endpoint.close()
-                raise RuntimeError("the rclpy transport is shut down")
-            self._endpoints.add(endpoint)
-        return endpoint
-
-    def _forget(self, endpoint: _Endpoint) -> None:
-        with self._lock:
-            self._endpoints.discard(endpoint)
-
     def create_publisher(self, topic: str, msg_type: type, qos: QoSProfile) -> TransportPublisher:
-        return self._keep(_Publisher(self, topic, msg_type, qos))
+        return self._track(_Publisher(self, topic, msg_type, qos))
 
     def create_subscription(self, topic, msg_type, qos, deliver) -> TransportEndpoint:
         ros_type = get_message(our_ros_name(msg_type))
         handle = self.ros_node.create_subscription(
             ros_type, topic, lambda m: deliver(from_ros(m, msg_type)), to_rclpy_qos(qos))
-        return self._keep(_Endpoint(self, handle, self.ros_node.destroy_subscription))
+        return self._track(_Endpoint(self, handle, self.ros_node.destroy_subscription))
 
     def create_service(self, name, srv_type, deliver) -> TransportEndpoint:
         ros_type = get_service(srv_type.ros_name)
@@ -168,14 +156,8 @@ class RclpyTransport(Transport):
         def serve(ros_request, ros_response):
             answered = threading.Event()
             box = []
-
-            def reply(response) -> None:
-                if answered.is_set():
-                    raise RuntimeError(f"service '{name}' answered one request twice")
-                box.append(response)
-                answered.set()
-
-            deliver(from_ros(ros_request, srv_type.Request), reply)
+            deliver(from_ros(ros_request, srv_type.Request),
+                    reply_once(name, lambda response: (box.append(response), answered.set())))
             if not answered.wait(SERVICE_REPLY_TIMEOUT_S):
                 comm_logger().error(f"Service '{name}' did not answer within {SERVICE_REPLY_TIMEOUT_S:.0f} s; "
                                     "sending a default response.")
@@ -183,20 +165,14 @@ class RclpyTransport(Transport):
             return to_ros(box[0], ros_type.Response, get_message)
 
         handle = self.ros_node.create_service(ros_type, name, serve, callback_group=self.group)
-        return self._keep(_Endpoint(self, handle, self.ros_node.destroy_service))
+        return self._track(_Endpoint(self, handle, self.ros_node.destroy_service))
 
     def create_client(self, name, srv_type) -> TransportClient:
-        return self._keep(_Client(self, name, srv_type))
+        return self._track(_Client(self, name, srv_type))
 
     def shutdown(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            endpoints = list(self._endpoints)
-        for endpoint in endpoints:
-            endpoint.close()
-        with self._lock:
-            self._closed = True
+        if not self._close_endpoints():
+            return
         self._executor.shutdown(timeout_sec=5.0)
         self.ros_node.destroy_node()
         self.context.try_shutdown()

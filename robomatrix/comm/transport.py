@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +113,64 @@ class Transport(abc.ABC):
     def remove_node(self, node: Any) -> None:
         """Node `node` is gone (see `update_node`); the default does nothing."""
         return None
+
+
+def reply_once(service: str, send: Callable[[Any], None]) -> Callable[[Any], None]:
+    """The `reply` callable a transport hands with one request: `send(response)` the first
+    time, RuntimeError on a second answer to the same request."""
+    answered = threading.Event()
+
+    def reply(response: Any) -> None:
+        if answered.is_set():
+            raise RuntimeError(f"service '{service}' answered one request twice")
+        answered.set()
+        send(response)
+
+    return reply
+
+
+class EndpointTracking:
+    """Bookkeeping a transport shares with the others: the endpoints it made, all closed by `shutdown`.
+
+    Call `_init_tracking()` in `__init__`; `_track` each endpoint once built, `_untrack` it when
+    it closes; `shutdown` starts with `_close_endpoints()`. `_lock` is reentrant."""
+
+    name: str = ""
+
+    def _init_tracking(self) -> None:
+        self._lock = threading.RLock()
+        self._endpoints: set = set()
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"the {self.name} transport is shut down")
+
+    def _track(self, endpoint):
+        """Remember a fully built endpoint so that `shutdown` closes it; returns it. On a shut-down
+        transport the endpoint is closed again and RuntimeError raised."""
+        with self._lock:
+            if self._closed:
+                endpoint.close()
+                self._check_open()
+            self._endpoints.add(endpoint)
+        return endpoint
+
+    def _untrack(self, endpoint) -> None:
+        with self._lock:
+            self._endpoints.discard(endpoint)
+
+    def _close_endpoints(self) -> bool:
+        """Close every endpoint, then mark the transport shut down; False when it already was."""
+        with self._lock:
+            if self._closed:
+                return False
+            endpoints = list(self._endpoints)
+        for endpoint in endpoints:
+            endpoint.close()
+        with self._lock:
+            self._closed = True
+        return True
 
 
 TRANSPORTS: dict[str, Callable[..., Transport]] = {}

@@ -30,7 +30,7 @@ from robomatrix.comm.dds.fastbytes import prepare_type
 from robomatrix.comm.dds.qos import SERVICE_QOS, to_dds_qos
 from robomatrix.comm.dds.reader_loop import delete_entity
 from robomatrix.comm.dds.transport import DdsTransport, _Endpoint, dds_topic_name
-from robomatrix.comm.transport import TransportClient
+from robomatrix.comm.transport import TransportClient, reply_once
 
 HEADER_FIELDS = ("client_guid", "sequence_number")
 # Requests whose reply never came (the caller timed out) are forgotten beyond this many.
@@ -87,57 +87,66 @@ def service_topic_names(name: str) -> tuple[str, str]:
     return dds_topic_name(name, "rq") + "Request", dds_topic_name(name, "rr") + "Reply"
 
 
-class DdsService(_Endpoint):
-    """Server side: `deliver(request, reply)` per request; `reply(response)` sends it back once."""
+class _RequestReply(_Endpoint):
+    """What both sides of a service hold: a writer and a reader on the request and reply
+    topics (reliable, volatile, keep-last 10); `_listen` starts taking samples."""
 
-    def __init__(self, transport: DdsTransport, name: str, srv_type: type, deliver):
+    def __init__(self, transport: DdsTransport, name: str, srv_type: type, server: bool):
         super().__init__(transport, name)
         self.request_wire, self.response_wire = wire_types(srv_type)
         rq, rr = service_topic_names(name)
+        if server:  # requests in, replies out
+            (self._read, self._taken), (write, written) = (rq, self.request_wire), (rr, self.response_wire)
+        else:
+            (self._read, self._taken), (write, written) = (rr, self.response_wire), (rq, self.request_wire)
         qos = to_dds_qos(SERVICE_QOS)
-        self.writer = DataWriter(transport.participant, transport._topic(rr, self.response_wire.cls), qos=qos)
-        self.reader = DataReader(transport.participant, transport._topic(rq, self.request_wire.cls), qos=qos)
-        self._deliver = deliver
-        self._entry = transport.loop.add(self.reader, self.request_wire.cls, self._on_request, rq)
+        self.writer = DataWriter(transport.participant, transport._topic(write, written.cls), qos=qos)
+        self.reader = DataReader(transport.participant, transport._topic(self._read, self._taken.cls), qos=qos)
+        self._entry = None
 
-    def _on_request(self, sample: Any) -> None:
-        guid, seq, request = self.request_wire.unwrap(sample)
-        answered = threading.Event()
-
-        def reply(response: Any) -> None:
-            if answered.is_set():
-                raise RuntimeError(f"service '{self.label}' answered one request twice")
-            answered.set()
-            if not self.closed:
-                self.writer.write(self.response_wire.wrap(guid, seq, response))
-
-        self._deliver(request, reply)
+    def _listen(self, on_sample: Callable[[Any], None]) -> None:
+        """Hand every sample the reader takes to `on_sample` (call once the endpoint is set up)."""
+        self._entry = self._transport.loop.add(self.reader, self._taken.cls, on_sample, self._read)
 
     def _release(self) -> None:
-        self._transport.loop.remove(self._entry)
+        if self._entry is not None:
+            self._transport.loop.remove(self._entry)
+        delete_entity(self.reader)
         delete_entity(self.writer)
 
 
-class DdsClient(_Endpoint, TransportClient):
+class DdsService(_RequestReply):
+    """Server side: `deliver(request, reply)` per request; `reply(response)` sends it back once."""
+
+    def __init__(self, transport: DdsTransport, name: str, srv_type: type, deliver):
+        super().__init__(transport, name, srv_type, server=True)
+        self._deliver = deliver
+        self._listen(self._on_request)
+
+    def _on_request(self, sample: Any) -> None:
+        guid, seq, request = self.request_wire.unwrap(sample)
+
+        def send(response: Any) -> None:
+            if not self.closed:
+                self.writer.write(self.response_wire.wrap(guid, seq, response))
+
+        self._deliver(request, reply_once(self.label, send))
+
+
+class DdsClient(_RequestReply, TransportClient):
     """Client side: requests carry this client's id and a sequence number; replies are matched by both."""
 
     def __init__(self, transport: DdsTransport, name: str, srv_type: type):
-        super().__init__(transport, name)
-        self.request_wire, self.response_wire = wire_types(srv_type)
-        rq, rr = service_topic_names(name)
-        qos = to_dds_qos(SERVICE_QOS)
-        self.writer = DataWriter(transport.participant, transport._topic(rq, self.request_wire.cls), qos=qos)
-        self.reader = DataReader(transport.participant, transport._topic(rr, self.response_wire.cls), qos=qos)
+        super().__init__(transport, name, srv_type, server=False)
         self.guid = self.writer.get_instance_handle() & 0xFFFF_FFFF_FFFF_FFFF
         self._seq = itertools.count(1)
         self._pending: OrderedDict[int, Callable[[Any], None]] = OrderedDict()
         self._lock = threading.Lock()
-        self._entry = transport.loop.add(self.reader, self.response_wire.cls, self._on_reply, rr)
+        self._listen(self._on_reply)
 
     def send_request(self, request: Any, on_response: Callable[[Any], None]) -> None:
         if self.closed:
             raise RuntimeError(f"request on closed client of '{self.label}'")
-        sample = None
         with self._lock:
             seq = next(self._seq)
             sample = self.request_wire.wrap(self.guid, seq, request)
@@ -163,7 +172,6 @@ class DdsClient(_Endpoint, TransportClient):
                 and self.reader.get_subscription_matched_status().current_count > 0)
 
     def _release(self) -> None:
-        self._transport.loop.remove(self._entry)
-        delete_entity(self.writer)
+        super()._release()
         with self._lock:
             self._pending.clear()

@@ -13,7 +13,6 @@ One DomainParticipant per transport; one reader thread (`ReaderLoop`) delivers e
 from __future__ import annotations
 
 import abc
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +30,7 @@ from robomatrix.comm.dds.qos import to_dds_qos
 from robomatrix.comm.dds.reader_loop import ReaderLoop, delete_entity
 from robomatrix.comm.transport import (
     Durability,
+    EndpointTracking,
     QoSProfile,
     Transport,
     TransportClient,
@@ -135,7 +135,7 @@ class DdsSubscription(_Endpoint):
         self._transport.loop.remove(self._entry)
 
 
-class DdsTransport(Transport):
+class DdsTransport(EndpointTracking, Transport):
     """Cyclone DDS speaking the ROS 2 wire protocol.
 
     `domain_id`: the argument, else `ROS_DOMAIN_ID`, else 0. `discovery`: 'localhost'
@@ -149,32 +149,13 @@ class DdsTransport(Transport):
         self.domain_id = domain_id_from(domain_id)
         self.discovery: DiscoveryConfig = discovery_config(discovery)
         self.config_source = open_domain(self.domain_id, self.discovery)
-        self._lock = threading.RLock()
-        self._endpoints: set[_Endpoint] = set()
+        self._init_tracking()
         self._topics: dict[str, tuple[Topic, type]] = {}
-        self._closed = False
         self.participant = DomainParticipant(self.domain_id, qos=Qos(Policy.Userdata(PARTICIPANT_USER_DATA)))
         self.loop = ReaderLoop(self.participant)
         self.graph = GraphAnnouncer(self.participant)
 
     # ------------------------------------------------------------------ bookkeeping
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("the dds transport is shut down")
-
-    def _track(self, endpoint: _Endpoint):
-        """Remember a fully built endpoint so that `shutdown` closes it; returns it."""
-        with self._lock:
-            if self._closed:
-                endpoint.close()
-                self._check_open()
-            self._endpoints.add(endpoint)
-        return endpoint
-
-    def _untrack(self, endpoint: _Endpoint) -> None:
-        with self._lock:
-            self._endpoints.discard(endpoint)
-
     def _topic(self, dds_name: str, msg_type: type) -> Topic:
         """The participant's topic of that name (one per name; the type must stay the same)."""
         with self._lock:
@@ -226,14 +207,8 @@ class DdsTransport(Transport):
         return GraphReader(self.graph)
 
     def shutdown(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            endpoints = list(self._endpoints)
-        for endpoint in endpoints:
-            endpoint.close()
-        with self._lock:
-            self._closed = True
+        if not self._close_endpoints():
+            return
         self.graph.close()
         self.loop.stop()
         with self._lock:
