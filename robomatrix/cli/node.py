@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import time
 
+from robomatrix.cli.topic import add_wait_argument
 from robomatrix.errors import UsageError, unknown_name
 
 COMMAND = "node"
 HELP = "list running nodes and what they publish, like `ros2 node` (list, info), over DDS on localhost"
-DISCOVERY_WAIT_S = 1.0
 
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(title="subcommands", dest="node_command", metavar="<subcommand>")
     lst = sub.add_parser("list", help="fully qualified names of the running nodes")
     lst.add_argument("-c", "--count-nodes", action="store_true", help="print only the number of nodes")
-    lst.add_argument("--wait", type=float, default=DISCOVERY_WAIT_S, help="discovery time, s (default: 1)")
+    add_wait_argument(lst)
     lst.set_defaults(handler=node_list)
 
     info = sub.add_parser("info", help="a node's subscribers, publishers, service servers and clients")
     info.add_argument("node", help="fully qualified node name, e.g. /hardware_node")
-    info.add_argument("--wait", type=float, default=DISCOVERY_WAIT_S, help="discovery time, s (default: 1)")
+    add_wait_argument(info)
     info.set_defaults(handler=node_info)
 
 

@@ -20,11 +20,17 @@ HELP = "inspect and drive topics like `ros2 topic` (list, echo, pub, hz) over DD
 DISCOVERY_WAIT_S = 1.0
 
 
+def add_wait_argument(parser) -> None:
+    """`--wait S`: how long to let DDS discovery run before answering (`topic list`, `node`)."""
+    parser.add_argument("--wait", type=float, default=DISCOVERY_WAIT_S,
+                        help=f"discovery time, s (default: {DISCOVERY_WAIT_S:g})")
+
+
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(title="subcommands", dest="topic_command", metavar="<subcommand>")
     lst = sub.add_parser("list", help="topics with publishers or subscribers")
     lst.add_argument("-t", "--show-types", action="store_true", help="also show each topic's message type")
-    lst.add_argument("--wait", type=float, default=DISCOVERY_WAIT_S, help="discovery time, s (default: 1)")
+    add_wait_argument(lst)
     lst.set_defaults(handler=topic_list)
 
     echo = sub.add_parser("echo", help="print messages on a topic as YAML")
