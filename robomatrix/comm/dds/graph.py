@@ -156,7 +156,12 @@ class GraphReader:
                 self._gone.add(sample.key.bytes)
                 self._infos.pop(sample.key.bytes, None)
         while True:
-            samples = self.reader.take(N=64)
+            try:
+                samples = self.reader.take(N=64)
+            except Exception as exc:  # e.g. a ROS 2 graph whose GID size is the other layout's
+                comm_logger().warning(f"dds: undecodable {DISCOVERY_TOPIC} sample dropped ({exc}); if the graph "
+                                      "runs another ROS 2 distribution, set ROS_DISTRO to it (GID size).", once=True)
+                return
             for sample in samples:
                 if isinstance(sample, self.layout.participant):
                     guid = guid_of(sample.gid)
