@@ -54,14 +54,6 @@ def discovery_qos(reader: bool) -> Qos:
     )
 
 
-@dataclass
-class _NodeEntry:
-    namespace: str
-    name: str
-    readers: tuple[bytes, ...] = ()
-    writers: tuple[bytes, ...] = ()
-
-
 class GraphAnnouncer:
     """Publishes this participant's nodes and their endpoints' GIDs on `ros_discovery_info`."""
 
@@ -72,15 +64,19 @@ class GraphAnnouncer:
         self.topic = Topic(participant, DISCOVERY_TOPIC, self.layout.participant)
         self.writer = DataWriter(participant, self.topic, qos=discovery_qos(reader=False))
         self._lock = threading.Lock()
-        self._nodes: dict[Any, _NodeEntry] = {}
+        self._nodes: dict[Any, Any] = {}  # key → its NodeEntitiesInfo
         self._last = None
         self._closed = False
         self._publish()
 
     def set_node(self, key: Any, namespace: str, name: str, readers, writers) -> None:
         """Node `key` (any hashable) is `namespace`/`name` and owns exactly these reader/writer GUIDs."""
+        to_gid = self.layout.to_gid
+        entry = self.layout.node(node_namespace=namespace, node_name=name,
+                                 reader_gid_seq=[to_gid(g) for g in readers],
+                                 writer_gid_seq=[to_gid(g) for g in writers])
         with self._lock:
-            self._nodes[key] = _NodeEntry(namespace, name, tuple(readers), tuple(writers))
+            self._nodes[key] = entry
             self._publish()
 
     def remove_node(self, key: Any) -> None:
@@ -90,12 +86,8 @@ class GraphAnnouncer:
 
     def message(self):
         """The current `ParticipantEntitiesInfo` (nodes in creation order)."""
-        to_gid = self.layout.to_gid
-        return self.layout.participant(gid=to_gid(self.guid), node_entities_info_seq=[
-            self.layout.node(node_namespace=n.namespace, node_name=n.name,
-                             reader_gid_seq=[to_gid(g) for g in n.readers],
-                             writer_gid_seq=[to_gid(g) for g in n.writers])
-            for n in self._nodes.values()])
+        return self.layout.participant(gid=self.layout.to_gid(self.guid),
+                                       node_entities_info_seq=list(self._nodes.values()))
 
     def _publish(self) -> None:
         """Write the current sample if it changed (call with the lock held: keep-last 1, last write wins)."""
