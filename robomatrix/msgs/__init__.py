@@ -6,6 +6,8 @@ by every transport: in-process it is passed as is, over Cyclone DDS it is serial
 as XCDR1 exactly as rmw_cyclonedds does, and over rclpy it is converted field by field.
 
 Byte payloads (`Image.data`, `CompressedImage.data`) are `bytes`, not lists of ints.
+`robomatrix.msgs.graph` holds the `rmw_dds_common` messages of the ROS 2 node graph
+(`ros_discovery_info`), in Humble's and in later distributions' GID sizes.
 """
 from robomatrix.msgs.ros import (
     MESSAGE_TYPES,
