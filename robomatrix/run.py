@@ -297,7 +297,7 @@ class SimSession:
         deadline = sim0 + self.config.time_limit_s
         canceled = cancel or (lambda: False)
         report = executive.run(instruction, task.id, cancel=lambda: canceled() or self._now() > deadline, plan=first)
-        if report.outcome == "canceled" and not canceled():
+        if report.outcome == "canceled" and self._now() > deadline:  # not a cancel asked for (cancel(), a correction)
             report.outcome, report.reason = "failed", f"ran out of time ({self.config.time_limit_s:g} s simulated)"
         return RunResult(instruction, report, sim_time_s=self._now() - sim0, wall_time_s=time.perf_counter() - wall0)
 

@@ -77,6 +77,10 @@ class PacedRobot(RobotTap):
             self._stopped_for_estop = False
         return super().send_action(action)
 
+    def lag_s(self) -> float:
+        """How far the simulation is behind the wall clock (<= 0: on time)."""
+        return 0.0 if self._target_s is None else self._monotonic() - self._target_s
+
     def advance(self, duration_s: float) -> None:
         self._flush()
         super().advance(duration_s)
@@ -113,6 +117,7 @@ class LiveSimBackend(ConsoleBackend):
         self._busy = threading.Event()
         self._closed = threading.Event()
         self._ready = threading.Event()
+        self._ticks = 0
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
@@ -154,7 +159,6 @@ class LiveSimBackend(ConsoleBackend):
         return self._busy.is_set()
 
     def _loop(self) -> None:
-        tick = 0
         try:
             self.session.reset()
             self._ready.set()
@@ -162,8 +166,7 @@ class LiveSimBackend(ConsoleBackend):
                 try:
                     text = self._tasks.get_nowait()
                 except queue.Empty:
-                    self._idle_tick(tick)
-                    tick += 1
+                    self._world_tick()
                     continue
                 if self._tasks.empty():  # a newer task replaces one that never started
                     self._run_task(text)
@@ -182,7 +185,7 @@ class LiveSimBackend(ConsoleBackend):
         self._busy.set()
         self.model.extra["task"] = text
         try:
-            result = self.session.run(text, cancel=lambda: self._cancel.is_set() or self._closed.is_set())
+            result = self.session.run(text, cancel=self._task_canceled)
             outcome = result.report.outcome
             self.model.log(f"task '{text}': {outcome}" + (f" — {result.report.reason}" if result.report.reason else ""),
                            "info" if result.success else "error")
@@ -191,12 +194,30 @@ class LiveSimBackend(ConsoleBackend):
         finally:
             self._busy.clear()
             self.model.extra["task"] = ""
+            with self._lock:
+                self.teleop_state.release()  # set-points from a pause must not pull the arm back now
 
-    def _idle_tick(self, tick: int) -> None:
+    def _task_canceled(self) -> bool:
+        """The running task's cancel(). The executive also polls it while paused (every ~50 ms): the
+        world goes on meanwhile — physics, camera, perception, and teleop by the person who paused."""
+        if self._cancel.is_set() or self._closed.is_set():
+            return True
+        status = self.model.status
+        if status is not None and status.state == "paused" and threading.current_thread() is self._thread:
+            for _ in range(4):  # catch up with the wall clock between the executive's polls
+                self._world_tick()
+                if self.robot.lag_s() < 1.0 / self.session.config.control_rate_hz:
+                    break
+        return False
+
+    def _world_tick(self) -> None:
+        """One control period with no skill running: camera (every `camera_every_n` ticks, every tick
+        while recording) into perception, teleop (or standing still) to the robot, physics."""
         session, cfg = self.session, self.session.config
         with self._lock:
             recording = self.recorder.active
-        camera = recording or tick % cfg.camera_every_n == 0
+        self._ticks += 1
+        camera = recording or self._ticks % cfg.camera_every_n == 0
         obs = self.robot.get_observation() if camera else self.robot.get_state()
         state = session.perception.update(obs) if camera else session.perception.update_proprio(obs)
         with self._lock:
@@ -295,9 +316,10 @@ class LiveSimBackend(ConsoleBackend):
 
     def teleop(self, command: TeleopCommand) -> None:
         self._check_running()
-        if self._busy.is_set():
+        paused = self.model.status is not None and self.model.status.state == "paused"
+        if self._busy.is_set() and not paused:
             self.model.teleop = "refused while a task runs"
-            raise ConsoleInputError("a task is running: stop it before driving by hand")
+            raise ConsoleInputError("a task is running: Stop (pause) it before driving by hand")
         with self._lock:
             self.teleop_state.command(command.base, command.arm, command.gripper, time.monotonic())
 
