@@ -99,6 +99,8 @@ def test_step_states_follow_the_executive_status():
     failed = ExecutiveStatus(state="failed", step_index=2, plan_id=plan.id)
     assert step_states(plan, failed, {0: True, 1: True}) == ["done", "done", "failed"]
     assert step_states(plan, ExecutiveStatus(state="succeeded", plan_id=plan.id), {}) == ["done"] * 3
+    paused = ExecutiveStatus(state="paused", step_index=1, plan_id=plan.id)
+    assert step_states(plan, paused, {}) == ["done", "paused", "pending"]
     other = ExecutiveStatus(state="executing", step_index=1, plan_id="another plan")
     assert step_states(plan, other, {}) == ["pending"] * 3
     assert step_states(None, status, {}) == []

@@ -107,6 +107,7 @@ def test_stop_pauses_with_the_world_live_and_resume_goes_on(page, console):
         raise AssertionError(f"the task did not start: {page.inner_text('#log')[-600:]}") from exc
     page.click("#stop")
     page.wait_for_function("document.querySelector('#state').textContent === 'paused'", timeout=10000)
+    page.wait_for_selector("#plan li[data-state=paused] >> text=blue can", timeout=5000)
     frames, sim0 = frame_count(page), backend.robot.sim_time_s
     page.click("h1")
     yaw0 = odom(page)[2]

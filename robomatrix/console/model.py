@@ -16,7 +16,7 @@ import numpy as np
 
 from robomatrix.messages import Detection, ExecutiveStatus, Plan
 
-STEP_STATES = ("pending", "running", "done", "failed", "skipped")
+STEP_STATES = ("pending", "running", "paused", "done", "failed")
 LOG_LINES = 500  # the log keeps this many lines; the page gets the ones it has not seen
 
 
@@ -38,7 +38,9 @@ def step_states(plan: Plan | None, status: ExecutiveStatus | None, results: dict
             out.append("done")
         elif i < current:
             out.append("done")
-        elif i == current and state in ("executing", "verifying", "paused", "editing"):
+        elif i == current and state == "paused":
+            out.append("paused")
+        elif i == current and state in ("executing", "verifying", "editing"):
             out.append("running")
         elif i == current and state in ("failed", "canceled"):
             out.append("failed")
