@@ -173,11 +173,19 @@ def test_token_guards_the_page_and_the_websocket():
 
 def test_websocket_refuses_other_origins_and_answers_bad_input_with_errors():
     backend = RecordingBackend()
-    client = TestClient(create_app(backend))
+    client = TestClient(create_app(backend), base_url="http://127.0.0.1:8765")
     with pytest.raises(WebSocketDisconnect):
-        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
+        with client.websocket_connect("/ws", headers={"host": "127.0.0.1:8765", "origin": "http://evil.example"}) as ws:
             ws.receive_text()
-    with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
+    # DNS rebinding: evil.example resolving to 127.0.0.1 is same-origin with itself; its Host is not loopback
+    rebound = TestClient(create_app(backend), base_url="http://evil.example:8765")
+    assert rebound.get("/").status_code == 403
+    with pytest.raises(WebSocketDisconnect):
+        with rebound.websocket_connect("/ws", headers={"host": "evil.example:8765",
+                                                       "origin": "http://evil.example:8765"}) as ws:
+            ws.receive_text()
+    assert client.get("/").status_code == 200
+    with client.websocket_connect("/ws", headers={"host": "127.0.0.1:8765", "origin": "http://127.0.0.1:8765"}) as ws:
         hello = json.loads(ws.receive_text())
         assert hello["type"] == "hello" and "grasp" in [s["name"] for s in hello["skills"]]
 

@@ -10,8 +10,9 @@
 Security. The server binds 127.0.0.1 unless told otherwise, and binding any other address needs
 an access token (`check_bind`). With a token, every request must carry it (`?token=` on the URL,
 remembered in an HttpOnly same-site cookie for the page's own requests); comparison is constant
-time. A WebSocket whose Origin is another site is refused, so a web page elsewhere cannot drive
-the robot through a browser on this machine. Messages are size-limited and validated; a closed
+time. A WebSocket whose Origin is another site is refused, and without a token only loopback
+Host names are served (against DNS rebinding), so a web page elsewhere cannot drive the robot
+through a browser on this machine. Messages are size-limited and validated; a closed
 connection stops teleop motion at once, and silent teleop stops after the watchdog timeout.
 """
 from __future__ import annotations
@@ -63,8 +64,15 @@ def create_app(backend: ConsoleBackend, token: str | None = None) -> FastAPI:
     def token_ok(candidate: str | None) -> bool:
         return token is None or (candidate is not None and hmac.compare_digest(candidate.encode(), token.encode()))
 
+    def host_ok(host_header: str) -> bool:
+        """Without a token only loopback names: a DNS-rebinding page (evil.example resolving to
+        127.0.0.1) is same-origin with itself, so the Origin check alone would let it in."""
+        return token is not None or is_loopback(urlsplit(f"//{host_header}").hostname or "")
+
     @app.middleware("http")
     async def require_token(request: Request, call_next):
+        if not host_ok(request.headers.get("host", "")):
+            return PlainTextResponse("unknown host: open the console at 127.0.0.1 or localhost\n", status_code=403)
         query = request.query_params.get("token")
         if not (token_ok(query) or token_ok(request.cookies.get(COOKIE))):
             return PlainTextResponse("access token required: open the URL that `robomatrix console` printed "
@@ -95,7 +103,7 @@ def create_app(backend: ConsoleBackend, token: str | None = None) -> FastAPI:
     async def ws(websocket: WebSocket):
         origin = websocket.headers.get("origin")
         host = websocket.headers.get("host", "")
-        if origin and urlsplit(origin).netloc != host:
+        if (origin and urlsplit(origin).netloc != host) or not host_ok(host):
             await websocket.close(code=1008, reason="cross-origin connection refused")
             return
         if not (token_ok(websocket.query_params.get("token")) or token_ok(websocket.cookies.get(COOKIE))):
