@@ -230,7 +230,10 @@ class LiveSimBackend(ConsoleBackend):
                 self.model.recording = self.recorder.status()
                 if self.recorder.full:
                     self.model.log("demonstration reached its length limit: saving it", "error")
-                    self._stop_recording()
+                    try:
+                        self._stop_recording()
+                    except (ConsoleInputError, OSError, ValueError) as exc:  # the live loop must go on
+                        self.model.log(f"the demonstration could not be saved: {exc}", "error")
         self._record_robot_state(obs)
         self.robot.advance(1.0 / cfg.control_rate_hz)
 
