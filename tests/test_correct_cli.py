@@ -146,3 +146,22 @@ def test_a_correction_on_the_topic_changes_the_running_task_of_the_executive_nod
     assert goals[0] == ("move_to", "red can") and goals[1:] == [("move_to", "blue can"), ("grasp", "blue can"),
                                                                 ("lift", "blue can"), ("position_over", "blue can"),
                                                                 ("release", "blue can")]
+
+
+def test_correct_over_dds_prints_the_executive_answer(tmp_path, capsys):
+    """The real command against an executive node on the DDS transport (loopback, this session's domain)."""
+    from robomatrix.executive.node import ExecutiveNode
+
+    with comm.Context(transport="dds") as ctx:
+        exe = ExecutiveNode(context=ctx, parameter_overrides={"corrections_memory": str(tmp_path)})
+        executor = _spin([exe])
+        try:
+            code = main(["correct", "flibber the flange", "--timeout", "10"])
+            out = capsys.readouterr().out
+            assert code == 1 and out.startswith("question: Sorry, I did not understand 'flibber the flange'")
+            assert main(["correct", "stop", "--timeout", "10", "--json"]) == 1  # no task runs: asked back
+            status = ExecutiveStatus.from_json(capsys.readouterr().out.strip())
+            assert status.correction == "stop" and "No task is running" in status.message
+        finally:
+            executor.shutdown()
+            exe.destroy_node()
