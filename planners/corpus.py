@@ -37,67 +37,80 @@ CENTIMETRES = (1, 2, 3, 5, 10, 15, 20)
 # filled with plain names ("the red can", "the box"), is what the expected plan is made from.
 FRAMES: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     "place": ("o c", "put {o} in {c}", (
-        "[put|place|drop|set|stick|dump|deposit|throw|transfer] {o} [in|into|inside] {c}",
-        "[move|bring|carry|take] {o} [to|into] {c}",
-        "[pick up|take|lift] {o} and [put|place|drop] it [in|into] {c}",
-        "pick up {o} then [put|place|drop] it [in|into] {c}", "i want {o} in {c}"), (
+        "[put|place|drop|set|stick|dump|deposit|throw|transfer|move|bring|carry|take|lower|insert|leave] {o} "
+        "[in|into|inside|to] {c}",
+        "[pick up|take|lift|grab|get|grasp] {o} [and|then|and then|, then] [put|place|drop|set|move|carry|bring] it "
+        "[in|into|to] {c}",
+        "i want {o} in {c}", "{o} goes in {c}", "[put|place|drop] {o} in there, in {c}"), (
         "load {o} into {c}", "pop {o} into {c}", "lay {o} in {c}", "toss {o} into {c}", "stash {o} in {c}",
         "get {o} and put it in {c}", "grab {o}, then put it into {c}", "tuck {o} inside {c}",
         "first take {o}, then drop it into {c}", "could you slip {o} into {c}")),
     "pick": ("o", "pick up {o}", (
-        "[pick up|lift|raise|lift up|take] {o}", "pick {o} up", "[pick up|lift] {o} from the floor"), (
+        "[pick up|lift|raise|lift up|take|grab and lift|pick] {o}", "[pick|lift|take|raise] {o} up",
+        "[pick up|lift] {o} [from|off] the floor", "[take|grab] {o} and lift it"), (
         "get {o}", "can you lift {o} up", "take {o} up", "raise {o} up")),
     "grasp": ("o", "grasp {o}", (
-        "[grasp|grab|grip|seize|take hold of] {o}", "[grasp|grab|grip] {o} firmly"), (
+        "[grasp|grab|grip|seize|take hold of|hold on to|hold onto|get a grip on|close the gripper on] {o}",
+        "[grasp|grab|grip] {o} [firmly|tightly|carefully]"), (
         "hold {o}", "get hold of {o}", "clutch {o}", "catch {o}")),
     "move_to": ("x", "go to {x}", (
-        "[move|go|drive|navigate|head|head over] to {x}", "approach {x}", "[go|move|drive] near {x}",
-        "go over to {x}", "[go|drive] next to {x}"), (
+        "[move|go|drive|navigate|head|head over|come|roll|go over|make your way|get over] [to|near|next to|close to] {x}",
+        "approach {x}", "[go|drive|move] up to {x}", "go where {x} is"), (
         "get close to {x}", "move towards {x}", "drive up to {x}", "walk to {x}", "travel to {x}")),
     "search": ("x", "find {x}", (
-        "[find|locate|look for|search for|seek] {x}", "try to find {x}", "where is {x}"), (
+        "[find|locate|look for|search for|seek|hunt for|track down|look everywhere for|search the room for] {x}",
+        "where is {x}", "[try to|please] find {x}", "[can you see|do you see] {x}"), (
         "spot {x}", "scan for {x}", "search around for {x}", "look around for {x}")),
     "open": ("drawer", "open the drawer", (
-        "open [the drawer|the cabinet|the cabinet drawer]", "pull [the drawer|the cabinet drawer] open"), (
+        "[open|pull open|slide open] [the drawer|the cabinet|the cabinet drawer]",
+        "[pull|slide] [the drawer|the cabinet drawer] open", "open the drawer up"), (
         "pull out the drawer", "open up the drawer", "slide the drawer open")),
     "close": ("drawer", "close the drawer", (
-        "[close|shut] [the drawer|the cabinet drawer]", "shut the cabinet"), (
+        "[close|shut|push in|slide shut|push shut] [the drawer|the cabinet drawer|the cabinet]",
+        "[push|slide] [the drawer|the cabinet drawer] [shut|in]", "close the drawer up"), (
         "push the drawer closed", "close the cabinet", "slide the drawer shut")),
-    "push": ("o d", "push {o} {d}", ("[push|shove] {o} {d}", "[push|shove] {o}"), (
+    "push": ("o d", "push {o} {d}", ("[push|shove|slide|roll|nudge|knock|poke|bump] {o} {d}", "[push|shove|poke|bump] {o}",
+                                  "give {o} a push {d}"), (
         "slide {o} {d}", "nudge {o} {d}", "roll {o} {d}", "knock {o} {d}")),
     "nudge": ("m", "move {m} {n} cm", (
-        "move [a bit|a little|slightly] to the {m}", "move {m} [a little|a bit]", "[go|move|nudge] {m} {n} cm",
-        "move the gripper {m} a bit", "[move|go] {m} {n} centimeters", "nudge {m}"), (
+        "[move|go|shift|nudge] [a bit|a little|slightly] to the {m}", "[move|go|shift|nudge] {m} [a little|a bit]",
+        "[go|move|nudge|shift] {m} {n} [cm|centimeters|centimetres]", "move the [gripper|arm|robot] {m} a bit",
+        "nudge {m}", "[move|go] {n} [cm|centimeters] to the {m}"), (
         "shift {m} a little", "inch {m} {n} cm", "go {m} a bit", "move {n} cm {m}", "scoot {m} a little")),
     "dispose": ("o bin", "throw away {o}", (
-        "throw {o} away", "[throw away|discard|dispose of|bin] {o}"), (
+        "[throw|chuck|toss] {o} [away|out]", "[throw away|discard|dispose of|bin|trash|get rid of|chuck out] {o}",
+        "put {o} in the trash"), (
         "get rid of {o}", "toss {o} away", "trash {o}")),
-    "stow": ("o drawer", "put {o} away", ("put {o} away", "put away {o}", "store {o} away"), (
+    "stow": ("o drawer", "put {o} away", ("[put|store|stash|tidy|clear|pack] {o} away", "[put away|store away|stow away|tidy up] {o}"), (
         "stow {o}", "tidy {o} away", "clear {o} away")),
-    "hold_over": ("o c", "hold {o} over {c}", ("hold {o} [over|above] {c}", "lift {o} over {c}"), (
+    "hold_over": ("o c", "hold {o} over {c}", ("[hold|lift|raise|position|keep] {o} [over|above] {c}", "[carry|bring] {o} above {c}"), (
         "position {o} above {c}", "raise {o} over {c}")),
     "release": ("held", "release it", (
-        "release it", "let go", "drop it", "put it down", "release {h}", "let it go", "drop {h}"), (
+        "[release|drop|let go of|put down|set down] [it|{h}]", "let go", "let it go", "[put|set] [it|{h}] down",
+        "open [your hand|the hand|the claw]", "drop it now"), (
         "let go of {h}", "open the gripper", "set it down")),
     "two_place": ("o o2 c c2", "put {o} in {c}, then put {o2} in {c2}", (
-        "put {o} in {c} and {o2} in {c2}", "put {o} in {c}, then put {o2} in {c2}",
-        "[drop|place] {o} [in|into] {c} and then [drop|place] {o2} [in|into] {c2}"), (
+        "[put|place|drop|move] {o} [in|into] {c} [and|then|and then|, then] [put|place|drop|move] {o2} [in|into] {c2}",
+        "[put|place|drop] {o} [in|into] {c} and {o2} [in|into] {c2}"), (
         "place {o} in {c}, then put {o2} in {c2}", "load {o} into {c} and then {o2} into {c2}")),
     "both_place": ("o o2 c", "put {o} and {o2} in {c}", (
-        "put {o} and {o2} in {c}", "[drop|place] {o} and {o2} [in|into] {c}"), (
+        "[put|place|drop|move|bring|carry|toss|load] {o} and {o2} [in|into|to] {c}", "[put|place] both {o} and {o2} in {c}"), (
         "move {o} and {o2} into {c}", "toss {o} and {o2} into {c}")),
     "all": ("c", "put all the cans in {c}", (
-        "[put|drop] [all the cans|every can|all cans] [in|into] {c}",), (
+        "[put|drop|place|move|bring|carry|throw|dump|load] [all the cans|every can|all cans|all of the cans|each can|"
+        "each of the cans|the cans, all of them,] [in|into|to] {c}",), (
         "place all the cans in {c}", "move all of the cans to {c}", "put each can in {c}")),
     "open_place": ("o drawer", "open the drawer, then put {o} in the drawer", (
-        "open the drawer and put {o} in it", "open the drawer and then [drop|place] {o} in it"), (
+        "[open|pull open] the drawer [and|then|and then|, then] [put|place|drop] {o} [in it|inside|inside it|in the drawer|in]",), (
         "open the drawer, then place {o} inside it", "pull the drawer open and put {o} in")),
     "place_close": ("o drawer", "put {o} in the drawer, then close the drawer", (
-        "put {o} in the drawer and close it", "[drop|place] {o} in the drawer and shut it"), (
+        "[put|place|drop] {o} [in|into] the drawer [and|then|and then|, then] [close|shut] [it|the drawer]",), (
         "put {o} in the drawer, then close the drawer", "place {o} inside the drawer and then shut the drawer")),
-    "pick_move": ("o c", "pick up {o}, then go to {c}", ("pick up {o} and go to {c}", "lift {o} and move to {c}"), (
+    "pick_move": ("o c", "pick up {o}, then go to {c}", (
+        "[pick up|lift|take|grab and lift] {o} [and|then|and then|, then] [go|move|drive|head|navigate] to {c}",), (
         "pick up {o}, then drive to {c}",)),
-    "grasp_move": ("o c", "grasp {o}, then go to {c}", ("grasp {o} and go to {c}", "grip {o} and move to {c}"), (
+    "grasp_move": ("o c", "grasp {o}, then go to {c}", (
+        "[grasp|grip|grab|seize|take hold of] {o} [and|then|and then|, then] [go|move|drive|head] to {c}",), (
         "grab {o}, then move to {c}",)),
 }
 # Requests no skill does: refusal examples, (train frames, held-out frames).

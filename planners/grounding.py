@@ -55,6 +55,10 @@ COLOUR_GLOSSES = {
     ("orange", "can"): "a can of Fanta",
 }
 
+BRAND_COLOURS = {w: colour for (colour, _), text in COLOUR_GLOSSES.items()
+                 for w in re.findall(r"[a-z]+", text.split(" of ", 1)[1].lower())}
+"""Brand words and the colour they mean: coke, coca, cola → red; sprite → green; pepsi → blue; fanta → orange."""
+
 
 def singular(word: str) -> str:
     """cans → can, boxes → box, batteries → battery; leaves 'glass' alone."""
@@ -228,6 +232,11 @@ class Grounder:
             return []
         if p.colours:
             pool = [o for o in pool if p.colours <= o.colours] or pool
+        brands = {BRAND_COLOURS[w] for w in p.noun.split() if w in BRAND_COLOURS}
+        if brands:  # "the coke" is a red can: never the only can of another colour
+            pool = [o for o in pool if brands & o.colours]
+            if not pool:
+                return []
         query = self.embedder.embed([p.noun])[0]
         heads = sorted({o.head for o in pool})
         class_texts = [(h, f"{h}: {g}") for h in heads for g in NOUN_GLOSSES.get(h, (f"a {h}",))]

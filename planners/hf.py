@@ -114,6 +114,7 @@ class HFPlanner(Planner):
         self.end_id = int(eos)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.end_id
         self.last_usage = TokenUsage()
+        self.last_decided_by = ""  # "grounding" when precheck refused before decoding, else "model"
         self._lock = threading.Lock()  # generate() is not re-entrant across threads (serve-planner)
 
     # -- prompts ----------------------------------------------------------------------------
@@ -191,10 +192,12 @@ class HFPlanner(Planner):
         """Refuse before decoding, with the reason, when the instruction cannot be grounded in the scene.
 
         A colour, brand or container kind the scene lacks (`named_objects`) is refused at once.
-        A word the model cannot read is checked by the object grounder (`robomatrix.planners.grounding`,
-        through the rule planner): when it names no object here ("the banana"), that is the refusal;
-        otherwise the model decides.
+        An instruction with a word the model cannot read (not even through `WordMapper`) is
+        checked by the rule planner's parser and grounder: when they find no object for a
+        phrase ("the banana") or no skill for the verb ("juggle"), that reason is the refusal;
+        otherwise the model decides. `last_decided_by` says which happened ("grounding" or "model").
         """
+        self.last_decided_by = "grounding"
         if not isinstance(instruction, str) or not instruction.strip():
             raise PlanningError("The instruction is empty; say what to do, e.g. 'put the red can in the box'.")
         if [] in named_objects(instruction, scene):
@@ -204,10 +207,11 @@ class HFPlanner(Planner):
 
             try:
                 make_planner("rule").plan(instruction, scene)
-            except UnknownObjectError as err:
+            except (UnknownObjectError, UnsupportedActionError) as err:
                 raise err from None
             except PlanningError:
-                pass
+                pass  # e.g. an ambiguous reference: the model may still read it
+        self.last_decided_by = "model"
 
     def plan(self, instruction: str, scene: SceneObjects, task_id: str = "", failure: str = "") -> Plan:
         self.precheck(instruction, scene)

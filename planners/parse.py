@@ -50,7 +50,7 @@ VERBS = frozenset("""put place drop move throw toss slip bring carry take transf
 store load pop lay get lower grasp grab grip seize hold catch clutch pick lift raise release let open
 close shut pull push shove slide nudge shift roll poke bump knock search look find locate spot seek scan
 go drive navigate head walk travel come approach reach visit discard dispose bin trash inch scoot back
-adjust""".split())
+adjust see keep chuck hunt track pack insert leave""".split())
 # Common verbs no skill does: after "and" they start an (unsupported) step rather than an object.
 OTHER_VERBS = frozenset("""dance sing wash clean cook make eat drink jump fly run turn spin wave say tell pour
 cut fold stack kick hit break paint write read play fetch give hand wipe sweep water feed unlock lock
@@ -69,6 +69,8 @@ def normalise(text: str) -> str:
     t = re.sub(r"(?<!\d)\.(?!\d)", " ; ", t)  # sentence ends; keep decimals
     t = re.sub(r"\s+", " ", t).strip(" ,;")
     t = re.sub(r"\b(and|then)(?: \1\b)+", r"\1", t)
+    t = re.sub(r"\bthe (\w+), all of them,?", r"all the \1", t)  # "the cans, all of them," → "all the cans"
+    t = re.sub(r"\bgrab and lift\b", "pick up", t)
     for _ in range(2):
         for f in _FILLERS:
             t = re.sub(f, " ", t).strip(" ,")
@@ -151,21 +153,22 @@ _PATTERNS: list[tuple[str, str]] = [
     (r"^(?:pull |slide )?open (?:up )?(?P<obj>.+?)(?: up)?$", "open"),
     (r"^(?:pull|slide) (?P<obj>.+?) open$", "open"),
     (r"^(?:pull out) (?P<obj>.+)$", "open"),
-    (r"^(?:close|shut) (?P<obj>.+)$", "close"),
+    (r"^(?:close|shut|slide shut|push shut|push in) (?P<obj>.+)$", "close"),
     (r"^(?:push|slide) (?P<obj>.+?) (?:closed|shut|in)$", "close"),
     # searching and driving
-    (r"^(?:search(?: around)?(?: for)?|look(?: around)? for|look for|find|locate|spot|seek|scan for)"
-     r" (?P<obj>.+)$", "search"),
+    (r"^(?:search(?: around| the room)?(?: for)?|look(?: around| everywhere)? for|look for|find|locate|spot|seek|"
+     r"scan for|hunt for|track down|see) (?P<obj>.+)$", "search"),
     (r"^(?:move|go|drive|navigate|head|walk|roll|travel|come|get)(?: over| up| back)? (?:to|towards|toward|"
      r"near|up to|next to|close to|closer to|by)(?: where)? (?P<obj>.+?)(?: is)?$", "move_to"),
     (r"^(?:approach|reach|visit) (?P<obj>.+)$", "move_to"),
     # carrying
-    (r"^(?:throw|toss|chuck) (?P<obj>.+?) away$", "dispose"),
-    (r"^(?:put|tidy|stow|store|clear) (?P<obj>.+?) away$", "stow"),
+    (r"^(?:throw|toss|chuck) (?P<obj>.+?) (?:away|out)$", "dispose"),
+    (r"^(?:put|tidy|stow|store|clear|stash|pack) (?P<obj>.+?) away$", "stow"),
     (r"^(?:put away|tidy away|stow away|stow|clear away) (?P<obj>.+)$", "stow"),
-    (r"^(?:throw away|toss away|put away in the bin|discard|dispose of|get rid of|bin|trash) (?P<obj>.+)$",
+    (r"^(?:throw away|toss away|put away in the bin|discard|dispose of|get rid of|bin|trash|chuck out|throw out)"
+     r" (?P<obj>.+)$",
      "dispose"),
-    (r"^(?:hold|position|lift|raise|carry|bring|move) (?P<obj>.+?) (?:over|above) (?P<target>.+)$",
+    (r"^(?:hold|position|lift|raise|carry|bring|move|keep) (?P<obj>.+?) (?:over|above) (?P<target>.+)$",
      "hold_over"),
     (r"^(?:put|set|place|lay) (?P<obj>.+?) down$", "release"),
     (r"^(?:put|set|place|lay) down (?P<obj>.+)$", "release"),

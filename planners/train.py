@@ -35,7 +35,7 @@ CONTENT_WORDS = frozenset(CAN_COLOURS) | frozenset(CONTAINERS) | frozenset(
     "can cans box bin drawer cabinet trash garbage cardboard soda one it them all every both and then left right "
     "forward forwards backward backwards up down cm centimeters 1 2 3 5 10 15 20 a bit little".split())
 SPECIALS = ("[PAD]", "[UNK]", "[BOS]", "[EOS]")
-MIN_COUNT = 3  # an instruction word seen fewer times (a typo) stays out of the vocabulary
+MIN_COUNT = 6  # an instruction word seen fewer times (a typo) stays out of the vocabulary
 PROTECTED = CONTENT_WORDS | COLOURS  # never mapped to or from another word (see WordMapper)
 
 

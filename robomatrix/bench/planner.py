@@ -80,11 +80,12 @@ def score_case(planner, case: dict) -> dict:
     usage = getattr(planner, "last_usage", None)
     ok = (got is None) if want is None else (got == want)
     return {"id": case["id"], "split": case["split"], "ok": ok, "refused": got is None, "must_refuse": want is None,
-            "seconds": seconds, "tokens": usage.total if usage is not None else None, "got": shown, "error": error}
+            "seconds": seconds, "tokens": usage.total if usage is not None else None, "got": shown, "error": error,
+            "decided_by": getattr(planner, "last_decided_by", None) or None}
 
 
 def run_planner_bench(planner_name: str = "rule", cases: str | Path | None = None, *, limit: int | None = None,
-                      planner_options: dict[str, Any] | None = None, progress=None) -> dict:
+                      planner_options: dict[str, Any] | None = None, progress=None, tree_min_steps: int = 3) -> dict:
     """Score `planner_name` on the cases; returns accuracy per split, latency and tokens per task."""
     from robomatrix.planners.base import make_planner
 
@@ -121,6 +122,14 @@ def run_planner_bench(planner_name: str = "rule", cases: str | Path | None = Non
         "tokens_per_task": round(statistics.fmean(tokens), 1) if tokens else None,
         "failures": [{k: r[k] for k in ("id", "got", "error")} for r in rows if not r["ok"]][:20],
     }
+    decided = [r for r in rows if r["decided_by"]]
+    if decided:  # hf: how many answers were refusals of the grounding check, not the model's own
+        by_grounding = [r for r in decided if r["decided_by"] == "grounding"]
+        model_held = [r for r in by_split.get("heldout", []) if r["decided_by"] == "model"]
+        result["decided_by_grounding"] = {
+            "cases": len(by_grounding), "correct": sum(r["ok"] for r in by_grounding),
+            "heldout_model_only": {"cases": len(model_held), "exact_match": round(
+                sum(r["ok"] for r in model_held) / len(model_held), 4) if model_held else None}}
     unknown = _unknown_word_cases(planner, all_cases)
     if unknown is not None:  # a word-level model cannot read words it never saw: say how much that costs
         rows_known = [r for r in by_split.get("heldout", []) if r["id"] not in unknown]
@@ -130,7 +139,7 @@ def run_planner_bench(planner_name: str = "rule", cases: str | Path | None = Non
     if planner_name == "tree":
         opts = planner_options or {}
         same = dict(k=planner.config.k, model=opts.get("model", ""), decoding=planner.config.decoding,
-                    temperature=planner.config.temperature)
+                    temperature=planner.config.temperature, min_steps=tree_min_steps)
         result["tree"] = run_tree_bench(cases, **same)
         result["tree_endpoint"] = run_tree_bench(cases, **same, via="endpoint")
     return result
@@ -151,6 +160,11 @@ def format_report(result: dict) -> str:
         k = result["heldout_known_words"]
         lines.append(f"  held-out phrasings with only words seen in training: {k['cases']} cases  "
                      f"{100 * (k['exact_match'] or 0):5.1f} %")
+    if result.get("decided_by_grounding"):
+        g = result["decided_by_grounding"]
+        h = g["heldout_model_only"]
+        lines.append(f"  refused by the grounding check before decoding: {g['cases']} ({g['correct']} right); "
+                     f"held-out decided by the model: {h['cases']} cases  {100 * (h['exact_match'] or 0):5.1f} %")
     r = result["refusals"]
     lines.append(f"  refusals {r['correct']}/{r['cases']} right, {r['false_refusals']} plans refused wrongly")
     lines.append(f"  latency p50 {result['latency_ms']['p50']} ms, p95 {result['latency_ms']['p95']} ms"
@@ -158,7 +172,8 @@ def format_report(result: dict) -> str:
     for key in ("tree", "tree_endpoint"):
         if key in result:
             t = result[key]
-            lines.append(f"  tree vs iterative ({t['via']}, k={t['k']}, {t.get('decoding', 'sample')}): {t['tree']['tokens_per_task']} vs "
+            lines.append(f"  tree vs iterative ({t['via']}, k={t['k']}, {t.get('decoding', 'sample')}, "
+                         f"{t['tree']['tasks']} tasks of >= {t['min_steps']} steps): {t['tree']['tokens_per_task']} vs "
                          f"{t['iterative']['tokens_per_task']} tokens per task ({100 * t['token_reduction']:.1f} % "
                          f"fewer), success {100 * t['tree']['success']:.1f} % vs {100 * t['iterative']['success']:.1f} %")
     return "\n".join(lines)

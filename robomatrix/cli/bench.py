@@ -44,6 +44,8 @@ def add_arguments(parser) -> None:
     plan.add_argument("--k", type=int, default=0, help="tree planner: plans drawn per model call (default: 4)")
     plan.add_argument("--decoding", default="", choices=("", "beam", "sample"),
                       help="tree planner: K best plans of a beam search (default) or K samples")
+    plan.add_argument("--tree-min-steps", type=int, default=0,
+                      help="tree planner: compare with the iterative baseline on tasks of at least N steps (default: 3)")
     plan.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     plan.set_defaults(handler=bench_planner)
     from robomatrix.cli import bench_policy
@@ -119,10 +121,12 @@ def bench_planner(args) -> int:
     options = {"model": args.model} if args.model else {}
     if args.planner == "tree":
         options.update({k: v for k, v in (("k", args.k), ("decoding", args.decoding)) if v})
-    elif args.k or args.decoding:
-        raise UsageError("--k and --decoding are options of the tree planner (--planner tree).")
+    elif args.k or args.decoding or args.tree_min_steps:
+        raise UsageError("--k, --decoding and --tree-min-steps are options of the tree planner (--planner tree).")
+    if args.tree_min_steps < 0:
+        raise UsageError(f"--tree-min-steps must be >= 1, got {args.tree_min_steps}.")
     result = _quiet_stdout_while(bench.run_planner_bench, args.planner, args.cases or None, limit=args.limit or None,
-                                 planner_options=options, progress=lambda line: print(line, file=sys.stderr, flush=True))
+                                 planner_options=options, tree_min_steps=args.tree_min_steps or 3, progress=lambda line: print(line, file=sys.stderr, flush=True))
     if args.json:
         return report(result, True)
     print(bench.format_report(result))
