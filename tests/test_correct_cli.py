@@ -2,9 +2,11 @@
 answer on /robomatrix/status; motion adjustments reaching a skill server's runner over a topic."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from robomatrix import comm
@@ -122,6 +124,10 @@ def test_a_correction_on_the_topic_changes_the_running_task_of_the_executive_nod
         dets = person.create_json_publisher(Detections, "/robomatrix/detections", comm.QOS_SENSOR_DATA)
         tasks = person.create_json_publisher(Task, "/robomatrix/task", 10)
         said = person.create_json_publisher(Correction, "/robomatrix/correction", 10)
+        from robomatrix.hardware.conversions import rgb_to_image
+        from robomatrix.msgs import Image
+
+        camera = person.create_publisher(Image, "/camera/color/image_raw", comm.QOS_SENSOR_DATA)
         executor = _spin([skills, person, exe])
         try:
             dets.publish(Detections(stamp=1.0, detections=[Detection(n, [0, 0, 10, 10], [0.6, 0.0, 0.06], 0.9)
@@ -132,6 +138,8 @@ def test_a_correction_on_the_topic_changes_the_running_task_of_the_executive_nod
             tasks.publish(Task("put the red can in the box", id="t1"))
             while goals != [("move_to", "red can")] and time.monotonic() < deadline:
                 time.sleep(0.01)
+            camera.publish(rgb_to_image(np.full((24, 32, 3), 120, np.uint8), 1.0))  # what the person saw
+            time.sleep(0.1)
             block.clear()
             said.publish(Correction(text="no, the blue one"))
             while not any(s.state in ("succeeded", "failed") and s.task_id == "t1" for s in statuses) \
@@ -143,6 +151,10 @@ def test_a_correction_on_the_topic_changes_the_running_task_of_the_executive_nod
     assert [s.state for s in statuses if s.task_id == "t1"][-1] == "succeeded"
     assert [s.correction_level for s in statuses if s.correction] == ["skill"]
     assert {c.args.get("object") for c in plans[-1].steps[:]} >= {"blue can"} and len(plans) == 2
+    record = json.loads((tmp_path / "corrections.jsonl").read_text().splitlines()[0])
+    assert record["text"] == "no, the blue one" and record["rules"] == [{"kind": "object", "from": "red can",
+                                                                         "to": "blue can"}]
+    assert record["frame"] and (tmp_path / record["frame"]).exists()
     assert goals[0] == ("move_to", "red can") and goals[1:] == [("move_to", "blue can"), ("grasp", "blue can"),
                                                                 ("lift", "blue can"), ("position_over", "blue can"),
                                                                 ("release", "blue can")]

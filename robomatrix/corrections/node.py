@@ -9,11 +9,12 @@ Parameters  corrections_memory (directory, e.g. ~/.robomatrix/corrections, share
             parameter of that name; default "": kept in this process only),
             corrections_apply_memory (apply remembered corrections to new tasks, default true),
             corrections_ask_timeout_s (> 0: an ambiguous referent is asked back and the answer waited
-            for; default 0: refused at once)
+            for; default 0: refused at once), corrections_camera_topic (the RGB image stored with each
+            correction; default /camera/color/image_raw, "" for none)
 
 The executive's planner is wrapped in a `MemoryPlanner`; each task run starts a correction task
-(instruction for grounding, standing offsets cleared, also on the skill server). In a graph no
-camera frame is stored with a correction (the executive does not subscribe to images).
+(instruction for grounding, standing offsets cleared, also on the skill server). The latest camera
+image is kept (not decoded) so that a correction is stored with the frame the person saw.
 """
 from __future__ import annotations
 
@@ -34,7 +35,22 @@ def attach_corrections(node) -> CorrectionHandler:
     apply_memory = bool(p("corrections_apply_memory", True, description="apply remembered corrections").value)
     ask_timeout_s = float(p("corrections_ask_timeout_s", 0.0,
                             description="ask back an ambiguous referent and wait this long, s (0: refuse)").value)
+    camera_topic = str(p("corrections_camera_topic", "/camera/color/image_raw",
+                         description="RGB image stored with each correction ('' = none)").value)
     memory = CorrectionMemory(directory or None)
+    latest_image: list = [None]
+    if camera_topic:
+        from robomatrix import comm
+        from robomatrix.msgs import Image
+
+        node.create_subscription(Image, camera_topic, lambda msg: latest_image.__setitem__(0, msg),
+                                 comm.QOS_SENSOR_DATA)
+
+    def frame():
+        from robomatrix.hardware.conversions import image_to_array
+
+        return image_to_array(latest_image[0]) if latest_image[0] is not None else None
+
     executive = node.executive
     pub_adjust = node.create_json_publisher(SkillAdjust, SKILL_ADJUST_TOPIC, 10)
     clock = node.get_clock().now
@@ -49,7 +65,7 @@ def attach_corrections(node) -> CorrectionHandler:
                                        stamp=float(clock())))
 
     handler = CorrectionHandler(executive, None, node.scene, adjust=adjust, skill_offset=skill_offset, memory=memory,
-                                on_status=node.pub_status.publish, clock=clock, source="topic")
+                                frame=frame, on_status=node.pub_status.publish, clock=clock, source="topic")
     planner = MemoryPlanner(executive.planner, memory if apply_memory else CorrectionMemory(None),
                             ask=(lambda err: handler.ask(err, ask_timeout_s)) if ask_timeout_s > 0 else None)
     executive.planner = handler.planner = planner
