@@ -7,7 +7,7 @@ would:
 - object_moved     after move_to(X) reaches a can, the can is moved aside (to a clear spot in
                    the camera's view, or anywhere clear around the robot when none is);
 - knocked_out      while position_over carries a can, the can is knocked out of the gripper onto
-                   the floor in front of the robot;
+                   the floor in front of the robot (beside or behind it when the front is taken);
 - drawer_shut      after open_drawer, the drawer is pushed shut while the robot does the next step;
 - container_moved  while position_over carries a can to a box or bin, the container is moved
                    0.25-0.4 m;
@@ -211,21 +211,28 @@ class Perturber:
         spot = self._spot_in_view(CAN_SIZE[0], avoid_xy=old[:2], min_shift_m=0.18, ignore=(name,))
         where = "in view"
         if spot is None:  # a crowded corner: anywhere clear around the robot, maybe out of view
-            where = "out of view"
-            for _ in range(300):
-                angle, dist = float(self.rng.uniform(-math.pi, math.pi)), float(self.rng.uniform(0.45, 0.8))
-                x, y = self._to_world(dist * math.cos(angle), dist * math.sin(angle))
-                if math.hypot(x - old[0], y - old[1]) >= 0.18 and self._clear(x, y, CAN_SIZE[0], (name,)):
-                    spot = (x, y)
-                    break
-            else:
+            where, spot = "out of view", self._spot_around(name, avoid_xy=old[:2], min_shift_m=0.18)
+            if spot is None:
                 return
         self.robot.oracle_place_object(name, *spot)  # ORACLE
         self.fired = (f"moved the {name} {math.hypot(spot[0] - old[0], spot[1] - old[1]):.2f} m "
                       f"after move_to reached it ({where})")
 
+    def _spot_around(self, name: str, avoid_xy=None, min_shift_m: float = 0.0) -> tuple[float, float] | None:
+        """A clear floor spot for can `name` 0.45-0.8 m from the robot in any direction."""
+        for _ in range(300):
+            angle, dist = float(self.rng.uniform(-math.pi, math.pi)), float(self.rng.uniform(0.45, 0.8))
+            x, y = self._to_world(dist * math.cos(angle), dist * math.sin(angle))
+            if avoid_xy is not None and math.hypot(x - avoid_xy[0], y - avoid_xy[1]) < min_shift_m:
+                continue
+            if self._clear(x, y, CAN_SIZE[0], (name,)):
+                return x, y
+        return None
+
     def _knock_out(self, name: str) -> None:
         spot = self._spot_in_view(CAN_SIZE[0], ahead=(0.45, 0.65), lateral=(0.05, 0.25), ignore=(name,))
+        if spot is None:  # something in front (the container): it falls beside or behind the robot
+            spot = self._spot_around(name)
         if spot is None:
             return
         self.robot.oracle_place_object(name, *spot)  # ORACLE

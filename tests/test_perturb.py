@@ -150,3 +150,16 @@ def test_a_task_done_with_the_look_alike_counts_and_says_so():
     ok, why = p.score(spec, scene, start, state([0.3, 0.0, 0.1], [0.9, 0.2, 0.06], 0.5))
     assert ok and "look-alike" not in why
     assert not p.score(spec, scene, start, state([0.8, 0.0, 0.06], [0.9, 0.2, 0.06], 1.0))[0]
+
+
+def test_knocked_out_puts_the_carried_can_on_the_floor_near_the_robot(robot):
+    robot.reset("office_perturb", 6)
+    p = Perturber("knocked_out", robot, seed=6)
+    steps = [("position_over", {"object": "yellow can", "target": "bin"})]
+    announce(p, steps, 0, elapsed_s=1.0, robot=robot)
+    assert not p.fired  # not yet carried long enough
+    announce(p, steps, 0, elapsed_s=1.6, robot=robot)
+    assert p.fired.startswith("knocked the yellow can out of the gripper onto the floor")
+    can = robot.oracle_object_poses()["yellow can"][:3]
+    x, y, _ = robot.get_state().base_pose
+    assert 0.4 < float(np.hypot(can[0] - x, can[1] - y)) < 0.85 and abs(can[2] - 0.06) < 0.01
