@@ -69,11 +69,14 @@ def test_shipped_model_plans_trained_and_held_out_phrasings(shipped):
 
     assert shipped.compact and shipped.meta["pairs"] > 0
     cases = load_cases()
-    for split, need in (("train", 18), ("heldout", 11)):
+    for split, need in (("train", 16), ("heldout", 12)):
         chosen = [c for c in cases if c["split"] == split and c["expected"] is not None][:20]
         right = 0
         for case in chosen:
-            plan = shipped.plan(case["instruction"], case_scene(case))
+            try:
+                plan = shipped.plan(case["instruction"], case_scene(case))
+            except PlanningError:
+                continue  # a wrong refusal counts as wrong
             validate_plan(plan, case_scene(case))
             right += canonical_steps(plan.steps) == expected_steps(case)
         assert right >= need, f"{right}/20 {split} phrasings planned exactly"
@@ -90,3 +93,24 @@ def test_shipped_model_refuses_with_a_reason(shipped):
 def test_marker_describes_training(shipped):
     meta = json.loads((shipped.model_dir / "robomatrix_planner.json").read_text())
     assert meta["prompt"] == "compact" and meta["train_config"]["steps"] >= 100
+
+
+def test_shipped_model_reads_typos_and_word_forms(shipped):
+    scene = SceneObjects.from_names(["red can", "green can", "box"])
+    assert shipped.read_instruction("Plcae the red can in the box") == "place the red can in the box"
+    plan = shipped.plan("plcae the red can in the box", scene)
+    assert [s.skill for s in plan.steps] == ["move_to", "grasp", "lift", "position_over", "release"]
+    assert shipped.unknown_words("juggle the red can") == ["juggle"]
+
+
+def test_constrained_decoding_keeps_every_beam_and_sample_valid(shipped):
+    """Held-out phrasings in random scenes: the K best beams and K samples are all valid plans (or cannot())."""
+    from robomatrix.planners.corpus import generate_pairs
+
+    for pair in generate_pairs(6, heldout=True, seed=9, refusal_share=0.0):
+        for sample in (False, True):
+            plans, usage = shipped.generate(pair.instruction, pair.scene, k=3, sample=sample)
+            assert len(plans) == 3 and usage.calls == 1
+            for steps in plans:
+                if steps is not None:
+                    validate_plan(steps, pair.scene)
