@@ -69,6 +69,7 @@ def format_table(result: dict) -> str:
                     f"{pp['fired_rate'] * 100:.0f} %)")
     rows.append(f"overall {result['success_rate'] * 100:5.1f} %  (the stack claimed {result['claimed_success_rate'] * 100:.1f} %; "
                 f"{result['wall_time_s']:.0f} s wall; sim: {result.get('sim', 'mujoco')}; perception: {result['perception']}"
+                f"; policy: {result['policy']}; split: {result.get('split', 'seen')}"
                 f"{'' if result.get('replan', True) else '; no replanning'})")
     if result["failures"]:
         rows.append("")
