@@ -69,3 +69,34 @@ def test_bench_tasks_bad_policy_or_split_exit_2(capsys, argv, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_held_can_seen_high_stays_held():
+    """Unseen-size cans: a tall lifted can whose bottom the fingers hide is placed up to ~7 cm high;
+    once held it stays held (z hysteresis), but a can seen on the floor is dropped."""
+    from types import SimpleNamespace
+
+    from robomatrix.perception import Perception
+    from robomatrix.perception.detector import PerceivedObject
+
+    class Scripted:
+        z = 0.24
+
+        def perceive(self, obs):
+            return [PerceivedObject("red can", "can", [0, 0, 5, 5], np.array([0.32, 0.0, self.z]), 1.0)]
+
+    det = Scripted()
+    perception = Perception(detector=det)
+
+    def obs(t):
+        return SimpleNamespace(rgb=np.zeros((2, 2, 3), np.uint8), depth=np.zeros((2, 2), np.float32),
+                               base_pose=np.zeros(3), base_velocity=np.zeros(3), ee_position=np.array([0.32, 0.24]),
+                               gripper_opening=0.72, stamp_s=t)
+
+    assert perception.update(obs(0.0)).held_object == "red can"
+    det.z = 0.24 + 0.10  # beyond the grab tolerance (0.08), within the keep tolerance (0.12)
+    assert perception.update(obs(0.1)).held_object == "red can"
+    det.z = 0.06  # on the floor below the gripper: let go
+    assert perception.update(obs(0.2)).held_object is None
+    det.z = 0.24 + 0.10  # not held before: the stricter grab tolerance applies
+    assert perception.update(obs(0.3)).held_object is None

@@ -129,13 +129,17 @@ class PerceptionConfig:
     held_opening_range: tuple[float, float] = (0.15, 0.9)  # gripper opening while fingers rest on a can
     held_xy_tolerance_m: float = 0.045  # can axis at most this far (horizontal) from the gripper centre
     held_z_tolerance_m: float = 0.08  # can centre at most this far above/below the gripper centre
+    # a can already held stays held unless seen farther than this in z (hysteresis): a lifted can
+    # whose bottom the fingers hide is placed by its visible part, up to ~7 cm high for a tall can
+    held_keep_z_tolerance_m: float = 0.12
     handle_opening_range: tuple[float, float] = (0.05, 0.5)  # gripper opening while pinching the handle
     drawer_open_threshold_m: float = 0.12  # the drawer counts as open beyond this (task suite's threshold)
 
     def __post_init__(self):
         if not 0.0 < self.smoothing <= 1.0:
             raise UsageError(f"PerceptionConfig.smoothing must be in (0, 1], got {self.smoothing!r}.")
-        for name in ("jump_reset_m", "held_xy_tolerance_m", "held_z_tolerance_m", "drawer_open_threshold_m"):
+        for name in ("jump_reset_m", "held_xy_tolerance_m", "held_z_tolerance_m", "held_keep_z_tolerance_m",
+                     "drawer_open_threshold_m"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise UsageError(f"PerceptionConfig.{name} must be a positive number, got {value!r}.")
@@ -228,10 +232,11 @@ class Perception:
     def _gripper_base(self, obs: Observation) -> np.ndarray:
         return np.array([float(obs.ee_position[0]), 0.0, float(obs.ee_position[1])])
 
-    def _between_fingers(self, obs: Observation, point_base) -> bool:
+    def _between_fingers(self, obs: Observation, point_base, keep: bool = False) -> bool:
         g, p = self._gripper_base(obs), np.asarray(point_base, float)
+        z_tol = self.config.held_keep_z_tolerance_m if keep else self.config.held_z_tolerance_m
         return (math.hypot(p[0] - g[0], p[1] - g[1]) <= self.config.held_xy_tolerance_m
-                and abs(p[2] - g[2]) <= self.config.held_z_tolerance_m)
+                and abs(p[2] - g[2]) <= z_tol)
 
     def _update_held(self, obs: Observation, seen: dict[str, PerceivedObject]) -> None:
         lo, hi = self.config.held_opening_range
@@ -239,7 +244,8 @@ class Perception:
         base = np.asarray(obs.base_pose, float)
         if not fingers_apart:
             self._held = None
-        elif self._held is None or (self._held in seen and not self._between_fingers(obs, seen[self._held].position_base)):
+        elif self._held is None or (self._held in seen and not self._between_fingers(
+                obs, seen[self._held].position_base, keep=True)):
             self._held = None
             for name, o in self._objects.items():
                 if o.kind in CONTAINER_KINDS:
