@@ -15,7 +15,6 @@ Loopback only unless a token is given: `serve(host="0.0.0.0")` without `token` i
 With a token, every request needs `Authorization: Bearer <token>`.
 """
 
-import ipaddress
 import json
 import threading
 import time
@@ -23,18 +22,10 @@ import uuid
 from typing import Any
 
 from robomatrix.errors import UsageError
+from robomatrix.netaddr import is_loopback
 from robomatrix.planners.base import Planner, PlanningError, SceneObjects, make_planner
 from robomatrix.planners.grammar import parse_plan_text, plan_text
 from robomatrix.planners.prompts import read_tagged_request
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, token: str | None) -> None:

@@ -25,14 +25,12 @@ from robomatrix.hardware.kinematics import (  # noqa: E402
     world_to_base_velocity,
 )
 from robomatrix.hardware.robot import (  # noqa: E402
-    Action,
     Observation,
     RobotConfig,
-    SimulatedRobot,
-    clip_action,
     register_robot,
 )
 from robomatrix.sim import mujoco_model  # noqa: E402
+from robomatrix.sim.actuation import ActuatedSimRobot  # noqa: E402
 from robomatrix.sim.render import RgbdRenderer  # noqa: E402
 from robomatrix.sim.scene import SceneSpec, resolve_scene  # noqa: E402
 
@@ -63,8 +61,9 @@ class MujocoRobotConfig(RobotConfig):
             raise UsageError(f"MujocoRobotConfig.camera_fovy_deg must be in 1..170, got {self.camera_fovy_deg!r}.")
 
 
-class MujocoRobot(SimulatedRobot):
+class MujocoRobot(ActuatedSimRobot):
     name = "mujoco"
+    finger_travel_m = mujoco_model.FINGER_TRAVEL_M
 
     def __init__(self, config: MujocoRobotConfig):
         super().__init__(config)
@@ -116,10 +115,7 @@ class MujocoRobot(SimulatedRobot):
         ax, az = self.config.start_arm_position_m
         q[self._qadr["arm_x_joint"]], q[self._qadr["arm_z_joint"]] = ax, az
         q[self._qadr["left_finger_joint"]] = q[self._qadr["right_finger_joint"]] = mujoco_model.FINGER_TRAVEL_M
-        self._arm_target = self._arm_setpoint = (ax, az)
-        self._gripper_target = self._gripper_setpoint = mujoco_model.FINGER_TRAVEL_M
-        self._base_command = (0.0, 0.0, 0.0)
-        self._last_command_time_s: float | None = None
+        self._reset_commands((ax, az))
         mujoco.mj_forward(self.model, self.data)
         self._apply_controls()
         return self.get_observation()
@@ -144,28 +140,6 @@ class MujocoRobot(SimulatedRobot):
     def sim_time_s(self) -> float:
         return float(self.data.time) if self.data is not None else 0.0
 
-    def send_action(self, action: Action) -> Action:
-        self._require()
-        now = self.sim_time_s
-        elapsed = None if self._last_command_time_s is None else now - self._last_command_time_s
-        dt = self.config.control_period_s if not elapsed else max(elapsed, self.config.control_period_s)
-        applied = clip_action(action, self.config, self._base_command, dt)
-        self._last_command_time_s = now
-        self._base_command = applied.base_velocity
-        if applied.arm_target is not None:
-            self._arm_target = applied.arm_target
-        if applied.gripper is not None:
-            self._gripper_target = applied.gripper * mujoco_model.FINGER_TRAVEL_M
-        self._apply_controls()
-        return applied
-
-    def stop(self) -> None:
-        self._require()
-        self._base_command = (0.0, 0.0, 0.0)
-        self._arm_target = self._arm_setpoint
-        self._gripper_target = self._gripper_setpoint
-        self._apply_controls()
-
     def _apply_controls(self) -> None:
         ctrl, act = self.data.ctrl, self._act
         vx, vy, wz = self._base_command
@@ -174,31 +148,11 @@ class MujocoRobot(SimulatedRobot):
         ctrl[act["arm_x"]], ctrl[act["arm_z"]] = self._arm_setpoint
         ctrl[act["gripper"]] = self._gripper_setpoint
 
-    def advance(self, duration_s: float) -> None:
-        """Step the physics `duration_s` simulated seconds (rounded to whole timesteps)."""
-        self._require()
-        if not (math.isfinite(duration_s) and duration_s >= 0):
-            raise UsageError(f"advance(duration_s) needs a non-negative number of seconds, got {duration_s!r}.")
-        dt = self.model.opt.timestep
-        n = int(round(duration_s / dt))
-        arm_step = self.config.arm_speed_limit_mps * dt
-        grip_step = mujoco_model.FINGER_TRAVEL_M / self.config.gripper_close_time_s * dt
-        m, d = self.model, self.data
-        for _ in range(n):
-            self._ramp(arm_step, grip_step)
-            self._apply_controls()
-            mujoco.mj_step(m, d)
+    def _physics_timestep_s(self) -> float:
+        return float(self.model.opt.timestep)
 
-    def _ramp(self, arm_step: float, grip_step: float) -> None:
-        (sx, sz), (tx, tz) = self._arm_setpoint, self._arm_target
-        ex, ez = tx - sx, tz - sz
-        dist = math.hypot(ex, ez)
-        if dist > 0.0:
-            f = min(1.0, arm_step / dist)
-            self._arm_setpoint = (sx + ex * f, sz + ez * f)
-        g, gt = self._gripper_setpoint, self._gripper_target
-        if g != gt:
-            self._gripper_setpoint = gt if abs(gt - g) <= grip_step else g + math.copysign(grip_step, gt - g)
+    def _step_physics(self) -> None:
+        mujoco.mj_step(self.model, self.data)
 
     # ------------------------------------------------------------- sensing
     def _camera_pose_base(self) -> np.ndarray:

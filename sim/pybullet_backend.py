@@ -30,14 +30,12 @@ from robomatrix.hardware.kinematics import (
     world_to_base_velocity,
 )
 from robomatrix.hardware.robot import (
-    Action,
     Observation,
     RobotConfig,
-    SimulatedRobot,
-    clip_action,
     register_robot,
 )
 from robomatrix.sim import pybullet_model
+from robomatrix.sim.actuation import ActuatedSimRobot
 from robomatrix.sim.pybullet_render import RENDERERS, PybulletCamera, pb, quiet_stdout
 from robomatrix.sim.scene import SceneSpec, resolve_scene
 
@@ -98,8 +96,9 @@ class PybulletRobotConfig(RobotConfig):
             raise unknown_name("PybulletRobotConfig.renderer", self.renderer, RENDERERS)
 
 
-class PybulletRobot(SimulatedRobot):
+class PybulletRobot(ActuatedSimRobot):
     name = "pybullet"
+    finger_travel_m = pybullet_model.FINGER_TRAVEL_M
 
     def __init__(self, config: PybulletRobotConfig):
         super().__init__(config)
@@ -162,10 +161,7 @@ class PybulletRobot(SimulatedRobot):
                              ("left_finger_joint", pybullet_model.FINGER_TRAVEL_M),
                              ("right_finger_joint", pybullet_model.FINGER_TRAVEL_M)):
             pb.resetJointState(w.robot, w.joints[joint], value, physicsClientId=cid)
-        self._arm_target = self._arm_setpoint = (ax, az)
-        self._gripper_target = self._gripper_setpoint = pybullet_model.FINGER_TRAVEL_M
-        self._base_command = (0.0, 0.0, 0.0)
-        self._last_command_time_s: float | None = None
+        self._reset_commands((ax, az))
         self._steps = 0
         self._base_joint_ids = [w.joints[j] for j in pybullet_model.PLANAR_JOINTS]
         self._arm_joint_ids = [w.joints["arm_x_joint"], w.joints["arm_z_joint"]]
@@ -177,28 +173,6 @@ class PybulletRobot(SimulatedRobot):
     @property
     def sim_time_s(self) -> float:
         return self._steps * self.config.physics_timestep_s if self.world is not None else 0.0
-
-    def send_action(self, action: Action) -> Action:
-        self._require()
-        now = self.sim_time_s
-        elapsed = None if self._last_command_time_s is None else now - self._last_command_time_s
-        dt = self.config.control_period_s if not elapsed else max(elapsed, self.config.control_period_s)
-        applied = clip_action(action, self.config, self._base_command, dt)
-        self._last_command_time_s = now
-        self._base_command = applied.base_velocity
-        if applied.arm_target is not None:
-            self._arm_target = applied.arm_target
-        if applied.gripper is not None:
-            self._gripper_target = applied.gripper * pybullet_model.FINGER_TRAVEL_M
-        self._apply_controls()
-        return applied
-
-    def stop(self) -> None:
-        self._require()
-        self._base_command = (0.0, 0.0, 0.0)
-        self._arm_target = self._arm_setpoint
-        self._gripper_target = self._gripper_setpoint
-        self._apply_controls()
 
     def _yaw(self) -> float:
         return float(pb.getJointState(self.world.robot, self.world.joints["base_yaw"], physicsClientId=self.client)[0])
@@ -219,32 +193,12 @@ class PybulletRobot(SimulatedRobot):
                                  force=cfg.gripper_force_limit_n, positionGain=cfg.gripper_position_gain,
                                  velocityGain=1.0, physicsClientId=cid)
 
-    def advance(self, duration_s: float) -> None:
-        """Step the physics `duration_s` simulated seconds (rounded to whole timesteps)."""
-        self._require()
-        if not (math.isfinite(duration_s) and duration_s >= 0):
-            raise UsageError(f"advance(duration_s) needs a non-negative number of seconds, got {duration_s!r}.")
-        dt = self.config.physics_timestep_s
-        n = int(round(duration_s / dt))
-        arm_step = self.config.arm_speed_limit_mps * dt
-        grip_step = pybullet_model.FINGER_TRAVEL_M / self.config.gripper_close_time_s * dt
-        cid = self.client
-        for _ in range(n):
-            self._ramp(arm_step, grip_step)
-            self._apply_controls()
-            pb.stepSimulation(physicsClientId=cid)
-            self._steps += 1
+    def _physics_timestep_s(self) -> float:
+        return self.config.physics_timestep_s
 
-    def _ramp(self, arm_step: float, grip_step: float) -> None:
-        (sx, sz), (tx, tz) = self._arm_setpoint, self._arm_target
-        ex, ez = tx - sx, tz - sz
-        dist = math.hypot(ex, ez)
-        if dist > 0.0:
-            f = min(1.0, arm_step / dist)
-            self._arm_setpoint = (sx + ex * f, sz + ez * f)
-        g, gt = self._gripper_setpoint, self._gripper_target
-        if g != gt:
-            self._gripper_setpoint = gt if abs(gt - g) <= grip_step else g + math.copysign(grip_step, gt - g)
+    def _step_physics(self) -> None:
+        pb.stepSimulation(physicsClientId=self.client)
+        self._steps += 1
 
     # ------------------------------------------------------------- sensing
     def _link_pose_world(self, link: str) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 import json
 import socket
 import threading
@@ -33,20 +32,12 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from robomatrix.console.backend import ConsoleBackend
 from robomatrix.console.protocol import MAX_MESSAGE_BYTES, ConsoleInputError, TeleopCommand, parse_message
 from robomatrix.errors import UsageError
+from robomatrix.netaddr import is_loopback
 
 STATIC_DIR = Path(__file__).parent / "static"
 COOKIE = "robomatrix_console_token"
 STATE_PERIOD_S = 0.1  # state, log and camera pushes at most this often
 MAX_MESSAGES_PER_S = 100  # a page sending faster than this gets errors, not actions
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, token: str | None) -> None:
