@@ -99,6 +99,24 @@ def test_empty_scene_has_no_detections_whatever_the_arm_does(robot, detector, se
         assert detector.detect(obs) == [], f"robot-only frame produced detections (arm {obs.ee_position})"
 
 
+def test_two_lookalike_cans_are_two_detections_each_at_its_place(robot, detector):
+    obs = robot.reset("office_perturb", seed=0)
+    poses = robot.oracle_object_poses()  # ORACLE: placing the look-alike and scoring only
+    bx, by, yaw = obs.base_pose
+    ahead = np.array([bx + 0.75 * math.cos(yaw), by + 0.75 * math.sin(yaw)])
+    side = 0.11 * np.array([-math.sin(yaw), math.cos(yaw)])
+    for name, xy in (("blue can", ahead + side), ("decoy blue can", ahead - side)):
+        robot.oracle_place_object(name, float(xy[0]), float(xy[1]))
+    robot.advance(0.3)
+    obs = robot.get_observation()
+    poses = robot.oracle_object_poses()
+    blue = [p for p in detector.perceive(obs) if p.name == "blue can"]
+    assert len(blue) == 2, f"two blue cans 0.22 m apart in view, found {len(blue)}"
+    for name in ("blue can", "decoy blue can"):
+        ref = world_to_base_point(np.asarray(poses[name][:3], float), obs.base_pose)
+        assert min(np.linalg.norm(p.position_base - ref) for p in blue) < 0.03, name
+
+
 def test_urdf_camera_extrinsics_match_the_simulator(robot):
     obs = robot.reset("empty", seed=0)
     np.testing.assert_allclose(camera_pose_base(), obs.camera_pose_base, atol=1e-9)

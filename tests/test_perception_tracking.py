@@ -175,3 +175,37 @@ def test_drawer_opening_follows_the_pull(robot):
     assert POSTCONDITIONS["drawer_open"](state, obs, {})[0]
     assert not POSTCONDITIONS["drawer_closed"](state, obs, {})[0]
     assert state.to_scene_objects().drawer_open is True
+
+
+def test_a_lookalike_in_view_does_not_pull_the_track_away():
+    det = ScriptedDetector()
+    per = Perception(det)
+    det.next = [_can((0.8, 0.0, 0.06), conf=0.6)]
+    per.update(_obs())
+    for i, (ours, other) in enumerate([(0.6, 1.0), (1.0, 0.6), (0.9, 0.9)]):  # the look-alike 0.25 m away
+        det.next = [_can((1.0, 0.15, 0.06), conf=other), _can((0.81, 0.0, 0.06), conf=ours)]
+        state = per.update(_obs(stamp=0.1 * (i + 1)))
+        assert np.linalg.norm(state.get("red can").position_odom[:2] - [0.8, 0.0]) < 0.02
+        assert len(state.lookalikes["red can"]) == 1
+        np.testing.assert_allclose(state.lookalikes["red can"][0], [1.0, 0.15, 0.06], atol=1e-9)
+    assert [o.name for o in state.to_scene_objects().objects] == ["red can"]  # the planner sees one
+    det.next = [_can((1.0, 0.15, 0.06))]  # alone and far: the object was moved there
+    state = per.update(_obs(stamp=1.0))
+    np.testing.assert_allclose(state.get("red can").position_odom, [1.0, 0.15, 0.06])
+    assert state.lookalikes == {}
+
+
+def test_a_held_can_stays_held_when_only_its_lookalike_is_seen():
+    det = ScriptedDetector()
+    per = Perception(det)
+    det.next = [_can((0.32, 0.0, 0.06)), _can((0.6, 0.2, 0.06))]  # ours and its look-alike
+    per.update(_obs(ee=(0.32, 0.06), opening=1.0))
+    assert per.update(_obs(ee=(0.32, 0.06), opening=0.65, stamp=0.1)).held_object == "red can"
+    det.next = [_can((0.6, 0.2, 0.06))]  # the fingers hide ours: the can seen is the other one
+    state = per.update(_obs(ee=(0.32, 0.24), opening=0.65, stamp=0.2))
+    assert state.held_object == "red can" and not state.get("red can").in_view
+    np.testing.assert_allclose(state.get("red can").position_base[:2], [0.32, 0.0], atol=0.03)
+    np.testing.assert_allclose(state.lookalikes["red can"][0], [0.6, 0.2, 0.06], atol=1e-9)
+    det.next = [_can((0.6, 0.2, 0.06))]
+    state = per.update(_obs(ee=(0.32, 0.24), opening=0.0, stamp=0.3))  # fingers shut: it fell
+    assert state.held_object is None

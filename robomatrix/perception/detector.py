@@ -177,17 +177,29 @@ class ColorShapeDetector(Detector):
         return sorted(comps, key=lambda c: -c[1])
 
     @staticmethod
+    def _groups(frame: _Frame, comps, distance_m: float) -> list[np.ndarray]:
+        """Pixel masks of every object of one colour: the largest component left plus every other
+        whose median point lies within `distance_m` (horizontal) of it, until none is left;
+        largest object first. Two look-alike cans farther apart than `distance_m` are two."""
+        left = [(m, np.median(frame.points[m][:, :2], axis=0)) for m, _ in comps]
+        groups = []
+        while left:
+            (mask, anchor), rest = left[0], left[1:]
+            mask = mask.copy()
+            left = []
+            for m, centre in rest:
+                if np.linalg.norm(centre - anchor) <= distance_m:
+                    mask |= m
+                else:
+                    left.append((m, centre))
+            groups.append(mask)
+        return groups
+
+    @staticmethod
     def _merge(frame: _Frame, comps, distance_m: float) -> np.ndarray | None:
-        """Pixel mask of the largest component plus every other whose median point lies within
-        `distance_m` (horizontal) of it; None if there are none."""
-        if not comps:
-            return None
-        mask = comps[0][0].copy()
-        anchor = np.median(frame.points[mask][:, :2], axis=0)
-        for m, _ in comps[1:]:
-            if np.linalg.norm(np.median(frame.points[m][:, :2], axis=0) - anchor) <= distance_m:
-                mask |= m
-        return mask
+        """Pixel mask of the largest object of one colour (see `_groups`); None if there is none."""
+        groups = ColorShapeDetector._groups(frame, comps, distance_m)
+        return groups[0] if groups else None
 
     @staticmethod
     def _hidden_direction(frame: _Frame, mask: np.ndarray) -> np.ndarray | None:
@@ -228,19 +240,25 @@ class ColorShapeDetector(Detector):
         frame = self._frame(obs)
         found = []
         for color in self.config.can_colors:
-            can = self._can(frame, color)
-            if can is not None:
-                found.append(can)
+            found.extend(self._cans(frame, color))
         for obj in (self._box(frame), self._bin(frame), self._drawer(frame)):
             if obj is not None:
                 found.append(obj)
         return [f for f in found if f.confidence >= self.config.min_confidence]
 
-    def _can(self, frame: _Frame, color: str) -> PerceivedObject | None:
+    def _cans(self, frame: _Frame, color: str) -> list[PerceivedObject]:
+        """Every can of one colour in view, most pixels first (all named "<color> can": look-alikes
+        are told apart by where they are, in the tracker)."""
+        out = []
+        for mask in self._groups(frame, self._components(frame, color), self.config.merge_distance_m):
+            can = self._can(frame, color, mask)
+            if can is not None:
+                out.append(can)
+        return out
+
+    def _can(self, frame: _Frame, color: str, mask: np.ndarray) -> PerceivedObject | None:
+        """One can from the pixel mask of one object of its colour; None if it is not can-shaped."""
         cfg = self.config
-        mask = self._merge(frame, self._components(frame, color), cfg.merge_distance_m)
-        if mask is None:
-            return None
         raw = frame.points[mask]
         across = _perpendicular(frame.camera_xy, np.median(raw[:, :2], axis=0))
         along = np.array([across[1], -across[0]])

@@ -1,8 +1,11 @@
 """`Perception`: detections over time, as an object memory in the odom frame.
 
-Objects are tracked by name (the scenes name each object once: "red can", "box", ...). A
-detection updates its object's odom position with confidence-weighted smoothing, or replaces it
-when it jumped (the object was moved); objects out of view keep their last position, flagged
+Objects are tracked by name (the scenes name each object once: "red can", "box", ...). When a
+frame holds several detections of one name (look-alikes: two blue cans), the track takes the one
+nearest to where it remembers the object and the others are listed as `lookalikes`, so the object
+the robot works with keeps its name and its estimate (the planner sees that one). A detection
+updates its object's odom position with confidence-weighted smoothing, or replaces it when it
+jumped (the object was moved); objects out of view keep their last position, flagged
 `in_view=False`. Every state is a fresh snapshot (callers may keep old ones, e.g. the skill runner's
 start state).
 
@@ -63,6 +66,9 @@ class PerceptionState:
     held_object: str | None = None  # name of the object between the fingers, else None
     drawer_opening_m: float | None = None  # latest estimate, None until one was made
     drawer_open_threshold_m: float = 0.12  # copied from the config: "open" above this
+    # name → base_link positions of other objects with that name in the latest frame (look-alikes:
+    # same colour and shape); the track `objects[name]` stays on the one it followed before
+    lookalikes: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def get(self, name: str) -> TrackedObject | None:
         return self.objects.get(name)
@@ -181,6 +187,8 @@ class Perception:
         self._held_offset = np.zeros(3)  # held object's centre relative to the gripper centre, base_link
         self._drawer_opening: float | None = None
         self._handle_closed_odom: np.ndarray | None = None
+        self._lookalikes: dict[str, list[np.ndarray]] = {}  # name → odom positions of its look-alikes in view
+        self._twins: set[str] = set()  # names seen twice in one frame since the reset
         self.state = PerceptionState(stamp_s=0.0, base_pose=np.zeros(3),
                                      drawer_open_threshold_m=self.config.drawer_open_threshold_m)
 
@@ -191,18 +199,48 @@ class Perception:
             raise UsageError("Perception.update needs a camera frame (rgb and depth); use update_proprio "
                              "for state-only observations.")
         perceived = self.detector.perceive(obs)
-        best: dict[str, PerceivedObject] = {}
+        base = np.asarray(obs.base_pose, float)
+        by_name: dict[str, list[PerceivedObject]] = {}
         for p in perceived:
-            if p.position_base is not None and (p.name not in best or p.confidence > best[p.name].confidence):
-                best[p.name] = p
+            if p.position_base is not None:
+                by_name.setdefault(p.name, []).append(p)
+        best: dict[str, PerceivedObject] = {}
+        self._lookalikes = {}
+        for name, group in by_name.items():
+            if len(group) > 1:
+                self._twins.add(name)
+            chosen = self._associate(name, group, obs)
+            if chosen is not None:
+                best[name] = chosen
+            others = [_to_odom(base, p.position_base) for p in group if p is not chosen]
+            if others:
+                self._lookalikes[name] = others
         for o in self._objects.values():
             o.in_view = False
-        base = np.asarray(obs.base_pose, float)
         for p in best.values():
             self._integrate(p, base, obs.stamp_s)
         self._update_held(obs, best)
         self._update_drawer(obs, best.get("drawer"))
         return self._snapshot(obs, [p.to_detection() for p in perceived])
+
+    def _associate(self, name: str, group: list[PerceivedObject], obs: Observation) -> PerceivedObject | None:
+        """The detection that updates the track `name`, of one or more with that name: a new track
+        takes the most confident; a known one the detection nearest to where it is remembered, so
+        that a look-alike in view does not pull the estimate away from the object the robot works
+        with (a lone detection far from memory still moves the track: the object was moved). The
+        held object of a name that has look-alikes only takes a detection between the fingers
+        (None: the one the fingers hide is the held one, what is seen is its look-alike)."""
+        old = self._objects.get(name)
+        if old is None:
+            return max(group, key=lambda p: p.confidence)
+        if name == self._held and name in self._twins:
+            lo, hi = self.config.held_opening_range
+            if lo < obs.gripper_opening < hi:
+                group = [p for p in group if self._between_fingers(obs, p.position_base, keep=True)]
+                if not group:
+                    return None
+        base = np.asarray(obs.base_pose, float)
+        return min(group, key=lambda p: float(np.linalg.norm((_to_odom(base, p.position_base) - old.position_odom)[:2])))
 
     def update_proprio(self, obs: Observation) -> PerceptionState:
         """A state-only observation: no detection; positions re-expressed in the new base frame,
@@ -298,5 +336,6 @@ class Perception:
         self.state = PerceptionState(stamp_s=float(obs.stamp_s), base_pose=base, objects=objects,
                                      detections=detections, held_object=self._held,
                                      drawer_opening_m=self._drawer_opening,
-                                     drawer_open_threshold_m=self.config.drawer_open_threshold_m)
+                                     drawer_open_threshold_m=self.config.drawer_open_threshold_m,
+                                     lookalikes={n: [_to_base(base, p) for p in ps] for n, ps in self._lookalikes.items()})
         return self.state
