@@ -16,7 +16,9 @@ What it watches, from camera perception only (never the simulator):
   perception sees the drawer closed again;
 - ambiguous: the estimate of the object move_to or grasp acts on keeps jumping between two places
   (two look-alike objects that perception takes for one): the skill chases both and finishes
-  neither, so the monitor stops it with both places in words.
+  neither, so the monitor stops it with both places in words. Perception keeps a track on the
+  look-alike it followed (`Perception._associate`), so this is a last line of defence: it fires
+  only when that association fails again and again (the two alternately hidden).
 Every finding must persist for a short time (`MonitorConfig.*_confirm_s`, on perception's clock)
 so that one noisy frame does not stop a skill.
 
