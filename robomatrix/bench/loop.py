@@ -128,7 +128,15 @@ class Reactor:
             if not self.new_frame.wait(0.5):
                 continue
             self.new_frame.clear()
+            # the direct subscription hears the frame first; TopicRobot gets it through the executor a
+            # moment later: wait for that (at most one camera period) instead of for the next frame
+            newest = max(self.frame_rx, default=None)
             obs = self.robot.get_observation()
+            until = time.monotonic() + self.camera_period_s
+            while (newest is not None and int(round(obs.stamp_s / self.camera_period_s)) < newest
+                   and time.monotonic() < until):
+                time.sleep(0.0005)
+                obs = self.robot.get_observation()
             if obs.stamp_s == last:
                 continue
             last = obs.stamp_s
