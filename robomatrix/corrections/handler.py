@@ -126,6 +126,21 @@ class CorrectionHandler:
         """Feed every plan the executive adopts here: the effect of replace, replan and answers."""
         self.effect("plan")
 
+    def follow(self, executive) -> None:
+        """Chain `observe_status`/`observe_plan` in front of `executive`'s own status and plan hooks."""
+        status, plan = executive.on_status, executive.on_plan
+
+        def on_status(message: ExecutiveStatus) -> None:
+            self.observe_status(message)
+            if status is not None:
+                status(message)
+
+        def on_plan(message: Plan) -> None:
+            self.observe_plan(message)
+            if plan is not None:
+                plan(message)
+        executive.on_status, executive.on_plan = on_status, on_plan
+
     def effect(self, kind: str) -> None:
         """Something a correction asked for took effect ("motion": the first control tick with a new
         offset; "plan"; "status"): latency of the oldest correction waiting for it."""

@@ -70,18 +70,7 @@ def attach_corrections(node) -> CorrectionHandler:
                             ask=(lambda err: handler.ask(err, ask_timeout_s)) if ask_timeout_s > 0 else None)
     executive.planner = handler.planner = planner
     handler.on_task_start.append(lambda task_memory: setattr(planner, "task_memory", task_memory))
-    status, plan_hook = executive.on_status, executive.on_plan
-
-    def on_status(message) -> None:
-        handler.observe_status(message)
-        if status is not None:
-            status(message)
-
-    def on_plan(message) -> None:
-        handler.observe_plan(message)
-        if plan_hook is not None:
-            plan_hook(message)
-    executive.on_status, executive.on_plan = on_status, on_plan
+    handler.follow(executive)
     run = executive.run
 
     def run_with_corrections(instruction: str, task_id: str = "", *args, **kwargs):

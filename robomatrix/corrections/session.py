@@ -13,7 +13,7 @@ import threading
 from robomatrix.corrections.handler import CorrectionHandler
 from robomatrix.corrections.interpret import Understanding
 from robomatrix.corrections.memory import CorrectionMemory, MemoryPlanner
-from robomatrix.messages import Correction, ExecutiveStatus, Plan
+from robomatrix.messages import Correction, ExecutiveStatus
 from robomatrix.planners.base import AmbiguousReferenceError
 
 
@@ -60,18 +60,7 @@ class SessionCorrections:
         self.handler.executive = executive
         self._applied.clear()
         self.handler.start_task(instruction, task_id)
-        status, plan = executive.on_status, executive.on_plan
-
-        def on_status(message: ExecutiveStatus) -> None:
-            self.handler.observe_status(message)
-            if status is not None:
-                status(message)
-
-        def on_plan(message: Plan) -> None:
-            self.handler.observe_plan(message)
-            if plan is not None:
-                plan(message)
-        executive.on_status, executive.on_plan = on_status, on_plan
+        self.handler.follow(executive)
 
     def _remembered_offset(self, call):
         offset = self.memory.offset_for(call)
