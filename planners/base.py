@@ -188,6 +188,18 @@ class Planner(abc.ABC):
         """A new plan for `plan.instruction` after `failure` (in words), from the scene as it is now."""
 
 
+def planner_config(config_cls: type, config: Any, overrides: Mapping[str, Any], what: str) -> Any:
+    """`config` (or the defaults of dataclass `config_cls`) with keyword `overrides` applied; an unknown
+    key is a UsageError with a suggestion (`what` names the options, e.g. "hf planner option")."""
+    from dataclasses import fields, replace
+
+    known = {f.name for f in fields(config_cls)}
+    for key in overrides:
+        if key not in known:
+            raise unknown_name(what, key, known)
+    return replace(config or config_cls(), **overrides)
+
+
 _PLANNERS: dict[str, type[Planner]] = {}
 
 

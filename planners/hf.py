@@ -19,16 +19,17 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from robomatrix.errors import UsageError, unknown_name
+from robomatrix.errors import UsageError
 from robomatrix.messages import Plan, SkillCall
 from robomatrix.planners.base import (
     Planner,
     PlanningError,
     SceneObjects,
     UnsupportedActionError,
+    planner_config,
     register_planner,
 )
 from robomatrix.planners.grammar import SkillGrammar, step_text
@@ -81,12 +82,7 @@ class HFPlanner(Planner):
     name = "hf"
 
     def __init__(self, config: HFPlannerConfig | None = None, **overrides):
-        known = {f.name for f in fields(HFPlannerConfig)}
-        for key in overrides:
-            if key not in known:
-                raise unknown_name("hf planner option", key, known)
-        base = config or HFPlannerConfig()
-        self.config = HFPlannerConfig(**{**{k: getattr(base, k) for k in known}, **overrides})
+        self.config = planner_config(HFPlannerConfig, config, overrides, "hf planner option")
         self.model_dir = Path(self.config.model) if self.config.model else default_model_dir()
         if not (self.model_dir / "config.json").is_file():
             hint = " Train one with `robomatrix train-planner`." if not self.config.model else ""

@@ -22,16 +22,17 @@ import os
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from robomatrix.errors import RoboMatrixError, UsageError, unknown_name
+from robomatrix.errors import RoboMatrixError, UsageError
 from robomatrix.messages import Plan, SkillCall
 from robomatrix.planners.base import (
     Planner,
     PlanningError,
     PlanValidationError,
     SceneObjects,
+    planner_config,
     register_planner,
 )
 from robomatrix.planners.grammar import parse_plan_text
@@ -134,12 +135,7 @@ class OpenAIPlanner(Planner):
     name = "openai"
 
     def __init__(self, config: OpenAIPlannerConfig | None = None, **overrides):
-        known = {f.name for f in fields(OpenAIPlannerConfig)}
-        for key in overrides:
-            if key not in known:
-                raise unknown_name("openai planner option", key, known)
-        base = config or OpenAIPlannerConfig()
-        self.config = OpenAIPlannerConfig(**{**{k: getattr(base, k) for k in known}, **overrides})
+        self.config = planner_config(OpenAIPlannerConfig, config, overrides, "openai planner option")
         url = self.config.base_url or os.environ.get("ROBOMATRIX_OPENAI_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
         if not url:
             raise UsageError("The openai planner needs an endpoint: set ROBOMATRIX_OPENAI_BASE_URL "

@@ -21,7 +21,7 @@ Canonical sequences (what the plans look like):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from robomatrix.messages import Plan, SkillCall
 from robomatrix.planners.base import (
@@ -31,6 +31,7 @@ from robomatrix.planners.base import (
     UnknownObjectError,
     display,
     is_container,
+    planner_config,
     register_planner,
 )
 from robomatrix.planners.embeddings import EmbeddingsUnavailable, get_embedder
@@ -329,14 +330,7 @@ class RulePlanner(Planner):
     name = "rule"
 
     def __init__(self, config: RulePlannerConfig | None = None, **overrides):
-        known = {f.name for f in fields(RulePlannerConfig)}
-        for key in overrides:
-            if key not in known:
-                from robomatrix.errors import unknown_name
-
-                raise unknown_name("rule planner option", key, known)
-        base = config or RulePlannerConfig()
-        self.config = RulePlannerConfig(**{**{k: getattr(base, k) for k in known}, **overrides})
+        self.config = planner_config(RulePlannerConfig, config, overrides, "rule planner option")
         self._embedder = None if self.config.embeddings == "off" else _LazyEmbedder(self.config.embeddings == "on")
 
     def plan(self, instruction: str, scene: SceneObjects, task_id: str = "") -> Plan:

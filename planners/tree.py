@@ -21,15 +21,15 @@ Both return the tokens spent (prompt + completion) per task.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
-from robomatrix.errors import unknown_name
 from robomatrix.messages import Plan, SkillCall
 from robomatrix.planners.base import (
     Planner,
     PlanningError,
     PlanValidationError,
     SceneObjects,
+    planner_config,
     register_planner,
 )
 from robomatrix.planners.grammar import canonical_steps
@@ -148,12 +148,7 @@ class TreePlanner(Planner):
     name = "tree"
 
     def __init__(self, config: TreePlannerConfig | None = None, sampler: Planner | None = None, **overrides):
-        known = {f.name for f in fields(TreePlannerConfig)}
-        for key in overrides:
-            if key not in known:
-                raise unknown_name("tree planner option", key, known)
-        base = config or TreePlannerConfig()
-        self.config = TreePlannerConfig(**{**{k: getattr(base, k) for k in known}, **overrides})
+        self.config = planner_config(TreePlannerConfig, config, overrides, "tree planner option")
         if sampler is None:
             from robomatrix.planners.base import make_planner
 
