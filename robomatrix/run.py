@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from robomatrix.errors import UsageError
+from robomatrix.errors import UsageError, unknown_name
 from robomatrix.executive import ExecutionReport, Executive, ExecutiveConfig, StepRecord
 from robomatrix.executive.executors import SKILL_ACTION, RunnerSkillExecutor
 from robomatrix.executive.monitor import Monitor, WorldView
@@ -66,12 +66,8 @@ class RunConfig:
 
     def __post_init__(self):
         if self.sim not in SIM_BACKENDS:
-            from robomatrix.errors import unknown_name
-
             raise unknown_name("simulator", self.sim, SIM_BACKENDS)
         if self.perception not in PERCEPTION_KINDS:
-            from robomatrix.errors import unknown_name
-
             raise unknown_name("perception", self.perception, PERCEPTION_KINDS)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise UsageError(f"RunConfig.seed must be an integer, got {self.seed!r}.")

@@ -67,6 +67,11 @@ def _segment_distance(p, a, b) -> float:
     return float(np.linalg.norm(p - (a + t * ab)))
 
 
+def _parked(pose) -> bool:
+    """Is the object waiting in office_perturb's parking area (out of play)?"""
+    return abs(float(pose[0]) - PARK_X_M) < 1.0
+
+
 @dataclass
 class _Call:
     skill: str
@@ -156,7 +161,7 @@ class Perturber:
         if math.hypot(x - bx, y - by) < robot_clearance_m + radius:
             return False
         for name, pose in self._poses().items():
-            if name in ignore or math.hypot(pose[0] - PARK_X_M, 0) < 1.0:
+            if name in ignore or _parked(pose):
                 continue
             if math.hypot(x - pose[0], y - pose[1]) < radius + 0.033 + object_gap_m:
                 return False
@@ -181,7 +186,7 @@ class Perturber:
         f = max(0.0, d - stop_short_m) / d if d > 0 else 0.0
         x, y = bx + (x - bx) * f, by + (y - by) * f
         items = [(p[0], p[1], 0.033) for n, p in self._poses().items()
-                 if n not in ignore and abs(p[0] - PARK_X_M) > 1.0]
+                 if n not in ignore and not _parked(p)]
         items += [(*self._moved_containers.get(c.name, c.pose)[:2], c.footprint_radius) for c in scene.containers]
         if scene.cabinet is not None:
             items.append((*scene.cabinet.pose[:2], scene.cabinet.footprint_radius))

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from robomatrix.errors import UsageError
+from robomatrix.errors import UsageError, unknown_name
 
 LEVEL_ORDER = ("easy", "medium", "hard")
 
@@ -44,7 +44,6 @@ class BenchConfig:
     split: str = "seen"  # generalisation split of the scenes (robomatrix.sim.scenes.SPLITS)
 
     def __post_init__(self):
-        from robomatrix.errors import unknown_name
         from robomatrix.sim.scenes import split
         from robomatrix.skills.registry import POLICY_KINDS
 
@@ -60,8 +59,6 @@ class BenchConfig:
         from robomatrix.run import SIM_BACKENDS
 
         if self.sim not in SIM_BACKENDS:
-            from robomatrix.errors import unknown_name
-
             raise unknown_name("simulator (--sim)", self.sim, SIM_BACKENDS)
 
 

@@ -353,13 +353,18 @@ class Executive:
         elif edit.kind == "replan":
             self._status("replanning", f"replanning on request: {why}", index)
             try:
-                scene = self.scene()
-                new = self.planner.replan(plan, why, scene)
-                validate_plan(new, scene)
+                new = self._replan(plan, why)
             except UsageError as exc:
                 self._status("editing", f"replan refused, the plan goes on unchanged: {exc}", index)
                 return
             self._adopt(new, report, 0)
+
+    def _replan(self, plan: Plan, why: str) -> Plan:
+        """The planner's new plan for `plan` after `why`, validated against the scene now (UsageError)."""
+        scene = self.scene()
+        new = self.planner.replan(plan, why, scene)
+        validate_plan(new, scene)
+        return new
 
     def _set_index(self, index: int) -> None:
         with self._cond:
@@ -367,7 +372,7 @@ class Executive:
 
     # ------------------------------------------------------------------ announcements
     def _status(self, state: str, message: str = "", step_index: int = -1, skill: str = "") -> None:
-        if state in ("replanning", "editing", "paused") or state == "failed":
+        if state in ("replanning", "editing", "paused", "failed"):
             log.info("executive %s: %s", state, message)
         if self.on_status is None:
             return
@@ -476,9 +481,7 @@ class Executive:
             why = f"{failure} ({tried})"
             self._status("replanning", f"replanning after: {why}", index, call.skill)
             try:
-                scene = self.scene()
-                new_plan = self.planner.replan(plan, why, scene)
-                validate_plan(new_plan, scene)
+                new_plan = self._replan(plan, why)
             except UsageError as exc:
                 return self._end(report, "failed", f"{failure}; replanning failed: {exc}")
             report.planner_replans += 1
