@@ -222,7 +222,7 @@ class LiveSimBackend(ConsoleBackend):
         state = session.perception.update(obs) if camera else session.perception.update_proprio(obs)
         with self._lock:
             action = self.teleop_state.action(time.monotonic(), obs.ee_position)
-            self._teleop_status()
+            self.model.teleop = self.teleop_state.status
         applied = self.robot.send_action(action or Action())
         with self._lock:
             if camera and self.recorder.active:
@@ -236,11 +236,6 @@ class LiveSimBackend(ConsoleBackend):
                         self.model.log(f"the demonstration could not be saved: {exc}", "error")
         self._record_robot_state(obs)
         self.robot.advance(1.0 / cfg.control_rate_hz)
-
-    def _teleop_status(self) -> None:
-        t = self.teleop_state
-        self.model.teleop = ("stopped by watchdog" if t.watchdog_tripped else
-                             "driving" if t.engaged and t.moving else "holding" if t.engaged else "idle")
 
     # ------------------------------------------------------------------ feeds
     def _record_robot_state(self, obs) -> None:

@@ -151,7 +151,7 @@ class ConsoleNode(comm.Node, ConsoleBackend):
     def _on_teleop_tick(self) -> None:
         with self._lock:
             action = self.teleop_state.action(time.monotonic(), self.model.arm[:2])
-            tripped = self.teleop_state.watchdog_tripped
+            status = self.teleop_state.status
         if action is None or self.model.estop:
             return
         applied = clip_action(action, self._robot_limits, self._last_applied.base_velocity, dt_s=0.05)
@@ -167,8 +167,7 @@ class ConsoleNode(comm.Node, ConsoleBackend):
             self.pub_gripper.publish(Float64(data=applied.gripper))
             self._published["gripper"] = applied.gripper
         self._last_applied = applied
-        self.model.teleop = ("stopped by watchdog" if tripped else "driving" if self.teleop_state.moving
-                             else "holding")
+        self.model.teleop = status
 
     def teleop(self, command: TeleopCommand) -> None:
         if self.model.estop:

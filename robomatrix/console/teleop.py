@@ -72,6 +72,12 @@ class Teleop:
     def moving(self) -> bool:
         return any(v != 0.0 for v in self._base) or any(v != 0.0 for v in self._arm_rate)
 
+    @property
+    def status(self) -> str:
+        """For the page: idle | driving | holding | stopped by watchdog."""
+        return ("stopped by watchdog" if self.watchdog_tripped else
+                "driving" if self.engaged and self.moving else "holding" if self.engaged else "idle")
+
     def action(self, now_s: float, ee_position) -> Action | None:
         """The command to apply now, or None when no operator has driven (let others command).
 
