@@ -68,14 +68,14 @@ class Ros2RobotConfig(RobotConfig):
     profile: str = "sim"  # shipped profile name (robomaster_ep, sim) or path to a profile .yaml
 
     def __post_init__(self):
-        loaded = load_profile(self.profile)
-        for name, value in loaded.limits.items():
+        self._robot_profile = load_profile(self.profile)
+        for name, value in self._robot_profile.limits.items():
             setattr(self, name, value)
         super().__post_init__()
 
     @property
     def robot_profile(self) -> RobotProfile:
-        return load_profile(self.profile)
+        return self._robot_profile  # loaded (and validated) once, with the limits
 
 
 def _stamp(msg) -> float:
