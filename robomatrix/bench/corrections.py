@@ -16,7 +16,6 @@ the new offset, or to the executive adopting the edited plan (see robomatrix.cor
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -257,6 +256,3 @@ def format_report(result: dict) -> str:
                 f"({result['corrections_timed']} corrections; target <= 200 ms)")
     return "\n".join(rows)
 
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
