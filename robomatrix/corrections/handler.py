@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from robomatrix.corrections.interpret import CorrectionContext, Understanding, interpret
-from robomatrix.corrections.memory import CorrectionMemory, CorrectionRecord
+from robomatrix.corrections.memory import CorrectionMemory, CorrectionRecord, MemoryPlanner
 from robomatrix.errors import UsageError
 from robomatrix.messages import ExecutiveStatus, Plan, SkillCall
 from robomatrix.planners.base import AmbiguousReferenceError, Planner, PlanningError, SceneObjects, display
@@ -111,6 +111,16 @@ class CorrectionHandler:
             self.task_memory = CorrectionMemory(None)
             for hook in self.on_task_start:
                 hook(self.task_memory)
+
+    def wrap_planner(self, planner: Planner, apply_memory: bool = True, ask_timeout_s: float = 0.0) -> MemoryPlanner:
+        """`planner` in a `MemoryPlanner` that this handler corrects: the memory's rules (when
+        `apply_memory`), each task's own corrections, and (`ask_timeout_s` > 0) an ambiguous
+        referent asked back and waited for."""
+        wrapped = MemoryPlanner(planner, self.memory if apply_memory else CorrectionMemory(None),
+                                ask=(lambda err: self.ask(err, ask_timeout_s)) if ask_timeout_s > 0 else None)
+        self.planner = wrapped
+        self.on_task_start.append(lambda task_memory: setattr(wrapped, "task_memory", task_memory))
+        return wrapped
 
     # ------------------------------------------------------------------ effects (latency)
     def observe_status(self, status: ExecutiveStatus) -> None:

@@ -19,7 +19,7 @@ image is kept (not decoded) so that a correction is stored with the frame the pe
 from __future__ import annotations
 
 from robomatrix.corrections.handler import CorrectionHandler
-from robomatrix.corrections.memory import CorrectionMemory, MemoryPlanner
+from robomatrix.corrections.memory import CorrectionMemory
 from robomatrix.messages import Correction, SkillAdjust
 from robomatrix.skills.runner import MotionOffset
 
@@ -66,10 +66,7 @@ def attach_corrections(node) -> CorrectionHandler:
 
     handler = CorrectionHandler(executive, None, node.scene, adjust=adjust, skill_offset=skill_offset, memory=memory,
                                 frame=frame, on_status=node.pub_status.publish, clock=clock, source="topic")
-    planner = MemoryPlanner(executive.planner, memory if apply_memory else CorrectionMemory(None),
-                            ask=(lambda err: handler.ask(err, ask_timeout_s)) if ask_timeout_s > 0 else None)
-    executive.planner = handler.planner = planner
-    handler.on_task_start.append(lambda task_memory: setattr(planner, "task_memory", task_memory))
+    executive.planner = handler.wrap_planner(executive.planner, apply_memory, ask_timeout_s)
     handler.follow(executive)
     run = executive.run
 

@@ -12,9 +12,8 @@ import threading
 
 from robomatrix.corrections.handler import CorrectionHandler
 from robomatrix.corrections.interpret import Understanding
-from robomatrix.corrections.memory import CorrectionMemory, MemoryPlanner
+from robomatrix.corrections.memory import CorrectionMemory
 from robomatrix.messages import Correction, ExecutiveStatus
-from robomatrix.planners.base import AmbiguousReferenceError
 
 
 class SessionCorrections:
@@ -25,18 +24,15 @@ class SessionCorrections:
         self.session = session
         self.memory = CorrectionMemory(memory_dir)
         self.apply_memory = apply_memory  # False: record corrections, but do not apply old ones
-        self.ask_timeout_s = ask_timeout_s  # > 0: an ambiguous referent is asked back and waited for
-        self.planner = MemoryPlanner(session.planner, self.memory if apply_memory else CorrectionMemory(None),
-                                     ask=self._ask)
-        session.planner = self.planner
         self._run_thread: threading.Thread | None = None
         self._last_rgb = None
         self._applied: dict[tuple[str, str], object] = {}  # (skill, object) → remembered offset applied this task
-        self.handler = CorrectionHandler(None, self.planner, self._scene, adjust=self._adjust, memory=self.memory,
+        self.handler = CorrectionHandler(None, None, self._scene, adjust=self._adjust, memory=self.memory,
                                          remembered=lambda call: self._applied.get(_key(call)),
                                          frame=lambda: self._last_rgb, on_status=self._status,
                                          clock=session._now)
-        self.handler.on_task_start.append(lambda task_memory: setattr(self.planner, "task_memory", task_memory))
+        # ask_timeout_s > 0: an ambiguous referent is asked back and waited for
+        self.planner = session.planner = self.handler.wrap_planner(session.planner, apply_memory, ask_timeout_s)
 
     # ------------------------------------------------------------------ wiring
     def attach_runner(self, runner) -> None:
@@ -79,11 +75,6 @@ class SessionCorrections:
     def _adjust(self, offset) -> str:
         runner = self.session.runner
         return runner.adjust(offset) if runner is not None else ""
-
-    def _ask(self, error: AmbiguousReferenceError) -> str | None:
-        if self.ask_timeout_s <= 0:
-            return None
-        return self.handler.ask(error, self.ask_timeout_s)
 
     def _on_run_thread(self) -> bool:
         return self._run_thread is None or threading.current_thread() is self._run_thread
