@@ -4,15 +4,13 @@ This test process is just another ROS 2 node: it sends a Task on /robomatrix/tas
 /robomatrix/plan and /robomatrix/status until the executive reports the outcome. Scored from the
 executive's status and the robot's odometry only (no simulator oracle): the graph is real time."""
 import os
-import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from procs import start_logged, stop_group
 
 from robomatrix import comm
 from robomatrix.messages import ExecutiveStatus, Plan, Task
@@ -34,30 +32,15 @@ TASK_TIMEOUT_S = 180.0
 @pytest.fixture(params=["wall_time", "sim_time"])
 def launched_graph(request):
     env = dict(os.environ, ROBOMATRIX_DISCOVERY="localhost", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
+    proc = start_logged(
         # The shipped defaults (320x240 camera): at 160x120 the skill server's grasp alignment on
         # the red can failed about one run in three; 320x240 passed every run.
         # sim_time: hardware_node publishes /clock and the other three nodes run on it.
         [str(ROBOMATRIX), "launch", str(ROOT / "launch/sim.launch.yaml"), "scene:=office", "seed:=1",
-         f"use_sim_time:={'true' if request.param == 'sim_time' else 'false'}"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    # Drain the four nodes' output as it comes (a full pipe would block them); kept for failures.
-    proc.log = []
-
-    def drain():
-        for line in proc.stdout:
-            proc.log.append(line)
-
-    threading.Thread(target=drain, daemon=True).start()
+         f"use_sim_time:={'true' if request.param == 'sim_time' else 'false'}"], env)
     proc.sim_time = request.param == "sim_time"
     yield proc
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_group(proc)
 
 
 class Watcher:

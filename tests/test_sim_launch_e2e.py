@@ -3,7 +3,6 @@ node alone in its own process (tests/test_sim_graph_e2e.py runs the whole graph)
 process drives it over DDS (loopback only) like any ROS 2 node would: it publishes /cmd_vel
 and sees /odom move and camera images arrive."""
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from procs import stop_group
 
 from robomatrix import comm
 from robomatrix.hardware import conversions as conv
@@ -31,13 +31,7 @@ def launched_sim():
          "with_stack:=false"],  # the robot alone: no skill server to share /cmd_vel or the CPU with
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     yield proc
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_group(proc)
 
 
 def _spin_until(executor, predicate, timeout_s, proc):

@@ -8,14 +8,13 @@ RoboMaster EP profile: the simulator then plays the robomaster_ep driver's topic
 relative Vector3 arm command, a PointStamped arm state, RealSense camera names, no gripper).
 DDS on loopback only."""
 import os
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from procs import start_logged, stop_group
 from test_sim_graph_e2e import STARTUP_TIMEOUT_S, TASK_TIMEOUT_S, Watcher
 
 from robomatrix.hardware.profile import load_profile
@@ -27,42 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 ROBOMATRIX = Path(sys.executable).parent / "robomatrix"
 
 
-def start(cmd: list[str], env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    proc.log = []
-
-    def drain():
-        for line in proc.stdout:
-            proc.log.append(line)
-
-    threading.Thread(target=drain, daemon=True).start()
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 @pytest.fixture(params=["sim", "robomaster_ep"])
 def robot_and_stack(request):
     env = dict(os.environ, ROBOMATRIX_DISCOVERY="localhost", PYTHONUNBUFFERED="1")
-    robot = start([str(ROBOMATRIX), "sim", "serve", "--profile", request.param, "--scene", "office", "--seed", "1"],
+    robot = start_logged([str(ROBOMATRIX), "sim", "serve", "--profile", request.param, "--scene", "office", "--seed", "1"],
                   env)
-    stack = start([str(ROBOMATRIX), "launch", str(ROOT / "launch/sim.launch.yaml"), "hardware:=ros2",
+    stack = start_logged([str(ROBOMATRIX), "launch", str(ROOT / "launch/sim.launch.yaml"), "hardware:=ros2",
                    f"profile:={request.param}"], env)
     robot.profile = load_profile(request.param)
     # the Watcher reports the stack's log on failure; the robot's is appended to it
     stack.log_robot = robot.log
     yield robot, stack
-    stop(stack)
-    stop(robot)
+    stop_group(stack)
+    stop_group(robot)
 
 
 def test_the_stack_completes_a_task_on_a_ros2_robot_served_by_the_simulator(robot_and_stack):
