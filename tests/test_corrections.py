@@ -318,3 +318,25 @@ def test_a_live_correction_changes_the_outcome_of_a_grasp_that_an_offset_error_s
     assert [(s.correction, s.correction_level) for s in heard] == [("a bit to the right", "motion")]
     assert "grasp(object='red can')" in heard[0].message
     assert session.corrections.handler.latencies_ms and session.corrections.handler.latencies_ms[0] < 1000
+
+
+def test_two_motion_corrections_are_remembered_as_their_sum():
+    """What memory keeps is the running skill's whole live offset (the runner's), not only the last words."""
+    s = scene(None)
+    instruction = "put the red can in the box"
+    exe = FakeExecutive(rule().plan(instruction, s), 1)  # step 2: grasp(red can)
+    live = MotionOffset()
+
+    def adjust(offset):
+        nonlocal live
+        live = live + offset
+        return "grasp(object='red can')"
+
+    # as in one process: nothing remembered was applied when the grasp started
+    h = CorrectionHandler(exe, rule(), lambda: s, adjust=adjust, live_offset=lambda: live,
+                          remembered=lambda call: None)
+    h.start_task(instruction)
+    h.handle("a bit to the left")
+    h.handle("a bit to the left")
+    (rule_,) = [r for r in h.memory.records()[-1].rules if r["kind"] == "offset"]
+    assert rule_["skill"] == "grasp" and MotionOffset.from_dict(rule_["offset"]) == MotionOffset(base_dy_m=0.06)

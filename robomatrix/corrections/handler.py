@@ -74,6 +74,7 @@ class CorrectionHandler:
     def __init__(self, executive=None, planner: Planner | None = None,
                  scene: Callable[[], SceneObjects] | None = None, *,
                  adjust: Callable[[MotionOffset], str] | None = None,
+                 live_offset: Callable[[], MotionOffset | None] | None = None,
                  running_skill: Callable[[], str | None] | None = None,
                  skill_offset: Callable[[str, str, MotionOffset], None] | None = None,
                  memory: CorrectionMemory | None = None,
@@ -83,6 +84,9 @@ class CorrectionHandler:
                  clock: Callable[[], float] = time.monotonic, source: str = "user"):
         self.executive, self.planner, self.scene = executive, planner, scene
         self.adjust, self.running_skill = adjust, running_skill
+        # the running skill's whole live offset (SkillRunner.current_offset; default: the adjust
+        # target's, when it is a runner's bound method); unknown in a graph
+        self.live_offset = live_offset or getattr(getattr(adjust, "__self__", None), "current_offset", None)
         self.task_offsets = TaskOffsets()
         self.skill_offset = skill_offset  # in a graph: send the standing offset to the skill server too
         self.memory = memory if memory is not None else CorrectionMemory(None)
@@ -269,7 +273,8 @@ class CorrectionHandler:
         if step is not None and step.skill in ("grasp", "release", "position_over", "move_to", "push", "lift"):
             obj = step.args.get("object")
             noun = ObjectName.parse(obj).head if isinstance(obj, str) else ""
-            total = (self.remembered(step) or MotionOffset()) + _live_total(self, u.offset)
+            live = _live_total(self, u.offset) if applied_to else u.offset  # nothing ran: only this one waits
+            total = (self.remembered(step) or MotionOffset()) + live
             total = MotionOffset(total.base_dx_m, total.base_dy_m, total.arm_dx_m, total.arm_dz_m)  # speed: situational
             if not total.is_zero:
                 rules.append({"kind": "offset", "skill": step.skill, "noun": noun, "offset": total.to_dict()})
@@ -402,5 +407,5 @@ def _awaited(u: Understanding) -> str:
 def _live_total(handler: CorrectionHandler, offset: MotionOffset) -> MotionOffset:
     """The running skill's live offset after this correction (the runner keeps it; in a graph, only
     this correction is known here)."""
-    runner_offset = getattr(getattr(handler.adjust, "__self__", None), "current_offset", None)
-    return runner_offset() if callable(runner_offset) else offset
+    live = handler.live_offset() if handler.live_offset is not None else None
+    return live if live is not None else offset

@@ -27,7 +27,8 @@ class SessionCorrections:
         self._run_thread: threading.Thread | None = None
         self._last_rgb = None
         self._applied: dict[tuple[str, str], object] = {}  # (skill, object) → remembered offset applied this task
-        self.handler = CorrectionHandler(None, None, self._scene, adjust=self._adjust, memory=self.memory,
+        self.handler = CorrectionHandler(None, None, self._scene, adjust=self._adjust, live_offset=self._live_offset,
+                                         memory=self.memory,
                                          remembered=lambda call: self._applied.get(_key(call)),
                                          frame=lambda: self._last_rgb, on_status=self._status,
                                          clock=session._now)
@@ -75,6 +76,10 @@ class SessionCorrections:
     def _adjust(self, offset) -> str:
         runner = self.session.runner
         return runner.adjust(offset) if runner is not None else ""
+
+    def _live_offset(self):
+        runner = self.session.runner
+        return runner.current_offset() if runner is not None else None
 
     def _on_run_thread(self) -> bool:
         return self._run_thread is None or threading.current_thread() is self._run_thread
