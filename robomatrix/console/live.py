@@ -103,7 +103,7 @@ class LiveSimBackend(ConsoleBackend):
         cfg = session.config
         self.model = ConsoleModel("sim")
         self.model.extra.update(scene=cfg.scene, seed=cfg.seed, planner=cfg.planner,
-                                corrections=callable(getattr(session, "correct", None)))
+                                corrections=True)
         robot_cfg = session.robot.config
         self.teleop_state = Teleop(limits or TeleopLimits(arm_x_range_m=robot_cfg.arm_x_range_m,
                                                           arm_z_range_m=robot_cfg.arm_z_range_m))
@@ -277,27 +277,13 @@ class LiveSimBackend(ConsoleBackend):
         self._tasks.put(text)
 
     def correct(self, text: str) -> None:
-        correct = getattr(self.session, "correct", None)
-        if not callable(correct):
-            self.model.log(f"correction not applied (no correction interpreter in this build): {text}", "error")
-            raise ConsoleInputError("this build has no correction interpreter: the correction was logged only")
-        reply = correct(text)
-        if isinstance(reply, str) and reply:
-            self.model.log(f"correction: {reply}")
+        self.session.correct(text)  # what was understood comes back on the status hook
 
     def stop(self) -> None:
-        correct = getattr(self.session, "correct", None)
-        if callable(correct):
-            correct("stop")
-        elif self._busy.is_set():
-            self._cancel.set()
-            self.model.log("stop: the running task is canceled (pausing needs the correction interpreter)")
+        self.session.correct("stop")  # a pause: the world stays live (see _task_canceled)
 
     def resume(self) -> None:
-        correct = getattr(self.session, "correct", None)
-        if not callable(correct):
-            raise ConsoleInputError("resume needs the correction interpreter, which this build lacks")
-        correct("resume")
+        self.session.correct("resume")
 
     def set_estop(self, engaged: bool) -> None:
         if engaged == self.robot.estop:
