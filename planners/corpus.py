@@ -37,82 +37,120 @@ CENTIMETRES = (1, 2, 3, 5, 10, 15, 20)
 # filled with plain names ("the red can", "the box"), is what the expected plan is made from.
 FRAMES: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     "place": ("o c", "put {o} in {c}", (
-        "[put|place|drop|set|stick|dump|deposit|throw|transfer|move|bring|carry|take|lower|insert|leave] {o} "
-        "[in|into|inside|to] {c}",
+        "[put|place|drop|set|stick|dump|deposit|throw|transfer|move|bring|carry|take|lower|insert|leave|load|pop|lay|"
+        "toss|stash|tuck|slip] {o} [in|into|inside|to] {c}",
         "[pick up|take|lift|grab|get|grasp] {o} [and|then|and then|, then] [put|place|drop|set|move|carry|bring] it "
         "[in|into|to] {c}",
+        "first take {o}, then drop it into {c}", "grab {o}, then put it into {c}",
         "i want {o} in {c}", "{o} goes in {c}", "[put|place|drop] {o} in there, in {c}"), (
-        "load {o} into {c}", "pop {o} into {c}", "lay {o} in {c}", "toss {o} into {c}", "stash {o} in {c}",
-        "get {o} and put it in {c}", "grab {o}, then put it into {c}", "tuck {o} inside {c}",
-        "first take {o}, then drop it into {c}", "could you slip {o} into {c}")),
+        "place {o} back in {c}", "put {o} inside of {c}", "bring {o} over to {c} and drop it in",
+        "pick up {o} and pop it into {c}", "take {o} over to {c}")),
     "pick": ("o", "pick up {o}", (
-        "[pick up|lift|raise|lift up|take|grab and lift|pick] {o}", "[pick|lift|take|raise] {o} up",
-        "[pick up|lift] {o} [from|off] the floor", "[take|grab] {o} and lift it"), (
-        "get {o}", "can you lift {o} up", "take {o} up", "raise {o} up")),
+        "[pick up|lift|raise|lift up|take|grab and lift|pick|get] {o}", "[pick|lift|take|raise] {o} up",
+        "[pick up|lift] {o} [from|off] the floor", "[take|grab] {o} and lift it", "can you lift {o} up"), (
+        "pick {o} up off the floor", "raise {o} off the floor", "take {o} and lift it up", "lift {o} off the ground")),
     "grasp": ("o", "grasp {o}", (
-        "[grasp|grab|grip|seize|take hold of|hold on to|hold onto|get a grip on|close the gripper on] {o}",
+        "[grasp|grab|grip|seize|take hold of|hold on to|hold onto|get a grip on|close the gripper on|hold|get hold of|"
+        "clutch|catch|pinch] {o}",
         "[grasp|grab|grip] {o} [firmly|tightly|carefully]"), (
-        "hold {o}", "get hold of {o}", "clutch {o}", "catch {o}")),
+        "take hold of {o} carefully", "seize {o} tightly", "get hold of {o} firmly", "catch hold of {o}")),
     "move_to": ("x", "go to {x}", (
-        "[move|go|drive|navigate|head|head over|come|roll|go over|make your way|get over] [to|near|next to|close to] {x}",
-        "approach {x}", "[go|drive|move] up to {x}", "go where {x} is"), (
-        "get close to {x}", "move towards {x}", "drive up to {x}", "walk to {x}", "travel to {x}")),
+        "[move|go|drive|navigate|head|head over|come|roll|go over|make your way|get over|walk|travel] "
+        "[to|near|next to|close to|towards] {x}",
+        "[approach|reach|visit] {x}", "[go|drive|move] up to {x}", "go where {x} is", "get close to {x}"), (
+        "make your way over to {x}", "go up close to {x}", "walk over to {x}", "travel towards {x}")),
     "search": ("x", "find {x}", (
-        "[find|locate|look for|search for|seek|hunt for|track down|look everywhere for|search the room for] {x}",
+        "[find|locate|look for|search for|seek|hunt for|track down|look everywhere for|search the room for|spot|"
+        "scan for|search around for|look around for] {x}",
         "where is {x}", "[try to|please] find {x}", "[can you see|do you see] {x}"), (
-        "spot {x}", "scan for {x}", "search around for {x}", "look around for {x}")),
+        "look around the room for {x}", "try to locate {x}", "do you know where {x} is", "go find {x}")),
     "open": ("drawer", "open the drawer", (
-        "[open|pull open|slide open] [the drawer|the cabinet|the cabinet drawer]",
-        "[pull|slide] [the drawer|the cabinet drawer] open", "open the drawer up"), (
-        "pull out the drawer", "open up the drawer", "slide the drawer open")),
+        "[open|pull open|slide open|open up] [the drawer|the cabinet|the cabinet drawer]",
+        "[pull|slide] [the drawer|the cabinet drawer] open", "open the drawer up", "pull out [the drawer|the cabinet drawer]"), (
+        "pull the cabinet open", "open the cabinet drawer up", "slide out the drawer")),
     "close": ("drawer", "close the drawer", (
         "[close|shut|push in|slide shut|push shut] [the drawer|the cabinet drawer|the cabinet]",
-        "[push|slide] [the drawer|the cabinet drawer] [shut|in]", "close the drawer up"), (
-        "push the drawer closed", "close the cabinet", "slide the drawer shut")),
+        "[push|slide] [the drawer|the cabinet drawer] [shut|in|closed]", "close the drawer up"), (
+        "push the cabinet shut", "close up the drawer", "slide the cabinet drawer closed", "shut the cabinet drawer tight")),
     "push": ("o d", "push {o} {d}", ("[push|shove|slide|roll|nudge|knock|poke|bump] {o} {d}", "[push|shove|poke|bump] {o}",
                                   "give {o} a push {d}"), (
-        "slide {o} {d}", "nudge {o} {d}", "roll {o} {d}", "knock {o} {d}")),
+        "push {o} a bit {d}", "give {o} a shove {d}", "shove {o} over {d}")),
     "nudge": ("m", "move {m} {n} cm", (
-        "[move|go|shift|nudge] [a bit|a little|slightly] to the {m}", "[move|go|shift|nudge] {m} [a little|a bit]",
-        "[go|move|nudge|shift] {m} {n} [cm|centimeters|centimetres]", "move the [gripper|arm|robot] {m} a bit",
-        "nudge {m}", "[move|go] {n} [cm|centimeters] to the {m}"), (
-        "shift {m} a little", "inch {m} {n} cm", "go {m} a bit", "move {n} cm {m}", "scoot {m} a little")),
+        "[move|go|shift|nudge|inch|scoot] [a bit|a little|slightly] to the {m}",
+        "[move|go|shift|nudge|inch|scoot] {m} [a little|a bit]",
+        "[go|move|nudge|shift|inch] {m} {n} [cm|centimeters|centimetres]", "move the [gripper|arm|robot] {m} a bit",
+        "nudge {m}", "[move|go] {n} [cm|centimeters] to the {m}", "move {n} cm {m}"), (
+        "move just a bit to the {m}", "shift the arm {m} a bit", "go {n} cm {m}", "inch {m} by {n} cm")),
     "dispose": ("o bin", "throw away {o}", (
         "[throw|chuck|toss] {o} [away|out]", "[throw away|discard|dispose of|bin|trash|get rid of|chuck out] {o}",
         "put {o} in the trash"), (
-        "get rid of {o}", "toss {o} away", "trash {o}")),
-    "stow": ("o drawer", "put {o} away", ("[put|store|stash|tidy|clear|pack] {o} away", "[put away|store away|stow away|tidy up] {o}"), (
-        "stow {o}", "tidy {o} away", "clear {o} away")),
-    "hold_over": ("o c", "hold {o} over {c}", ("[hold|lift|raise|position|keep] {o} [over|above] {c}", "[carry|bring] {o} above {c}"), (
-        "position {o} above {c}", "raise {o} over {c}")),
+        "throw {o} in the trash", "dump {o} in the trash", "toss {o} into the garbage")),
+    "stow": ("o drawer", "put {o} away", ("[put|store|stash|tidy|clear|pack] {o} away",
+                                          "[put away|store away|stow away|tidy up|stow] {o}"), (
+        "stow {o} away", "clear away {o}", "tidy {o} up")),
+    "hold_over": ("o c", "hold {o} over {c}", ("[hold|lift|raise|position|keep] {o} [over|above] {c}",
+                                              "[carry|bring] {o} above {c}"), (
+        "hold {o} right above {c}", "carry {o} over {c}", "bring {o} up over {c}")),
     "release": ("held", "release it", (
         "[release|drop|let go of|put down|set down] [it|{h}]", "let go", "let it go", "[put|set] [it|{h}] down",
-        "open [your hand|the hand|the claw]", "drop it now"), (
-        "let go of {h}", "open the gripper", "set it down")),
+        "open [your hand|the hand|the claw|the gripper]", "drop it now"), (
+        "let {h} go", "open your gripper", "release your grip on {h}")),
     "two_place": ("o o2 c c2", "put {o} in {c}, then put {o2} in {c2}", (
-        "[put|place|drop|move] {o} [in|into] {c} [and|then|and then|, then] [put|place|drop|move] {o2} [in|into] {c2}",
-        "[put|place|drop] {o} [in|into] {c} and {o2} [in|into] {c2}"), (
-        "place {o} in {c}, then put {o2} in {c2}", "load {o} into {c} and then {o2} into {c2}")),
+        "[put|place|drop|move|load] {o} [in|into] {c} [and|then|and then|, then] [put|place|drop|move] {o2} "
+        "[in|into] {c2}",
+        "[put|place|drop|load] {o} [in|into] {c} and {o2} [in|into] {c2}"), (
+        "put {o} in {c} and after that put {o2} in {c2}", "drop {o} into {c}, next drop {o2} into {c2}",
+        "load {o} into {c}, and then load {o2} into {c2}")),
     "both_place": ("o o2 c", "put {o} and {o2} in {c}", (
         "[put|place|drop|move|bring|carry|toss|load] {o} and {o2} [in|into|to] {c}", "[put|place] both {o} and {o2} in {c}"), (
-        "move {o} and {o2} into {c}", "toss {o} and {o2} into {c}")),
+        "bring both {o} and {o2} to {c}", "put {o} along with {o2} in {c}", "toss both {o} and {o2} into {c}")),
     "all": ("c", "put all the cans in {c}", (
         "[put|drop|place|move|bring|carry|throw|dump|load] [all the cans|every can|all cans|all of the cans|each can|"
         "each of the cans|the cans, all of them,] [in|into|to] {c}",), (
-        "place all the cans in {c}", "move all of the cans to {c}", "put each can in {c}")),
+        "put every single can in {c}", "move every can over to {c}", "take all the cans to {c}")),
     "open_place": ("o drawer", "open the drawer, then put {o} in the drawer", (
-        "[open|pull open] the drawer [and|then|and then|, then] [put|place|drop] {o} [in it|inside|inside it|in the drawer|in]",), (
-        "open the drawer, then place {o} inside it", "pull the drawer open and put {o} in")),
+        "[open|pull open] the drawer [and|then|and then|, then] [put|place|drop] {o} [in it|inside|inside it|in the drawer|in]",
+        "pull the drawer open and put {o} in"), (
+        "open the drawer up and then put {o} in it", "pull the drawer open, then drop {o} inside")),
     "place_close": ("o drawer", "put {o} in the drawer, then close the drawer", (
-        "[put|place|drop] {o} [in|into] the drawer [and|then|and then|, then] [close|shut] [it|the drawer]",), (
-        "put {o} in the drawer, then close the drawer", "place {o} inside the drawer and then shut the drawer")),
+        "[put|place|drop] {o} [in|into|inside] the drawer [and|then|and then|, then] [close|shut] [it|the drawer]",), (
+        "drop {o} in the drawer, then push it shut", "place {o} in the drawer and close it up")),
     "pick_move": ("o c", "pick up {o}, then go to {c}", (
         "[pick up|lift|take|grab and lift] {o} [and|then|and then|, then] [go|move|drive|head|navigate] to {c}",), (
-        "pick up {o}, then drive to {c}",)),
+        "pick up {o} and then drive over to {c}", "lift {o}, then head over to {c}")),
     "grasp_move": ("o c", "grasp {o}, then go to {c}", (
         "[grasp|grip|grab|seize|take hold of] {o} [and|then|and then|, then] [go|move|drive|head] to {c}",), (
-        "grab {o}, then move to {c}",)),
+        "take hold of {o} and then go over to {c}", "grip {o}, then drive over to {c}")),
 }
+# A second held-out set, written after the held-out frames above had been used to improve the
+# planners (the `rule` parser and the model's corpus): never looked at while developing either,
+# so `test` accuracy is the clean measure of phrasings no one tuned for. Keys clash with no train
+# or held-out frame (`heldout_key_clashes`).
+TEST_FRAMES: dict[str, tuple[str, ...]] = {
+    "place": ("could you get {o} into {c}", "drop {o} straight into {c}", "{o} belongs in {c}",
+              "move {o} over into {c}"),
+    "pick": ("grab {o} and raise it", "get {o} off the floor"),
+    "grasp": ("grip {o} with the gripper", "close your gripper around {o}", "hold on tight to {o}"),
+    "move_to": ("drive over near {x}", "head towards {x}", "come over to {x}", "go stand next to {x}"),
+    "search": ("look for {x} around the room", "see if you can find {x}", "search everywhere for {x}"),
+    "open": ("open that drawer", "get the drawer open"),
+    "close": ("shut that drawer", "close the drawer all the way", "push the drawer back in"),
+    "push": ("push {o} gently {d}", "slide {o} over {d}", "poke {o} a little {d}"),
+    "nudge": ("move slightly {m}", "shift {n} cm to the {m}", "go {m} by {n} centimeters"),
+    "dispose": ("throw {o} into the trash bin", "put {o} into the garbage", "throw out {o}"),
+    "stow": ("store {o}", "tuck {o} away"),
+    "hold_over": ("lift {o} up above {c}", "position {o} directly over {c}"),
+    "release": ("unhand {h}", "open the gripper and let go"),
+    "two_place": ("first put {o} in {c}, afterwards put {o2} in {c2}", "place {o} into {c} and finally {o2} into {c2}"),
+    "both_place": ("put {o} and also {o2} in {c}", "move both {o} and {o2} over to {c}"),
+    "all": ("bring each and every can to {c}", "drop all the cans you see into {c}"),
+    "open_place": ("open the drawer first and then put {o} inside", "get the drawer open, then put {o} in it"),
+    "place_close": ("put {o} in the drawer, then slide it shut", "drop {o} into the drawer and push it closed"),
+    "pick_move": ("pick up {o} and go over to {c}", "take {o} and drive over to {c}"),
+    "grasp_move": ("grab {o} and head over to {c}", "seize {o} and drive up to {c}"),
+}
+UNSUPPORTED_TEST = ("juggle the cans", "vacuum the floor", "make the bed", "wave hello")
+
 # Requests no skill does: refusal examples, (train frames, held-out frames).
 UNSUPPORTED = (("dance", "sing a song", "make me a coffee", "wash {o}", "cook dinner", "paint {o}", "fly to {c}",
                 "fold the laundry", "water the plants", "turn on the lights", "eat {o}", "cut {o} in half",
