@@ -131,7 +131,7 @@ TEST_FRAMES: dict[str, tuple[str, ...]] = {
               "move {o} over into {c}"),
     "pick": ("grab {o} and raise it", "get {o} off the floor"),
     "grasp": ("grip {o} with the gripper", "close your gripper around {o}", "hold on tight to {o}"),
-    "move_to": ("drive over near {x}", "head towards {x}", "come over to {x}", "go stand next to {x}"),
+    "move_to": ("drive over near {x}", "head in the direction of {x}", "come over to {x}", "go stand next to {x}"),
     "search": ("look for {x} around the room", "see if you can find {x}", "search everywhere for {x}"),
     "open": ("open that drawer", "get the drawer open"),
     "close": ("shut that drawer", "close the drawer all the way", "push the drawer back in"),
@@ -144,7 +144,7 @@ TEST_FRAMES: dict[str, tuple[str, ...]] = {
     "two_place": ("first put {o} in {c}, afterwards put {o2} in {c2}", "place {o} into {c} and finally {o2} into {c2}"),
     "both_place": ("put {o} and also {o2} in {c}", "move both {o} and {o2} over to {c}"),
     "all": ("bring each and every can to {c}", "drop all the cans you see into {c}"),
-    "open_place": ("open the drawer first and then put {o} inside", "get the drawer open, then put {o} in it"),
+    "open_place": ("open the drawer, and after that put {o} inside", "get the drawer open, then put {o} in it"),
     "place_close": ("put {o} in the drawer, then slide it shut", "drop {o} into the drawer and push it closed"),
     "pick_move": ("pick up {o} and go over to {c}", "take {o} and drive over to {c}"),
     "grasp_move": ("grab {o} and head over to {c}", "seize {o} and drive up to {c}"),
@@ -194,10 +194,27 @@ def train_frames(intent: str) -> list[str]:
 
 
 def heldout_key_clashes() -> list[tuple[str, str]]:
-    """(intent, frame) pairs whose held-out frame has the key of a train frame of any intent (should be none)."""
+    """(intent, frame) pairs of a held-out or test frame whose key a frame of an earlier split has (should be none).
+
+    Held-out frames must differ from every train frame; test frames from every train and held-out frame.
+    """
     train_keys = {frame_key(f) for i in FRAMES for f in train_frames(i)} | {frame_key(f) for f in UNSUPPORTED[0]}
     held = [(i, f) for i in FRAMES for f in FRAMES[i][3]] + [("unsupported", f) for f in UNSUPPORTED[1]]
-    return [(i, f) for i, f in held if frame_key(f) in train_keys]
+    clashes = [(i, f) for i, f in held if frame_key(f) in train_keys]
+    earlier = train_keys | {frame_key(f) for _, f in held}
+    test = [(i, f) for i in TEST_FRAMES for f in TEST_FRAMES[i]] + [("unsupported", f) for f in UNSUPPORTED_TEST]
+    return clashes + [(i, f) for i, f in test if frame_key(f) in earlier]
+
+
+def split_frames(split: str) -> tuple[dict[str, list[str]], tuple[str, ...]]:
+    """(frames per intent, unsupported requests) of a split: "train", "heldout" or "test"."""
+    if split == "train":
+        return {i: train_frames(i) for i in FRAMES}, UNSUPPORTED[0]
+    if split == "heldout":
+        return {i: list(FRAMES[i][3]) for i in FRAMES}, UNSUPPORTED[1]
+    if split == "test":
+        return {i: list(TEST_FRAMES[i]) for i in FRAMES}, UNSUPPORTED_TEST
+    raise ValueError(f"unknown corpus split {split!r} (train, heldout, test)")
 
 
 @dataclass(frozen=True)
@@ -214,7 +231,7 @@ class Pair:
     steps: list | None  # SkillCalls, or None for a refusal
     intent: str
     frame: str
-    heldout: bool
+    split: str  # "train", "heldout" or "test" (see split_frames)
     reason: str = ""  # why it is a refusal, for refusal examples
     canonical: str = ""  # the plain instruction the expected plan was made from
 
@@ -309,9 +326,9 @@ def add_typo(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def generate_pairs(n: int, *, heldout: bool, seed: int = 0, refusal_share: float = 0.1,
+def generate_pairs(n: int, *, split: str = "train", seed: int = 0, refusal_share: float = 0.1,
                    planner=None, typo_share: float = 0.0) -> Iterator[Pair]:
-    """`n` pairs from the train (heldout=False) or held-out frames, every intent equally often.
+    """`n` pairs from the frames of `split` ("train", "heldout", "test"), every intent equally often.
 
     `typo_share`: the share of instructions given one typo (training augmentation).
     """
@@ -319,8 +336,7 @@ def generate_pairs(n: int, *, heldout: bool, seed: int = 0, refusal_share: float
 
     rng = random.Random(seed)
     planner = planner or make_planner("rule")
-    frames = {i: (list(FRAMES[i][3]) if heldout else train_frames(i)) for i in FRAMES}
-    unsupported = UNSUPPORTED[1 if heldout else 0]
+    frames, unsupported = split_frames(split)
     intents = list(FRAMES)
     made = 0
     while made < n:
@@ -352,7 +368,7 @@ def generate_pairs(n: int, *, heldout: bool, seed: int = 0, refusal_share: float
         if typo_share and rng.random() < typo_share:
             text = add_typo(text, rng)
         made += 1
-        yield Pair(text, scene, steps, intent, frame, heldout, reason, canonical)
+        yield Pair(text, scene, steps, intent, frame, split, reason, canonical)
 
 
 def pair_to_case(pair: Pair, case_id: str, split: str) -> dict:
@@ -371,15 +387,17 @@ def pair_to_case(pair: Pair, case_id: str, split: str) -> dict:
             "intent": pair.intent, "frame": pair.frame}
 
 
-def make_cases(path: str, *, train: int = 150, heldout: int = 400, hand: str | None = None) -> int:
+def make_cases(path: str, *, train: int = 150, heldout: int = 400, test: int = 300, hand: str | None = None) -> int:
     """Write the case file: `train` cases from TRAIN frames (new scenes and fills, seed 101),
-    `heldout` cases from HELDOUT frames (seed 202), then the hand-written cases of `hand`."""
+    `heldout` cases from HELDOUT frames (seed 202), `test` cases from TEST_FRAMES (seed 303),
+    then the hand-written cases of `hand`."""
     import json
     from pathlib import Path
 
-    lines = [pair_to_case(p, f"train-{i:03d}", "train") for i, p in enumerate(generate_pairs(train, heldout=False, seed=101))]
-    lines += [pair_to_case(p, f"heldout-{i:03d}", "heldout")
-              for i, p in enumerate(generate_pairs(heldout, heldout=True, seed=202))]
+    lines = []
+    for split, count, seed in (("train", train, 101), ("heldout", heldout, 202), ("test", test, 303)):
+        lines += [pair_to_case(p, f"{split}-{i:03d}", split)
+                  for i, p in enumerate(generate_pairs(count, split=split, seed=seed))]
     if hand:
         lines += [json.loads(x) for x in Path(hand).read_text().splitlines() if x.strip()]
     Path(path).write_text("".join(json.dumps(x) + "\n" for x in lines))

@@ -140,7 +140,7 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     t0 = time.perf_counter()
-    pairs = list(generate_pairs(cfg.pairs, heldout=False, seed=cfg.seed, typo_share=cfg.typo_share))
+    pairs = list(generate_pairs(cfg.pairs, split="train", seed=cfg.seed, typo_share=cfg.typo_share))
     progress(f"corpus: {len(pairs)} pairs from the train frames in {time.perf_counter() - t0:.1f} s")
     if extra_pairs:
         pairs += list(extra_pairs)

@@ -49,13 +49,13 @@ def test_shipped_heldout_cases_use_heldout_frames_and_unseen_sentences():
     for c in held:
         assert c["frame"] in heldout_frames and frame_key(c["frame"]) not in trained_keys, c["id"]
     # no held-out sentence occurs in a training corpus drawn like train-planner draws it
-    corpus = {normalise_instruction(p.instruction) for p in generate_pairs(600, heldout=False, seed=0, typo_share=0.1)}
+    corpus = {normalise_instruction(p.instruction) for p in generate_pairs(600, split="train", seed=0, typo_share=0.1)}
     assert not corpus & {normalise_instruction(c["instruction"]) for c in held}
 
 
 def test_expected_plans_come_from_the_canonical_sentence_not_the_paraphrase():
     rule = make_planner("rule")
-    pairs = list(generate_pairs(40, heldout=True, seed=5))
+    pairs = list(generate_pairs(40, split="heldout", seed=5))
     assert any(p.steps is None for p in pairs) and any(p.steps for p in pairs)
     for p in pairs:
         if p.steps is None:

@@ -107,7 +107,7 @@ def test_constrained_decoding_keeps_every_beam_and_sample_valid(shipped):
     """Held-out phrasings in random scenes: the K best beams and K samples are all valid plans (or cannot())."""
     from robomatrix.planners.corpus import generate_pairs
 
-    for pair in generate_pairs(6, heldout=True, seed=9, refusal_share=0.0):
+    for pair in generate_pairs(6, split="heldout", seed=9, refusal_share=0.0):
         for sample in (False, True):
             plans, usage = shipped.generate(pair.instruction, pair.scene, k=3, sample=sample)
             assert len(plans) == 3 and usage.calls == 1

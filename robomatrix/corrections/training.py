@@ -40,6 +40,6 @@ def correction_pairs(directory: str, repeat: int = 20) -> list:
         except (PlanningError, ValueError, KeyError):
             continue  # a correction this scene cannot replay (e.g. said mid-carry about the whole task)
         pair = Pair(instruction=record.instruction, scene=scene, steps=list(plan.steps), intent="correction",
-                    frame=record.text, heldout=False)
+                    frame=record.text, split="train")
         pairs += [pair] * max(1, repeat)
     return pairs
