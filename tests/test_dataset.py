@@ -79,6 +79,9 @@ def test_chunk_samples(tmp_path):
     assert len(stats["instruction_mean"]) == 384
     weights = ds.skill_balanced_weights()  # grasp 12 steps, nudge 7: each skill half of the mass
     assert weights.sum() == pytest.approx(1.0) and weights[:12].sum() == pytest.approx(0.5)
+    weights = ds.skill_balanced_weights({"grasp": 3.0})  # grasp shown 3x as often as nudge
+    assert weights.sum() == pytest.approx(1.0) and weights[:12].sum() == pytest.approx(0.75)
+    assert np.allclose(weights[:12], weights[0]) and np.allclose(weights[12:], weights[12])
 
 
 def test_split_is_seeded_and_disjoint():

@@ -92,3 +92,22 @@ def test_brightness_augmentation_scales_within_bounds():
     assert torch.all(out == out[:, :1, :1, :1])  # one factor per image: hue is kept
     with pytest.raises(UsageError, match="augment_brightness"):
         TrainConfig(augment_brightness=1.5)
+
+
+def test_skill_weights_are_validated(dataset, tmp_path, capsys):
+    with pytest.raises(UsageError, match="skill_weights\\['grasp'\\] must be a positive number"):
+        TrainConfig(skill_weights={"grasp": 0})
+    with pytest.raises(UsageError, match="needs balance_skills"):
+        TrainConfig(skill_weights={"grasp": 2.0}, balance_skills=False)
+    with pytest.raises(UsageError, match="Did you mean 'grasp'"):  # a skill the dataset does not hold
+        train(dataset, tmp_path / "ck", cfg(epochs=1, skill_weights={"grasps": 2.0}), progress=False, log=lambda s: None)
+    summary = train(dataset, tmp_path / "ck", cfg(epochs=1, skill_weights={"nudge": 2.0}), progress=False,
+                    log=lambda s: None)
+    assert summary["history"][0]["epoch"] == 1
+    _, doc = load_checkpoint(tmp_path / "ck")
+    assert doc["train"]["config"]["skill_weights"] == {"nudge": 2.0}
+    args = ["train", "--data", str(dataset), "--out", str(tmp_path / "c2"), "--config", "tiny", "--epochs", "1"]
+    assert main(args + ["--skill-weights", "nudge=x"]) == 2
+    assert "SKILL=W" in capsys.readouterr().err
+    assert main(args + ["--skill-weights", "nudg=2"]) == 2
+    assert "Did you mean 'nudge'" in capsys.readouterr().err

@@ -22,9 +22,32 @@ def add_arguments(parser) -> None:
                         help="random image translation while training, pixels (default: 0 = off)")
     parser.add_argument("--augment-brightness", type=float, default=0.0,
                         help="random brightness scale 1 ± this while training (default: 0 = off)")
+    parser.add_argument("--skill-weights", default="", metavar="SKILL=W,...",
+                        help="sample these skills W times as often as the others (default: all equal)")
     parser.add_argument("--resume", action="store_true", help="continue from the state saved in --out")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
+
+
+def parse_skill_weights(text: str) -> dict[str, float]:
+    """"move_to=2,open_drawer=1.5" → {"move_to": 2.0, "open_drawer": 1.5}; UsageError on bad input."""
+    from robomatrix.errors import UsageError, unknown_name
+    from robomatrix.skills.specs import skill_names
+
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            weight = float(value) if sep else float("nan")
+        except ValueError:
+            weight = float("nan")
+        if not weight > 0 or weight == float("inf"):
+            raise UsageError(f"--skill-weights: '{part}' must be SKILL=W with W a positive number (e.g. open_drawer=2).")
+        if name not in skill_names():
+            raise unknown_name("skill in --skill-weights", name, skill_names())
+        weights[name] = weight
+    return weights
 
 
 def run(args) -> int:
@@ -41,7 +64,7 @@ def run(args) -> int:
     neural_config(args.config)  # UsageError with a suggestion before anything loads
     cfg = TrainConfig(policy=args.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, device=args.device, augment_shift_px=args.augment_shift,
-                      augment_brightness=args.augment_brightness)
+                      augment_brightness=args.augment_brightness, skill_weights=parse_skill_weights(args.skill_weights))
     summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr))
     last = summary["history"][-1] if summary["history"] else {}
     print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],

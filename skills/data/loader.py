@@ -112,12 +112,15 @@ class ChunkDataset(torch.utils.data.Dataset):
                 "action_mean": action.mean(0).tolist(), "action_std": action.std(0).tolist(),
                 "instruction_mean": texts.mean(0).tolist(), "instruction_std": texts.std(0).tolist()}
 
-    def skill_balanced_weights(self) -> np.ndarray:
-        """Per-sample weights (sum 1) giving every skill the same share of an epoch."""
+    def skill_balanced_weights(self, skill_weights: dict[str, float] | None = None) -> np.ndarray:
+        """Per-sample weights (sum 1) giving every skill the same share of an epoch, or, with
+        `skill_weights` ({skill: w}, 1 for skills not named), a share proportional to its w."""
         skills = np.array([self.episodes[int(e)].meta["skill"] for e in self._episode_of])
         weights = np.zeros(len(skills))
         names = np.unique(skills)
+        share = {str(n): float((skill_weights or {}).get(str(n), 1.0)) for n in names}
+        total = sum(share.values())
         for name in names:
             members = skills == name
-            weights[members] = 1.0 / (members.sum() * len(names))
+            weights[members] = share[str(name)] / (members.sum() * total)
         return weights

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from robomatrix.errors import UsageError
+from robomatrix.errors import UsageError, unknown_name
 from robomatrix.skills.data.format import DatasetReader
 from robomatrix.skills.data.loader import ChunkDataset, embed_instructions, split_episodes
 from robomatrix.skills.neural.checkpoint import load_checkpoint, save_checkpoint
@@ -52,6 +52,9 @@ class TrainConfig:
     done_loss_weight: float = 1.0  # weight of the done (stop) loss against the action loss
     done_pos_weight: float = 5.0  # BCE positive-class weight: done steps are rare
     balance_skills: bool = True  # sample every skill equally often (short skills have few steps)
+    # with balance_skills: a skill's share of an epoch is proportional to its weight here (1 when not
+    # named), e.g. {"open_drawer": 2.0} to show a skill with few or hard demonstrations twice as often
+    skill_weights: dict = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -72,6 +75,14 @@ class TrainConfig:
             raise UsageError(f"TrainConfig.device must be auto, cpu or cuda, got {self.device!r}.")
         if not (isinstance(self.augment_brightness, (int, float)) and 0.0 <= self.augment_brightness < 1.0):
             raise UsageError(f"TrainConfig.augment_brightness must be within [0, 1), got {self.augment_brightness!r}.")
+        if not isinstance(self.skill_weights, dict):
+            raise UsageError(f"TrainConfig.skill_weights must map skill names to weights, got {self.skill_weights!r}.")
+        for skill, weight in self.skill_weights.items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not (math.isfinite(weight)
+                                                                                      and weight > 0):
+                raise UsageError(f"TrainConfig.skill_weights['{skill}'] must be a positive number, got {weight!r}.")
+        if self.skill_weights and not self.balance_skills:
+            raise UsageError("TrainConfig.skill_weights needs balance_skills (the weights scale the balanced shares).")
         if not (isinstance(self.augment_shift_px, int) and self.augment_shift_px >= 0):
             raise UsageError(f"TrainConfig.augment_shift_px must be an integer >= 0, got {self.augment_shift_px!r}.")
 
@@ -184,7 +195,11 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     generator = torch.Generator().manual_seed(cfg.seed)
     extra = {"skills": sorted({ep.meta["skill"] for ep in train_set.episodes}),
              "instructions": {ep.meta["instruction"]: ep.meta["skill"] for ep in train_set.episodes}}
-    balance = train_set.skill_balanced_weights() if cfg.balance_skills else None
+    for skill in cfg.skill_weights:
+        if skill not in extra["skills"]:
+            raise unknown_name(f"skill_weights skill (not in the training episodes of {data})", skill,
+                               extra["skills"])
+    balance = train_set.skill_balanced_weights(cfg.skill_weights) if cfg.balance_skills else None
     wall0 = time.perf_counter()
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
