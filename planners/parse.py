@@ -59,7 +59,7 @@ organise tidy fix build climb sleep talk call bake boil fry heat wake help""".sp
 
 _FILLERS = [r"\bplease\b", r"\bkindly\b", r"^(?:could|can|would|will) you\b", r"\bi(?:'d| would) like you to\b",
             r"\bi want you to\b", r"\bi need you to\b", r"\bgo ahead and\b", r"^(?:hey )?robot\b",
-            r"\bfor me\b", r"\bright now\b", r"\bnow\b", r"^(?:ok(?:ay)?|so|and)\b", r"\btry to\b",
+            r"\bfor me\b", r"(?<!\bthe )\bright now\b", r"\bnow\b", r"^(?:ok(?:ay)?|so|and)\b", r"\btry to\b",
             r",?\s*\bthank(?:s| you)(?: very much)?\b", r"\b(?:firmly|tightly|gently|carefully|quickly)\b"]
 
 
@@ -71,6 +71,14 @@ def normalise(text: str) -> str:
     t = re.sub(r"\b(and|then)(?: \1\b)+", r"\1", t)
     t = re.sub(r"\bthe (\w+), all of them,?", r"all the \1", t)  # "the cans, all of them," → "all the cans"
     t = re.sub(r"\bgrab and lift\b", "pick up", t)
+    t = re.sub(r"\b(?:along with|together with|as well as|and also)\b", "and", t)
+    t = re.sub(r"\bgive (.+?) a (?:little |small |gentle |quick )?(?:push|shove|nudge|poke|bump|tap)\b", r"push \1", t)
+    # "over" or "up" before a preposition is only a particle: "bring it over to the box", "go up close to"
+    t = re.sub(r"\b(?:over|up|back|right|straight)\s+(?=(?:to|into|in|inside|towards|toward|near|close to|next to)\b)",
+               "", t)
+    # where something lies is not part of its name: "pick the can up off the floor"
+    t = re.sub(r"\s*\b(?:up )?(?:off|from) (?:the )?(?:floor|ground|table)\b", "", t)
+    t = re.sub(r"\b(?:release|loosen|relax) (?:your |the )?(?:grip|hold) (?:on|of)\b", "release", t)
     for _ in range(2):
         for f in _FILLERS:
             t = re.sub(f, " ", t).strip(" ,")
@@ -134,7 +142,8 @@ def _amount(text: str, default_m: float) -> tuple[float | None, str]:
         unit = m["unit"].rstrip("s")
         unit = "inch" if unit.startswith("inch") else unit
         scale = next(v for k, v in _UNITS.items() if unit == k or unit.endswith(k) and len(k) > 2)
-        return round(num * scale, 4), (text[:m.start()] + text[m.end():]).strip()
+        before = re.sub(r"\bby\s*$", "", text[:m.start()])  # "inch up by 3 cm"
+        return round(num * scale, 4), (before + text[m.end():]).strip()
     m = re.search(r"\ba lot\b|\bmuch\b|\bfar\b", text)
     if m:
         return round(3 * default_m, 4), (text[:m.start()] + text[m.end():]).strip()
@@ -152,36 +161,39 @@ _PATTERNS: list[tuple[str, str]] = [
     # drawer and gripper
     (r"^(?:pull |slide )?open (?:up )?(?P<obj>.+?)(?: up)?$", "open"),
     (r"^(?:pull|slide) (?P<obj>.+?) open$", "open"),
-    (r"^(?:pull out) (?P<obj>.+)$", "open"),
-    (r"^(?:close|shut|slide shut|push shut|push in) (?P<obj>.+)$", "close"),
+    (r"^(?:pull out|slide out) (?P<obj>.+)$", "open"),
+    (r"^(?:close|shut|slide shut|push shut|push in|close up) (?P<obj>.+?)(?: up| tight| all the way)?$", "close"),
     (r"^(?:push|slide) (?P<obj>.+?) (?:closed|shut|in)$", "close"),
     # searching and driving
-    (r"^(?:search(?: around| the room)?(?: for)?|look(?: around| everywhere)? for|look for|find|locate|spot|seek|"
-     r"scan for|hunt for|track down|see) (?P<obj>.+)$", "search"),
-    (r"^(?:move|go|drive|navigate|head|walk|roll|travel|come|get)(?: over| up| back)? (?:to|towards|toward|"
+    (r"^(?:search(?: around| the room)?(?: for)?|look(?: around)?(?: the room| everywhere)? for|look for|find|locate|spot|seek|"
+     r"scan for|hunt for|track down|see|go find|go and find|go look for) (?P<obj>.+)$", "search"),
+    (r"^(?:move|go|drive|navigate|head|walk|roll|travel|come|get|make your way)(?: over| up| back)? (?:to|towards|toward|"
      r"near|up to|next to|close to|closer to|by)(?: where)? (?P<obj>.+?)(?: is)?$", "move_to"),
     (r"^(?:approach|reach|visit) (?P<obj>.+)$", "move_to"),
     # carrying
     (r"^(?:throw|toss|chuck) (?P<obj>.+?) (?:away|out)$", "dispose"),
     (r"^(?:put|tidy|stow|store|clear|stash|pack) (?P<obj>.+?) away$", "stow"),
-    (r"^(?:put away|tidy away|stow away|stow|clear away) (?P<obj>.+)$", "stow"),
+    (r"^(?:put away|tidy away|tidy up|stow away|store away|stow|clear away) (?P<obj>.+)$", "stow"),
+    (r"^tidy (?P<obj>.+?) up$", "stow"),
     (r"^(?:throw away|toss away|put away in the bin|discard|dispose of|get rid of|bin|trash|chuck out|throw out)"
      r" (?P<obj>.+)$",
      "dispose"),
-    (r"^(?:hold|position|lift|raise|carry|bring|move|keep) (?P<obj>.+?) (?:over|above) (?P<target>.+)$",
+    (r"^(?:hold|position|lift|raise|carry|bring|move|keep) (?P<obj>.+?) (?:up |right |directly |just )?"
+     r"(?:over|above) (?P<target>.+)$",
      "hold_over"),
     (r"^(?:put|set|place|lay) (?P<obj>.+?) down$", "release"),
     (r"^(?:put|set|place|lay) down (?P<obj>.+)$", "release"),
     (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) (?:in |over )?(?P<target>there)$", "place"),
     (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) {PREP} (?P<target>.+)$", "place"),
     (rf"^(?:{PLACE_VERBS}) (?P<obj>.+?) (?:in|inside|into)(?P<target>)$", "place"),  # "… and put the can in": in it
-    (r"^(?:grasp|grab|grip|seize|hold(?: on to| onto)?|take hold of|get hold of|catch|clutch|pinch)"
+    (r"^(?:grasp|grab|grip|seize|hold(?: on to| onto)?|take hold of|get hold of|catch hold of|catch|clutch|pinch)"
      r" (?P<obj>.+)$", "grasp"),
     (r"^(?:pick up|pick|lift up|take|grab and lift|get|raise) (?P<obj>.+?)(?: up)?$", "pick"),
     (r"^(?:lift) (?P<obj>.+?)(?: up)?$", "lift"),
     (r"^(?:release|let go of|let go|drop|let loose|unhand)(?: (?P<obj>.+))?$", "release"),
     (r"^let (?P<obj>.+?) go$", "release"),
     (r"^where(?: is|'s| are) (?P<obj>.+)$", "search"),
+    (r"^(?:do you know|can you tell me|tell me) where (?P<obj>.+?)(?: is| are)$", "search"),
 ]
 _MOTION = (r"^(?:nudge|shift|move|go|drive|inch|scoot|slide|adjust|back|step|lean|lower|raise|lift)"
            r"(?: (?:the |your )?(?:gripper|arm|hand|base|robot|yourself|it))?")
@@ -199,6 +211,9 @@ def parse_clause(clause: str, default_nudge_m: float = 0.05) -> Intent:
     if re.fullmatch(r"(?:search|look|look around|search around|find|scan|explore)", text):
         raise UnsupportedActionError("Search for what? Say e.g. 'find the blue can'.")
     # Small corrective motions: "move a bit to the left", "go forward 10 cm", "back up a little".
+    m = re.fullmatch(r"(?:lift|raise) (?P<obj>it|them) up", text)  # the held can, not the arm: "pick it and lift it up"
+    if m:
+        return Intent("lift", obj=m["obj"], text=text)
     amount, rest = _amount(text, default_nudge_m)
     rest = re.sub(r"\s+", " ", rest).strip()
     if re.match(r"^(?:back(?: up| off| away)?|move back|go back)$", rest):
@@ -207,7 +222,7 @@ def parse_clause(clause: str, default_nudge_m: float = 0.05) -> Intent:
     if m is not None:
         return Intent("nudge", direction=_direction(m["dir"]), amount_m=_or(amount, default_nudge_m), text=text)
     # Pushing an object in a direction: "push the red can left", "shove the box to the right".
-    m = re.match(_PUSH + r" " + DIR + r"$", text)
+    m = re.match(_PUSH + r" (?:over |a bit |a little |slightly |gently )?" + DIR + r"$", text)
     if m:
         return Intent("push", obj=m["obj"], direction=_direction(m["dir"]), text=text)
     m = re.match(r"^(?:push|shove|poke|bump|knock)(?: over)? (?P<obj>.+)$", text)

@@ -110,6 +110,7 @@ class _Builder:
         self.last_any: str | None = scene.held
         self.last_group: list[str] = []
         self.pick_index: dict[str, int] = {}
+        self.inside: dict[str, str] = dict(scene.contained)  # object → container, as the plan so far leaves them
 
     # -- references -------------------------------------------------------------------------
     def ref(self, phrase: str, kind: str | None) -> str:
@@ -184,8 +185,8 @@ class _Builder:
             self.lifted = True
 
     def place(self, name: str, target: str, release: bool = True) -> None:
-        if self.scene.contained.get(name) == target and self.held != name:
-            return  # already there
+        if self.inside.get(name) == target and self.held != name:
+            return  # already there ("bring it over to the bin and drop it in": the drop is the same placing)
         if target == self.drawer and self.drawer_open is not True:
             self._open_drawer_before(name)
         self.pick(name, lift=True)
@@ -195,6 +196,7 @@ class _Builder:
         if release:
             self.add("release", object=name)
             self.held = None
+            self.inside[name] = target
         self.last_container = target
 
     def _open_drawer_before(self, name: str) -> None:
