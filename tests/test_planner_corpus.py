@@ -7,7 +7,9 @@ from robomatrix.bench.planner import case_scene, expected_steps, load_cases
 from robomatrix.planners.base import make_planner
 from robomatrix.planners.corpus import (
     FRAMES,
+    TEST_FRAMES,
     UNSUPPORTED,
+    UNSUPPORTED_TEST,
     add_typo,
     expand,
     frame_key,
@@ -51,6 +53,18 @@ def test_shipped_heldout_cases_use_heldout_frames_and_unseen_sentences():
     # no held-out sentence occurs in a training corpus drawn like train-planner draws it
     corpus = {normalise_instruction(p.instruction) for p in generate_pairs(600, split="train", seed=0, typo_share=0.1)}
     assert not corpus & {normalise_instruction(c["instruction"]) for c in held}
+
+
+def test_shipped_test_cases_use_test_frames_unlike_any_train_or_heldout_frame():
+    cases = [c for c in load_cases() if c["split"] == "test"]
+    assert len(cases) >= 300
+    assert set(TEST_FRAMES) == set(FRAMES)  # every intent is tested
+    test_frames = {f for fs in TEST_FRAMES.values() for f in fs} | set(UNSUPPORTED_TEST)
+    earlier = ({frame_key(f) for i in FRAMES for f in train_frames(i) + list(FRAMES[i][3])}
+               | {frame_key(f) for f in UNSUPPORTED[0] + UNSUPPORTED[1]})
+    for c in cases:
+        assert c["frame"] in test_frames and frame_key(c["frame"]) not in earlier, c["id"]
+    assert {c["intent"] for c in cases} >= set(FRAMES)
 
 
 def test_expected_plans_come_from_the_canonical_sentence_not_the_paraphrase():
