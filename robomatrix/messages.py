@@ -358,6 +358,8 @@ class SkillAdjust(JsonMessage):
     # for `skill` on objects of `noun`; clear: drop the standing offsets (a new task)
     skill: str = ""                     # scope "skill": which skill
     noun: str = ""                      # scope "skill": object noun ("can"), "" for any
+    except_call: str = ""               # scope "skill": the running call (its text), which gets it as a
+    # "running" adjustment already, also on its retries (TaskOffsets.add)
     text: str = ""                      # the correction it came from
     stamp: float = 0.0
 

@@ -85,14 +85,19 @@ def test_skill_adjust_topic_reaches_the_runner():
             pub.publish(SkillAdjust(offset=MotionOffset(base_dy_m=0.03).to_dict()))
             pub.publish(SkillAdjust(offset=MotionOffset(arm_dz_m=-0.02).to_dict(), scope="skill", skill="grasp",
                                     noun="can"))
+            # said while grasp(blue can) ran: that call has it as a running adjustment, also on its retries
+            pub.publish(SkillAdjust(offset=MotionOffset(arm_dx_m=0.01).to_dict(), scope="skill", skill="grasp",
+                                    noun="can", except_call=SkillCall("grasp", {"object": "blue can"}).to_text()))
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and not runner.offset_sources[0](SkillCall("grasp", {"object": "red can"})):
+            while time.monotonic() < deadline and runner.offset_sources[0](SkillCall("grasp", {"object": "red can"})) != \
+                    MotionOffset(arm_dx_m=0.01, arm_dz_m=-0.02):
                 time.sleep(0.02)
         finally:
             executor.shutdown()
     assert runner.adjusted == [MotionOffset(base_dy_m=0.03)]
     (standing,) = runner.offset_sources
-    assert standing(SkillCall("grasp", {"object": "red can"})) == MotionOffset(arm_dz_m=-0.02)
+    assert standing(SkillCall("grasp", {"object": "red can"})) == MotionOffset(arm_dx_m=0.01, arm_dz_m=-0.02)
+    assert standing(SkillCall("grasp", {"object": "blue can"})) == MotionOffset(arm_dz_m=-0.02)  # not twice
     assert standing(SkillCall("lift", {"object": "red can"})) is None
 
 

@@ -76,7 +76,7 @@ class CorrectionHandler:
                  adjust: Callable[[MotionOffset], str] | None = None,
                  live_offset: Callable[[], MotionOffset | None] | None = None,
                  running_skill: Callable[[], str | None] | None = None,
-                 skill_offset: Callable[[str, str, MotionOffset], None] | None = None,
+                 skill_offset: Callable[[str, str, MotionOffset, str], None] | None = None,
                  memory: CorrectionMemory | None = None,
                  remembered: Callable[[SkillCall], MotionOffset | None] | None = None,
                  frame: Callable[[], np.ndarray | None] | None = None,
@@ -239,7 +239,7 @@ class CorrectionHandler:
                 (not noun or ObjectName.parse(str(step.args.get("object", ""))).head == noun)
             self.task_offsets.add(skill, noun, offset, except_call=step.to_text() if live else "")
             if self.skill_offset is not None:
-                self.skill_offset(skill, noun, offset)
+                self.skill_offset(skill, noun, offset, step.to_text() if live else "")
             if live:
                 self.adjust(offset)
             probe = step if live else SkillCall(skill, {"object": f"x {noun}"} if noun else {})

@@ -60,9 +60,9 @@ def attach_corrections(node) -> CorrectionHandler:
         plan, index = executive.current
         return plan.steps[index].to_text() if plan is not None and 0 <= index < len(plan.steps) else ""
 
-    def skill_offset(skill: str, noun: str, offset: MotionOffset) -> None:
+    def skill_offset(skill: str, noun: str, offset: MotionOffset, except_call: str = "") -> None:
         pub_adjust.publish(SkillAdjust(offset=offset.to_dict(), scope="skill", skill=skill, noun=noun,
-                                       stamp=float(clock())))
+                                       except_call=except_call, stamp=float(clock())))
 
     handler = CorrectionHandler(executive, None, node.scene, adjust=adjust, skill_offset=skill_offset, memory=memory,
                                 frame=frame, on_status=node.pub_status.publish, clock=clock, source="topic")
@@ -107,7 +107,7 @@ def attach_skill_adjust(node, runner, memory_dir: str = "") -> None:
             node.get_logger().warning(f"Dropped a bad skill adjustment: {exc}", throttle_duration_sec=5.0)
             return
         if msg.scope == "skill":  # the running skill gets its own "running" adjustment from the executive
-            standing.add(msg.skill, msg.noun, offset)
+            standing.add(msg.skill, msg.noun, offset, except_call=msg.except_call)
         else:
             runner.adjust(offset)
     node.create_json_subscription(SkillAdjust, SKILL_ADJUST_TOPIC, on_adjust, 10)
