@@ -36,6 +36,7 @@ def test_help_lists_every_command_with_a_description():
     (["lanch"], "unknown command 'lanch'. Did you mean 'launch'?"),
     (["sim", "snapshot", "--seed", "x"], "argument --seed: invalid int value: 'x'"),
     (["sim", "snapshot", "--scene", "ofice"], "Unknown scene 'ofice'. Did you mean 'office'?"),
+    (["sim", "snapshot", "--sim", "bullet"], "Unknown simulator (--sim) 'bullet'. Did you mean 'pybullet'?"),
     (["launch", "no/such.launch.yaml"], "Launch file 'no/such.launch.yaml' not found"),
     (["launch", "launch/sim.launch.yaml", "sed:=3"], "Unknown launch argument 'sed'. Did you mean 'seed'?"),
     (["bench"], "`robomatrix bench` needs a subcommand"),

@@ -15,6 +15,7 @@ def add_arguments(parser) -> None:
     snap.add_argument("--out", default="frame.png", help="output PNG path (default: frame.png)")
     snap.add_argument("--width", type=int, default=640, help="camera width, px (default: 640)")
     snap.add_argument("--height", type=int, default=480, help="camera height, px (default: 480)")
+    snap.add_argument("--sim", default="mujoco", metavar="mujoco|pybullet", help="simulator backend (default: mujoco)")
     snap.set_defaults(handler=snapshot)
     scenes = sub.add_parser("scenes", help="list the registered scene names")
     scenes.set_defaults(handler=list_scenes)
@@ -46,8 +47,14 @@ def snapshot(args) -> int:
     if not (16 <= args.width <= 4096 and 16 <= args.height <= 4096):
         raise UsageError(f"--width/--height must be between 16 and 4096 px, got {args.width}x{args.height}.")
     _check_scene(args.scene)
+    backends = require("robomatrix.run", "The simulation layer").SIM_BACKENDS
+    if args.sim not in backends:
+        from robomatrix.errors import unknown_name
+
+        raise unknown_name("simulator (--sim)", args.sim, backends)
     tool = require("robomatrix.sim.snapshot", "`robomatrix sim snapshot`")
-    path = tool.snapshot(scene=args.scene, seed=args.seed, out=args.out, width=args.width, height=args.height)
+    path = tool.snapshot(scene=args.scene, seed=args.seed, out=args.out, width=args.width, height=args.height,
+                         backend=args.sim)
     print(f"saved {path}")
     return 0
 
