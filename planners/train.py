@@ -171,8 +171,10 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
     t1 = time.perf_counter()
     loss_value = float("nan")
     for step in range(cfg.steps):
-        start = rng.randrange(max(1, len(by_length) - cfg.batch_size + 1))
-        batch = by_length[start:start + cfg.batch_size]  # similar lengths: little padding
+        # a random batch from a random window of similar lengths: little padding, yet no two batches alike
+        window = min(len(by_length), 8 * cfg.batch_size)
+        start = rng.randrange(len(by_length) - window + 1)
+        batch = rng.sample(by_length[start:start + window], min(cfg.batch_size, window))
         width = max(len(ids) for ids, _, _ in batch) + 1  # room for an inserted [UNK]
         inputs = torch.full((len(batch), width), pad, dtype=torch.long)
         labels = torch.full((len(batch), width), -100, dtype=torch.long)
