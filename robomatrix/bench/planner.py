@@ -3,9 +3,9 @@
 A case is one JSON line: `instruction`, `scene` (`visible`/`hidden` names, optional `held`,
 `drawer_open`), `expected` (plan text such as `move_to(red can); grasp(red can);`, or null
 when the planner must refuse) and `split` (`train`: phrasings from the frames the planner
-model was trained on, in new scenes; `heldout`: frames never used in training; `hand`:
-written by hand). A plan matches when its steps, with defaults filled in, equal the expected
-steps exactly; a refusal case is right when the planner raises a PlanningError.
+model was trained on, in new scenes; `heldout`: frames never used in training; `test`: frames
+never used in training and never looked at while improving the planners; `hand`: written by
+hand). A plan matches when its steps, with defaults filled in, equal the expected steps exactly; a refusal case is right when the planner raises a PlanningError.
 """
 from __future__ import annotations
 
