@@ -5,7 +5,8 @@ A case is one JSON line: `instruction`, `scene` (`visible`/`hidden` names, optio
 when the planner must refuse) and `split` (`train`: phrasings from the frames the planner
 model was trained on, in new scenes; `heldout`: frames never used in training; `test`: frames
 never used in training and never looked at while improving the planners; `hand`: written by
-hand). A plan matches when its steps, with defaults filled in, equal the expected steps exactly; a refusal case is right when the planner raises a PlanningError.
+hand). A plan matches when its steps, with defaults filled in, equal the expected steps exactly;
+a refusal case is right when the planner raises a PlanningError.
 """
 from __future__ import annotations
 
