@@ -192,6 +192,8 @@ class SkillRunner:
         self._sleep, self._monotonic = sleep, monotonic
         self.last_obs: Observation | None = None
         self.offset_sources: list[OffsetSource] = []  # consulted when a call starts (module docstring)
+        # wraps each call's fresh policy (e.g. skills.trace.shadowed for per-tick traces); None = as made
+        self.policy_wrapper: Callable[[Any], Any] | None = None
         self.on_adjust_applied: Callable[[MotionOffset, str], None] | None = None  # first tick with a new offset
         self._adjust_lock = threading.Lock()
         self._adjust_key: str | None = None  # the call the live offset belongs to
@@ -278,6 +280,8 @@ class SkillRunner:
         goal_id = call.goal_id if isinstance(call, SkillGoal) else new_id()
         limit_s = min(spec.time_limit_s, call.time_limit_s) if isinstance(call, SkillGoal) else spec.time_limit_s
         policy = make_policy(self.config.policy_kind, call.skill)
+        if self.policy_wrapper is not None:
+            policy = self.policy_wrapper(policy)
         label = SkillCall(call.skill, args).to_text()
         standing, waiting = self._start_offsets(SkillCall(call.skill, args), label)
         try:

@@ -12,6 +12,7 @@ from robomatrix.skills.neural.config import NeuralPolicyConfig, neural_config
 from robomatrix.skills.neural.model import SkillPolicyNet
 from robomatrix.skills.neural.policy import NeuralSkillPolicy, TemporalEnsembler, set_checkpoint
 from robomatrix.skills.registry import POLICY_KINDS, make_policy, skills_without_policy
+from robomatrix.skills.trace import shadowed
 
 
 def tiny_model(seed=0) -> SkillPolicyNet:
@@ -133,8 +134,17 @@ def test_neural_policy_drives_a_skill_in_mujoco(tiny_checkpoint):
             robot.send_action(step.action)
             robot.advance(0.05)
         runner = SkillRunner(robot, Perception(), policy_kind="neural")
+        rows = []  # per-tick trace beside the shadow scripted expert (bench skills --trace)
+        runner.policy_wrapper = lambda policy: shadowed(policy, rows)
+        z0 = float(robot.get_state().ee_position[1])
         result = runner.run(SkillGoal("nudge", {"direction": "up", "amount": 0.03}, time_limit_s=0.3))
         assert result.skill == "nudge" and result.duration_s > 0  # ran (an untrained net rarely succeeds)
+        assert [r["tick"] for r in rows] == list(range(len(rows))) and len(rows) >= 5
+        assert rows[0]["camera"] and not rows[1]["camera"]  # a frame every 2nd tick
+        assert all(len(r["action"]) == 6 and 0.0 <= r["p_done"] <= 1.0 for r in rows)
+        expert = rows[0]["expert"]  # the scripted nudge: base still, gripper 3 cm up from where it started
+        assert expert[:3] == [0.0, 0.0, 0.0] and expert[4] == pytest.approx(z0 + 0.03, abs=2e-3)
+        assert rows[0]["expert_phase"] == "move" and rows[0]["target"] is None
         fallback = make_policy("neural", "lift")  # not in the checkpoint: the scripted policy runs it
         fallback.reset({"object": "red can"}, Perception().update(robot.get_observation()), robot.get_observation())
         assert fallback.fallback is not None
@@ -165,3 +175,19 @@ def test_neural_policy_drives_a_drawer_skill(tmp_path):
             assert policy._tick == 4 and np.all(np.isfinite(robot.get_state().base_pose))
     finally:
         set_checkpoint(None)
+
+
+def test_bench_skills_trace_writes_each_episode(tiny_checkpoint, tmp_path, capsys):
+    from robomatrix.cli.main import main
+
+    trace = tmp_path / "trace.jsonl"
+    args = ["bench", "skills", "--policy", "neural", "--skills", "nudge", "--episodes", "1", "--json",
+            "--checkpoint", str(tiny_checkpoint)]
+    assert main(args + ["--trace", str(trace)]) == 0
+    assert json.loads(capsys.readouterr().out)["per_skill"]["nudge"]["n"] == 1
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0]["skill"] == "nudge" and lines[0]["seed"] == 1000
+    ticks = lines[0]["ticks"]
+    assert len(ticks) >= 2 and all(len(t["action"]) == 6 and len(t["expert"]) == 6 for t in ticks)
+    assert main(args + ["--trace", str(tmp_path / "no" / "t.jsonl")]) == 2
+    assert "does not exist" in capsys.readouterr().err

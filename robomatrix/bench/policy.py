@@ -12,6 +12,7 @@ device name) and the closed-loop skill rate: control ticks per wall-clock second
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -41,8 +42,10 @@ def _perception(robot, kind: str):
     return _make_perception(kind, robot)
 
 
-def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, perception: str = "rgbd") -> dict:
-    """Set `skill`'s scenario up with scripted skills, run the skill with policy `kind`; the outcome."""
+def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, perception: str = "rgbd",
+                       trace: list | None = None) -> dict:
+    """Set `skill`'s scenario up with scripted skills, run the skill with policy `kind`; the outcome.
+    With a `trace` list, one row per tick of the skill under test is appended to it (skills.trace)."""
     from robomatrix.errors import UsageError
     from robomatrix.skills.evaluate import CAN, _can_world, scenario
     from robomatrix.skills.runner import RunnerConfig, SkillRunner
@@ -63,6 +66,10 @@ def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, pe
               "yaw": float(st.base_pose[2]), "pose": st.base_pose.copy(), "ee": st.ee_position.copy()}
     counting = _CountingRobot(robot)
     runner = SkillRunner(counting, percept, config=RunnerConfig(policy_kind=kind))
+    if trace is not None:
+        from robomatrix.skills.trace import shadowed
+
+        runner.policy_wrapper = lambda policy: shadowed(policy, trace)
     wall0 = time.perf_counter()
     result = runner.run(sc.call)
     wall = time.perf_counter() - wall0
@@ -74,8 +81,10 @@ def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, pe
 
 def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None, episodes: int = 10,
                            seed: int = EVAL_SEED, camera: tuple[int, int] = (160, 120), perception: str = "rgbd",
-                           progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """Success rate per skill of policy `kind` (see module docstring)."""
+                           progress: Callable[[str, int, int], None] | None = None, trace_path=None) -> dict:
+    """Success rate per skill of policy `kind` (see module docstring). With `trace_path`, every episode
+    of a skill under test becomes one JSON line there: skill, seed, outcome and its per-tick rows next
+    to the shadow scripted expert's commands (skills.trace)."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     from robomatrix.hardware.robot import make_robot
     from robomatrix.skills.registry import policies
@@ -94,11 +103,19 @@ def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None
     out: dict = {"policy": kind, "episodes": episodes, "seed": seed, "perception": perception,
                  "checkpoint": checkpoint, "per_skill": {}}
     wall0 = time.perf_counter()
+    if trace_path is not None:
+        open(trace_path, "w").close()  # this run's episodes only
     with make_robot("mujoco", camera_width=camera[0], camera_height=camera[1]) as robot:
         for k, skill in enumerate(names):
             rows = []
             for e in range(episodes):
-                rows.append(run_skill_scenario(robot, skill, e, seed + e, kind, perception))
+                ticks = [] if trace_path is not None else None
+                rows.append(run_skill_scenario(robot, skill, e, seed + e, kind, perception, trace=ticks))
+                if trace_path is not None:
+                    with open(trace_path, "a") as f:
+                        f.write(json.dumps({"skill": skill, "seed": seed + e, "episode": e, "policy": kind,
+                                            **{k: v for k, v in rows[-1].items() if k != "wall_s"},
+                                            "ticks": ticks}) + "\n")
                 if progress is not None:
                     progress(skill, k * episodes + e + 1, len(names) * episodes)
             ran = [r for r in rows if r["setup_ok"]]

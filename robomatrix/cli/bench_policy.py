@@ -1,6 +1,6 @@
 """`robomatrix bench skills` and `robomatrix bench policy` (subcommands of `bench`).
 
-    robomatrix bench skills --policy neural|scripted --episodes N [--skills a,b] [--seed S] [--json]
+    robomatrix bench skills --policy neural|scripted --episodes N [--skills a,b] [--seed S] [--trace F] [--json]
     robomatrix bench policy [--checkpoint DIR] [--json]
 """
 from __future__ import annotations
@@ -17,6 +17,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--seed", type=int, default=1000, help="first scene seed (default: 1000, unseen by collect)")
     p.add_argument("--camera", default="160x120", metavar="WxH", help="robot camera size (default: 160x120)")
     p.add_argument("--checkpoint", default="", help="neural checkpoint folder (default: checkpoints/neural_skills)")
+    p.add_argument("--trace", default="", metavar="FILE.jsonl",
+                   help="write every episode's per-tick commands beside the shadow scripted expert's")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.set_defaults(handler=bench_skills)
     q = subparsers.add_parser("policy", help="neural policy latency p50/p99 (CPU, GPU if present) and closed-loop rate")
@@ -48,6 +50,13 @@ def bench_skills(args) -> int:
     camera = parse_camera(args.camera)
     skills = parse_skills(args.skills) if args.skills.strip() else None
     _use_checkpoint(args.checkpoint)
+    trace = None
+    if args.trace:
+        from pathlib import Path
+
+        trace = Path(args.trace)
+        if not trace.parent.is_dir():
+            raise UsageError(f"--trace: folder {trace.parent} does not exist.")
     bench = require("robomatrix.bench.policy", "`robomatrix bench skills`")
     bar = tqdm(desc=f"bench skills ({args.policy})", unit="ep", file=sys.stderr)
 
@@ -58,7 +67,7 @@ def bench_skills(args) -> int:
 
     try:
         result = _quiet_stdout_while(bench.evaluate_policy_skills, args.policy, skills, args.episodes, args.seed,
-                                     camera, progress=progress)
+                                     camera, progress=progress, trace_path=trace)
     finally:
         bar.close()
     if not args.json:
