@@ -139,11 +139,12 @@ class HFPlanner(Planner):
     # -- decoding ---------------------------------------------------------------------------
     def generate(self, instruction: str, scene: SceneObjects, *, k: int = 1, sample: bool = False,
                  failure: str = "", done: list[SkillCall] | tuple = (), max_steps: int | None = None,
-                 temperature: float | None = None) -> tuple[list[list[SkillCall] | None], TokenUsage]:
+                 temperature: float | None = None, trie: bool = False) -> tuple[list[list[SkillCall] | None], TokenUsage]:
         """`k` plans (None for a refusal) and the tokens spent: the prompt once, every sampled token.
 
         Plans include the `done` steps. Beam search (`num_beams`, 1 = greedy) unless `sample`;
-        sampling uses `temperature`.
+        sampling uses `temperature`. `trie`: the K plans are grown as one prefix tree instead
+        (`generate_trie`), and only its nodes are counted.
         """
         import torch
 
@@ -151,6 +152,8 @@ class HFPlanner(Planner):
         grammar = SkillGrammar(self._encode, self.end_id, scene, max_steps=max_steps or self.config.max_steps,
                                allow_refusal=not done, done=list(done), portable=portable, containers=containers)
         ids = self.prompt_ids(instruction, scene, failure, done)
+        if trie:
+            return self.generate_trie(grammar, ids, k, sample=sample, temperature=temperature)
         prompt = torch.tensor([ids])
         options = dict(max_new_tokens=self.config.max_new_tokens, prefix_allowed_tokens_fn=grammar.prefix_fn(len(ids)),
                        eos_token_id=self.end_id, pad_token_id=self.pad_id, num_return_sequences=k,
@@ -176,6 +179,38 @@ class HFPlanner(Planner):
             plans.append(None if cursor.refused else cursor.steps)
         usage = TokenUsage(len(ids), completion, 1)
         self.last_usage = usage
+        return plans, usage
+
+    def generate_trie(self, grammar: SkillGrammar, ids: list[int], k: int, *, sample: bool = False,
+                      temperature: float | None = None) -> tuple[list[list[SkillCall] | None], TokenUsage]:
+        """`k` plans grown as one prefix tree over the prompt `ids` (`generate(..., trie=True)`).
+
+        Not sampling: the greedy plan first, then best-first search by log-probability under the
+        grammar (`TrieDecoder.k_best`). Sampling: `k` samples at `temperature` that share their
+        decoded prefixes (`TrieDecoder.samples`), duplicates kept. Every token is computed by one
+        model forward from its parent's cached keys and values, so the tokens counted as
+        completion are exactly the trie's nodes (`TrieDecoder` says how they relate to the
+        forwards). `last_trie` keeps the decoder for inspection.
+        """
+        import torch
+
+        with self._lock, torch.no_grad():
+            previous = torch.get_num_threads()
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            try:
+                decoder = TrieDecoder(self.model, grammar, self.end_id, self.config.max_new_tokens,
+                                      temperature=(temperature or self.config.temperature) if sample else 1.0)
+                root = decoder.prefill(ids)
+                ends = decoder.samples(root, k) if sample else decoder.k_best(root, k)
+            finally:
+                torch.set_num_threads(previous)
+        plans = []
+        for end in ends:
+            cursor = grammar.parse(end.tokens())
+            plans.append(None if cursor.refused else cursor.steps)
+        usage = TokenUsage(len(ids), decoder.nodes, 1)
+        self.last_usage, self.last_trie = usage, decoder
         return plans, usage
 
     def unknown_words(self, instruction: str) -> list[str]:
@@ -265,6 +300,176 @@ def refusal(instruction: str, scene: SceneObjects, who: str) -> PlanningError:
         return err
     return UnsupportedActionError(f"The {who} planner could not turn '{instruction.strip()}' into a plan "
                                   f"with what I see ({scene.describe()}). {capabilities()}")
+
+
+class TrieNode:
+    """One decoded token of a `TrieDecoder`; the root stands for the prompt."""
+
+    __slots__ = ("token", "parent", "cursor", "logprob", "depth", "keys_values", "next_logprobs", "children",
+                 "ended")
+
+    def __init__(self, token: int, parent: TrieNode | None, cursor, logprob: float, depth: int, ended: bool):
+        self.token = token  # -1 at the root
+        self.parent = parent
+        self.cursor = cursor  # the grammar's `Cursor` after this token
+        self.logprob = logprob  # log-probability of the tokens from the root to here (grammar-renormalised)
+        self.depth = depth  # tokens after the prompt
+        self.ended = ended  # the end token, or the `max_new_tokens` limit: a plan ends here
+        self.keys_values: tuple | None = None  # the model's keys and values of this token per layer (root: prompt's)
+        self.next_logprobs: dict[int, float] = {}  # allowed next token → log-probability, ids ascending
+        self.children: dict[int, TrieNode] = {}
+
+    def tokens(self) -> list[int]:
+        """The generated tokens from the root to here."""
+        out, node = [], self
+        while node.parent is not None:
+            out.append(node.token)
+            node = node.parent
+        return out[::-1]
+
+    def best_next(self) -> int:
+        """The most likely allowed next token (the lowest id among equals, as greedy `generate` picks)."""
+        return max(self.next_logprobs, key=self.next_logprobs.__getitem__)
+
+
+class TrieDecoder:
+    """Grows the plans for one prompt as a prefix tree of tokens under a `SkillGrammar`.
+
+    Cost model: the prompt is one forward (`prefill`); every other node that does not end a
+    plan is one forward of its single token from its parent's cached keys and values, which
+    gives the distribution over its children. A node that ends a plan (the end token, or the
+    `max_new_tokens` limit) needs no forward. So after decoding, with `nodes` decoded tokens
+    (trie nodes below the root, counted as completion tokens) and `leaves` of them ending a
+    plan: `forwards == 1 + nodes - leaves`, `forward_tokens == len(prompt) + nodes - leaves`;
+    for one plan this is the count of plain greedy `generate` (n tokens, n forwards).
+    Nodes explored by the search but in no returned plan are counted as well.
+    """
+
+    def __init__(self, model, grammar: SkillGrammar, end_id: int, max_new_tokens: int, *, temperature: float = 1.0):
+        self.model, self.grammar, self.end_id = model, grammar, int(end_id)
+        self.max_new_tokens, self.temperature = max_new_tokens, temperature
+        self.nodes = 0  # decoded tokens: trie nodes below the root
+        self.leaves = 0  # nodes that end a plan
+        self.forwards = 0  # model calls, the prompt's included
+        self.forward_tokens = 0  # input tokens of those calls
+        self._hot: tuple[TrieNode, tuple] | None = None  # the last node forwarded and its full keys and values
+        self._pushed = 0  # frontier entries so far: equal log-probabilities pop in the order pushed
+        self.root: TrieNode | None = None  # set by `prefill`
+
+    def prefill(self, ids: list[int]) -> TrieNode:
+        """The root: the prompt in one forward."""
+        root = TrieNode(-1, None, self.grammar.start(), 0.0, 0, False)
+        self._forward(root, ids, None)
+        self.root = root
+        return root
+
+    def child(self, node: TrieNode, token: int) -> TrieNode:
+        """`node`'s child for `token` (an allowed one), decoded (one forward) unless it is already there."""
+        if token in node.children:
+            return node.children[token]
+        cursor = self.grammar.advance(node.cursor, token)
+        depth = node.depth + 1
+        ended = token == self.end_id or depth >= self.max_new_tokens
+        out = TrieNode(token, node, cursor, node.logprob + node.next_logprobs[token], depth, ended)
+        node.children[token] = out
+        self.nodes += 1
+        if ended:
+            self.leaves += 1
+        else:
+            self._forward(out, [token], self._past(node))
+        return out
+
+    def greedy(self, node: TrieNode, frontier: list | None = None) -> TrieNode:
+        """Follow the most likely token from `node` to a plan's end; the other children go on `frontier`."""
+        while not node.ended:
+            best = node.best_next()
+            if frontier is not None:
+                self._push(frontier, node, skip=best)
+            node = self.child(node, best)
+        return node
+
+    def k_best(self, root: TrieNode, k: int, budget: int | None = None) -> list[TrieNode]:
+        """The greedy plan and the `k` - 1 likeliest other plans (by total log-probability).
+
+        Every plan other than the greedy one passes through a child that the greedy descent left
+        on the frontier, and a path's log-probability only falls as it grows, so popping the
+        frontier's likeliest prefix until `k` - 1 more plans have ended finds exactly the likeliest
+        others (the `k` best plans whenever the greedy plan is among them). After `budget` nodes
+        beyond the greedy plan (default `(k - 1) * max_new_tokens`), the remaining plans are the
+        greedy completions of the likeliest open prefixes instead.
+
+        Returns the end nodes ranked by log-probability per token, as beam search ranks finished
+        plans (length penalty 1): by total log-probability a short wrong plan or a refusal often
+        beats the right longer plan of a small model, per token it rarely does.
+        """
+        import heapq
+
+        frontier: list = []
+        ends = [self.greedy(root, frontier)]
+        limit = self.nodes + (budget if budget is not None else (k - 1) * self.max_new_tokens)
+        while len(ends) < k and frontier:
+            _, _, parent, token = heapq.heappop(frontier)
+            node = self.child(parent, token)
+            if self.nodes > limit:
+                node = self.greedy(node)
+            if node.ended:
+                ends.append(node)
+            else:
+                self._push(frontier, node)
+        return sorted(ends, key=lambda n: -n.logprob / n.depth)
+
+    def samples(self, root: TrieNode, k: int) -> list[TrieNode]:
+        """`k` plans sampled at `temperature` (torch's global generator); a prefix drawn again is reused."""
+        import torch
+
+        ends = []
+        for _ in range(k):
+            node = root
+            while not node.ended:
+                tokens = list(node.next_logprobs)
+                weights = torch.tensor([node.next_logprobs[t] for t in tokens]).exp()
+                node = self.child(node, tokens[int(torch.multinomial(weights, 1))])
+            ends.append(node)
+        return ends
+
+    def _push(self, frontier: list, node: TrieNode, skip: int | None = None) -> None:
+        import heapq
+
+        for token, logprob in node.next_logprobs.items():
+            if token != skip and token not in node.children:
+                self._pushed += 1
+                heapq.heappush(frontier, (-(node.logprob + logprob), self._pushed, node, token))
+
+    def _past(self, node: TrieNode) -> tuple:
+        """The keys and values of the prompt and every token down to `node`, per layer."""
+        import torch
+
+        if self._hot is not None and self._hot[0] is node:
+            return self._hot[1]
+        chain = []
+        while node is not None:
+            chain.append(node.keys_values)
+            node = node.parent
+        chain.reverse()
+        return tuple((torch.cat([kv[layer][0] for kv in chain], dim=-2), torch.cat([kv[layer][1] for kv in chain], dim=-2))
+                     for layer in range(len(chain[0])))
+
+    def _forward(self, node: TrieNode, ids: list[int], past: tuple | None) -> None:
+        """One model call: `ids` after `past`; sets the node's keys and values and its next-token log-probabilities."""
+        import torch
+        from transformers import DynamicCache
+
+        cache = DynamicCache(ddp_cache_data=past, config=self.model.config)
+        out = self.model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True)
+        self.forwards += 1
+        self.forward_tokens += len(ids)
+        full = tuple((layer.keys, layer.values) for layer in out.past_key_values.layers)
+        n = len(ids)
+        node.keys_values = tuple((keys[..., -n:, :].clone(), values[..., -n:, :].clone()) for keys, values in full)
+        self._hot = (node, full)
+        allowed = sorted(self.grammar.allowed_after(node.cursor))
+        logprobs = torch.log_softmax(out.logits[0, -1].float()[allowed] / self.temperature, dim=-1)
+        node.next_logprobs = dict(zip(allowed, logprobs.tolist()))
 
 
 register_planner("hf", HFPlanner)

@@ -1,8 +1,11 @@
 """The `tree` planner (after Tree-Planner, Hu et al. 2023): sample K plans once, merge, decide while executing.
 
 1. Plan sampling: one call to a sampling planner (`hf` by default) returns K plans; the
-   prompt is paid for once. `decoding="beam"` (default) draws the K best plans of a beam
-   search, best first; `decoding="sample"` draws K samples at `temperature`.
+   prompt is paid for once. `decoding="trie"` (default) grows the K plans as one prefix tree
+   of tokens (`robomatrix.planners.hf.TrieDecoder`: the greedy plan and the likeliest others,
+   ranked per token), so a prefix the plans share is decoded, and paid for, once;
+   `decoding="beam"` takes the K best plans of a beam search, best first, and
+   `decoding="sample"` K samples at `temperature`, each paid for whole.
 2. Tree construction: the plans are merged into an action tree; shared prefixes become one
    path, each node sums the weights of the plans through it: 1 per sample, and 1, 1/2,
    1/4, … down the beam ranking, so the best plan outweighs all the others together and
@@ -20,6 +23,7 @@ Both return the tokens spent (prompt + completion) per task.
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -117,13 +121,18 @@ def _runnable(step: SkillCall, scene: SceneObjects) -> bool:
         return False
 
 
+DECODINGS = ("trie", "beam", "sample")
+"""How the tree planner draws its K plans (`TreePlannerConfig.decoding`)."""
+
+
 @dataclass
 class TreePlannerConfig:
     """Settings of the `tree` planner."""
 
     sampler: str = "hf"  # planner that samples plans (needs generate(..., k=, sample=True))
-    k: int = 4  # plans sampled per model call
-    decoding: str = "beam"  # "beam": the K best plans of a beam search; "sample": K samples at `temperature`
+    k: int = 2  # plans drawn per model call
+    decoding: str = "trie"  # "trie": K plans as one prefix tree (hf only); "beam": the K best of a beam search;
+    # "sample": K samples at `temperature`
     temperature: float = 0.5  # sampling temperature (lower: fewer, likelier branches)
     attempts_per_step: int = 2  # executions of one step before its subtree is abandoned
     max_resamples: int = 1  # model calls after the whole tree failed
@@ -132,8 +141,8 @@ class TreePlannerConfig:
     def __post_init__(self):
         if self.k < 1:
             raise ValueError(f"TreePlannerConfig.k must be >= 1, got {self.k!r}")
-        if self.decoding not in ("beam", "sample"):
-            raise ValueError(f"TreePlannerConfig.decoding must be 'beam' or 'sample', got {self.decoding!r}")
+        if self.decoding not in DECODINGS:
+            raise ValueError(f"TreePlannerConfig.decoding must be one of {', '.join(DECODINGS)}, got {self.decoding!r}")
         if not self.temperature > 0:
             raise ValueError(f"TreePlannerConfig.temperature must be > 0, got {self.temperature!r}")
         if self.attempts_per_step < 1:
@@ -158,6 +167,9 @@ class TreePlanner(Planner):
         if not callable(getattr(sampler, "generate", None)):
             raise PlanningError(f"The tree planner needs a sampling planner (one with generate()), "
                                 f"not '{getattr(sampler, 'name', sampler)}'.")
+        if self.config.decoding == "trie" and "trie" not in inspect.signature(sampler.generate).parameters:
+            raise PlanningError(f"The tree planner's decoding 'trie' needs a sampler that decodes a prefix tree "
+                                f"(hf), not '{getattr(sampler, 'name', sampler)}'; use decoding 'beam' or 'sample'.")
         self.sampler = sampler
         self.last_usage = TokenUsage()
         self.last_tree: ActionTree | None = None
@@ -167,8 +179,9 @@ class TreePlanner(Planner):
         if precheck is not None:  # the sampler's grounding refusals (hf: objects the scene lacks)
             precheck(instruction, scene)
         sample = self.config.decoding == "sample"
+        trie = {"trie": True} if self.config.decoding == "trie" else {}
         plans, usage = self.sampler.generate(instruction, scene, k=self.config.k, sample=sample, failure=failure,
-                                             temperature=self.config.temperature if sample else None)
+                                             temperature=self.config.temperature if sample else None, **trie)
         weights = [1.0 if sample else 0.5 ** i for i in range(len(plans))]
         ranked = [(p, w) for p, w in zip(plans, weights) if p is not None]
         if 2 * sum(w for _, w in ranked) <= sum(weights):  # the refusals weigh at least as much as the plans

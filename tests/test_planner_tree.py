@@ -27,7 +27,7 @@ class FakeSampler:
         self.calls = 0
 
     def generate(self, instruction, scene, *, k=1, sample=False, failure="", done=(), max_steps=None,
-                 temperature=None):
+                 temperature=None, trie=False):
         self.calls += 1
         if max_steps is not None:  # iterative: the next step of the first plan after `done`
             plan = self.plans[0]
@@ -114,9 +114,23 @@ def test_beam_ranking_lets_the_best_plan_outweigh_all_others():
         TreePlanner(sampler=FakeSampler([a]), decoding="greedy")
 
 
+def test_trie_decoding_needs_a_sampler_that_decodes_a_trie():
+    class ChatSampler:  # like the openai planner: K answers of an endpoint, no prefix tree
+        name = "openai"
+
+        def generate(self, instruction, scene, *, k=1, sample=False, failure="", done=(), max_steps=None,
+                     temperature=None):
+            return [None] * k, TokenUsage()
+
+    with pytest.raises(PlanningError, match="'trie' needs a sampler"):
+        TreePlanner(sampler=ChatSampler())
+    TreePlanner(sampler=ChatSampler(), decoding="beam")
+
+
 class ScriptedModel:
     """A deterministic stand-in for a model: each instruction's plan from a table; 40 prompt tokens
-    plus 3 per step already in the prompt, 6 completion tokens per step written (and 1 for the end)."""
+    plus 3 per step already in the prompt, 6 completion tokens per step written (and 1 for the end).
+    Its K plans are all the same plan: K whole copies are paid for, or one with `trie` (one path)."""
 
     name = "scripted"
 
@@ -125,14 +139,14 @@ class ScriptedModel:
         self.last_usage = TokenUsage()
 
     def generate(self, instruction, scene, *, k=1, sample=False, failure="", done=(), max_steps=None,
-                 temperature=None):
+                 temperature=None, trie=False):
         plan = self.table[instruction]
         if max_steps is not None:  # one more step after `done`, or the end
             nxt = plan[: len(done) + 1]
             usage = TokenUsage(40 + 3 * len(done), 6 if len(nxt) > len(done) else 1, 1)
             self.last_usage = usage
             return [nxt], usage
-        self.last_usage = TokenUsage(40, k * (6 * len(plan) + 1), 1)
+        self.last_usage = TokenUsage(40, (1 if trie else k) * (6 * len(plan) + 1), 1)
         return [plan] * k, self.last_usage
 
 
@@ -147,14 +161,173 @@ def test_tree_and_iterative_token_accounting_on_fixed_tasks(tmp_path):
     path = tmp_path / "cases.jsonl"
     path.write_text("".join(json.dumps({"instruction": i, "scene": {"visible": ["red can", "green can", "box"]},
                                         "expected": p, "split": "hand"}) + "\n" for i, p in table.items()))
+    beam = _tree_vs_iterative(ScriptedModel(table), path, tasks=3, k=2, seed=0, min_steps=3, via="hf",
+                              decoding="beam")
     result = _tree_vs_iterative(ScriptedModel(table), path, tasks=3, k=2, seed=0, min_steps=3, via="hf")
     tree, it = result["tree"], result["iterative"]
     assert tree["tasks"] == it["tasks"] == 3 and tree["success"] == it["success"] == 1.0
-    # tree: one call per task, the prompt once and K whole plans
-    assert tree["calls_per_task"] == 1.0
-    assert tree["tokens_per_task"] == pytest.approx(sum(40 + 2 * (6 * n + 1) for n in (5, 3, 5)) / 3, abs=0.1)
+    # tree: one call per task, the prompt once and the trie's path (beam: K whole plans)
+    assert tree["calls_per_task"] == 1.0 and tree["prompt_tokens_per_task"] == 40
+    assert tree["tokens_per_task"] == pytest.approx(sum(40 + 6 * n + 1 for n in (5, 3, 5)) / 3, abs=0.1)
+    assert beam["tree"]["tokens_per_task"] == pytest.approx(sum(40 + 2 * (6 * n + 1) for n in (5, 3, 5)) / 3, abs=0.1)
+    assert result["decoding"] == "trie" and beam["decoding"] == "beam" and result["min_steps"] == 3
     # iterative: a call per step, one more after the injected failure, one that ends; the prompt every time
     assert it["calls_per_task"] == pytest.approx(sum(n + 2 for n in (5, 3, 5)) / 3, abs=0.01)
     least = sum(sum(40 + 3 * i + 6 for i in range(n)) + 40 + 3 * n + 1 for n in (5, 3, 5)) / 3
     assert least < it["tokens_per_task"] < least + 70
     assert result["token_reduction"] == pytest.approx(1 - tree["tokens_per_task"] / it["tokens_per_task"], abs=1e-4)
+    assert result["target"]["met"] == (result["token_reduction"] >= 0.8)  # equal success here
+
+
+# -- trie decoding (robomatrix.planners.hf.TrieDecoder) ------------------------------------------
+
+class ToyGrammar:
+    """Plans of up to 3 tokens from {1, 2}, then the end token 3: 15 plans in all."""
+
+    def start(self):
+        return ()
+
+    def advance(self, cursor, token):
+        return cursor + (token,)
+
+    def allowed_after(self, cursor):
+        return [3] if len(cursor) == 3 else [1, 2, 3]
+
+
+TOY_PROMPT = [0, 4, 1, 4]
+TOY_PLANS = [tuple(p) + (3,) for n in range(4) for p in __import__("itertools").product((1, 2), repeat=n)]
+
+
+@pytest.fixture(scope="module")
+def toy_model():
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(3)
+    return GPT2LMHeadModel(GPT2Config(vocab_size=5, n_positions=32, n_embd=16, n_layer=2, n_head=2)).eval()
+
+
+class ForwardLog:
+    """Input lengths of every model forward while it is open."""
+
+    def __init__(self, model):
+        self.model, self.lengths = model, []
+
+    def __enter__(self):
+        self.handle = self.model.register_forward_pre_hook(
+            lambda module, args, kwargs: self.lengths.append(kwargs["input_ids"].shape[1]), with_kwargs=True)
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+
+
+def exact_logprob(model, tokens):
+    """log P(tokens | TOY_PROMPT) under ToyGrammar, each token from a full forward without a cache."""
+    import torch
+
+    total = 0.0
+    with torch.no_grad():
+        for i, token in enumerate(tokens):
+            logits = model(input_ids=torch.tensor([TOY_PROMPT + list(tokens[:i])])).logits[0, -1]
+            allowed = ToyGrammar().allowed_after(tuple(tokens[:i]))
+            total += torch.log_softmax(logits[allowed], dim=-1)[allowed.index(token)].item()
+    return total
+
+
+def trie_nodes(node):
+    return sum(1 + trie_nodes(c) for c in node.children.values())
+
+
+def toy_decoder(model, k=None, sample=False):
+    import torch
+
+    from robomatrix.planners.hf import TrieDecoder
+
+    decoder = TrieDecoder(model, ToyGrammar(), 3, max_new_tokens=10)
+    with torch.no_grad(), ForwardLog(model) as log:
+        root = decoder.prefill(TOY_PROMPT)
+        ends = decoder.samples(root, k) if sample else decoder.k_best(root, k)
+    return decoder, ends, log.lengths
+
+
+def test_trie_k_best_is_the_greedy_plan_and_the_likeliest_others_at_one_forward_per_token(toy_model):
+    exact = {p: exact_logprob(toy_model, p) for p in TOY_PLANS}
+    greedy = ()
+    while greedy[-1:] != (3,):  # follow the likeliest allowed token (the lowest among equals), as greedy generate
+        greedy += (max(ToyGrammar().allowed_after(greedy), key=lambda t: exact_logprob(toy_model, greedy + (t,))),)
+    decoder, ends, lengths = toy_decoder(toy_model, k=4)
+    got = [tuple(e.tokens()) for e in ends]
+    others = sorted((p for p in TOY_PLANS if p != greedy), key=lambda p: -exact[p])[:3]
+    assert set(got) == {greedy, *others} and len(got) == 4
+    for e in ends:  # log-probabilities from cached keys and values equal full forwards
+        assert e.logprob == pytest.approx(exact[tuple(e.tokens())], abs=1e-4)
+    assert [e.logprob / e.depth for e in ends] == sorted((e.logprob / e.depth for e in ends), reverse=True)
+    # the count: every node decoded once; one forward per node that does not end a plan, plus the prompt's
+    assert decoder.nodes == trie_nodes(decoder.root) and decoder.leaves == 4
+    assert lengths == [len(TOY_PROMPT)] + [1] * (decoder.nodes - decoder.leaves)
+    assert decoder.forwards == len(lengths) and decoder.forward_tokens == sum(lengths)
+
+
+def test_trie_returns_every_plan_once_when_fewer_than_k_exist(toy_model):
+    decoder, ends, lengths = toy_decoder(toy_model, k=20)
+    assert sorted(tuple(e.tokens()) for e in ends) == sorted(TOY_PLANS)  # 15 distinct plans, no repeats
+    assert decoder.nodes == 3 + 6 + 12 + 8 and decoder.leaves == 15 and len(lengths) == 1 + 14
+
+
+def test_trie_samples_share_their_prefixes(toy_model):
+    import torch
+
+    torch.manual_seed(0)
+    decoder, ends, lengths = toy_decoder(toy_model, k=12, sample=True)
+    drawn = [tuple(e.tokens()) for e in ends]
+    assert len(drawn) == 12 and len(set(drawn)) < 12  # 15 plans, 12 draws: repeats are kept
+    prefixes = {p[:i] for p in drawn for i in range(1, len(p) + 1)}
+    assert decoder.nodes == len(prefixes) == trie_nodes(decoder.root)  # a prefix drawn again costs nothing
+    assert len(lengths) == 1 + decoder.nodes - len(set(drawn))
+
+
+@pytest.fixture(scope="module")
+def hf_models(tmp_path_factory):
+    from test_planner_hf import tiny_model_dir
+
+    from robomatrix.planners.base import make_planner
+
+    tiny = tiny_model_dir(tmp_path_factory.mktemp("tiny"), chat=False)
+    return {"tiny": make_planner("hf", model=tiny, max_steps=3, max_new_tokens=40, num_beams=1),
+            "shipped": make_planner("hf", num_beams=1)}
+
+
+@pytest.mark.parametrize("which", ["tiny", "shipped"])
+def test_hf_trie_decoding_under_the_skill_grammar(hf_models, which):
+    from robomatrix.planners.validate import validate_plan
+
+    planner = hf_models[which]
+    scene = SceneObjects.from_names(["red can", "green can", "box", "bin"], hidden=["drawer"], drawer_open=False)
+    for instruction in ("put the red can in the box", "open the drawer"):
+        (greedy,), plain = planner.generate(instruction, scene)
+        (first,), usage = planner.generate(instruction, scene, trie=True)
+        assert first == greedy and (usage.prompt_tokens, usage.completion_tokens, usage.calls) == \
+            (plain.prompt_tokens, plain.completion_tokens, 1)  # one plan: exactly plain greedy decoding
+        with ForwardLog(planner.model) as log:
+            plans, usage = planner.generate(instruction, scene, k=3, trie=True)
+        trie = planner.last_trie
+        assert len(plans) == 3 and len({plan_text(p) if p is not None else None for p in plans}) == 3
+        for steps in plans:  # every plan is valid in the scene (None: the refusal cannot())
+            if steps is not None:
+                validate_plan(steps, scene)
+        assert usage.completion_tokens == trie.nodes == trie_nodes(trie.root) and usage.calls == 1
+        assert log.lengths == [usage.prompt_tokens] + [1] * (trie.nodes - trie.leaves)
+
+
+def test_tree_planner_pays_for_the_trie_only(hf_models):
+    planner = TreePlanner(sampler=hf_models["shipped"], k=3)
+    assert planner.config.decoding == "trie"
+    plan = planner.plan("put the red can in the box", SCENE)
+    trie = planner.sampler.last_trie
+    whole = sum(e.depth for e in _ends(trie.root))  # what K separately decoded plans would cost
+    assert plan.steps and planner.last_usage.completion_tokens == trie.nodes == trie_nodes(trie.root) <= whole
+
+
+def _ends(node):
+    return [node] if node.ended else [e for c in node.children.values() for e in _ends(c)]

@@ -41,11 +41,11 @@ def add_arguments(parser) -> None:
     plan.add_argument("--cases", default="", help="JSONL case file (default: planners/cases/core.jsonl)")
     plan.add_argument("--model", default="", help="model directory for the hf planner (default: the shipped one)")
     plan.add_argument("--limit", type=int, default=0, help="score only the first N cases")
-    plan.add_argument("--k", type=int, default=0, help="tree planner: plans drawn per model call (default: 4)")
-    plan.add_argument("--decoding", default="", choices=("", "beam", "sample"),
-                      help="tree planner: K best plans of a beam search (default) or K samples")
+    plan.add_argument("--k", type=int, default=0, help="tree planner: plans drawn per model call (default: 2)")
+    plan.add_argument("--decoding", default="", choices=("", "trie", "beam", "sample"),
+                      help="tree planner: K plans as one prefix tree (default), K best of a beam search, or K samples")
     plan.add_argument("--tree-min-steps", type=int, default=0,
-                      help="tree planner: compare with the iterative baseline on tasks of at least N steps (default: 3)")
+                      help="tree planner: compare with the iterative baseline on tasks of at least N steps (default: 5)")
     plan.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     plan.set_defaults(handler=bench_planner)
     from robomatrix.cli import bench_policy
@@ -126,7 +126,7 @@ def bench_planner(args) -> int:
     if args.tree_min_steps < 0:
         raise UsageError(f"--tree-min-steps must be >= 1, got {args.tree_min_steps}.")
     result = _quiet_stdout_while(bench.run_planner_bench, args.planner, args.cases or None, limit=args.limit or None,
-                                 planner_options=options, tree_min_steps=args.tree_min_steps or 3, progress=lambda line: print(line, file=sys.stderr, flush=True))
+                                 planner_options=options, tree_min_steps=args.tree_min_steps or 5, progress=lambda line: print(line, file=sys.stderr, flush=True))
     if args.json:
         return report(result, True)
     print(bench.format_report(result))
