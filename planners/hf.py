@@ -185,9 +185,10 @@ class HFPlanner(Planner):
                       temperature: float | None = None) -> tuple[list[list[SkillCall] | None], TokenUsage]:
         """`k` plans grown as one prefix tree over the prompt `ids` (`generate(..., trie=True)`).
 
-        Not sampling: the greedy plan first, then best-first search by log-probability under the
-        grammar (`TrieDecoder.k_best`). Sampling: `k` samples at `temperature` that share their
-        decoded prefixes (`TrieDecoder.samples`), duplicates kept. Every token is computed by one
+        Not sampling: the greedy plan and the `k` - 1 likeliest other plans under the grammar, found
+        best-first and ranked by log-probability per token (`TrieDecoder.k_best`; fewer when fewer
+        exist). Sampling: `k` samples at `temperature` that share their decoded prefixes
+        (`TrieDecoder.samples`), duplicates kept. Every token is computed by one
         model forward from its parent's cached keys and values, so the tokens counted as
         completion are exactly the trie's nodes (`TrieDecoder` says how they relate to the
         forwards). `last_trie` keeps the decoder for inspection.

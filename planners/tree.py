@@ -4,11 +4,12 @@
    prompt is paid for once. `decoding="trie"` (default) grows the K plans as one prefix tree
    of tokens (`robomatrix.planners.hf.TrieDecoder`: the greedy plan and the likeliest others,
    ranked per token), so a prefix the plans share is decoded, and paid for, once;
-   `decoding="beam"` takes the K best plans of a beam search, best first, and
+   `decoding="beam"` takes the K best plans of a beam search, best first (the hf sampler
+   counts the K plans returned, each whole, not the other beams it computed), and
    `decoding="sample"` K samples at `temperature`, each paid for whole.
 2. Tree construction: the plans are merged into an action tree; shared prefixes become one
    path, each node sums the weights of the plans through it: 1 per sample, and 1, 1/2,
-   1/4, … down the beam ranking, so the best plan outweighs all the others together and
+   1/4, … down the ranking (trie or beam), so the best plan outweighs all the others together and
    the rest are the alternatives to fall back on.
 3. Grounded deciding: `execute` walks the tree top-down. At each branch, perception (the
    scene the executor reports) rules out children that cannot run now (`validate`), the

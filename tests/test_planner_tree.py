@@ -125,6 +125,11 @@ def test_trie_decoding_needs_a_sampler_that_decodes_a_trie():
     with pytest.raises(PlanningError, match="'trie' needs a sampler"):
         TreePlanner(sampler=ChatSampler())
     TreePlanner(sampler=ChatSampler(), decoding="beam")
+    from robomatrix.bench.planner import run_tree_bench
+    from robomatrix.errors import UsageError
+
+    with pytest.raises(UsageError, match="cannot decode a trie"):
+        run_tree_bench(via="endpoint", decoding="trie")
 
 
 class ScriptedModel:

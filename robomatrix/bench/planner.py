@@ -246,6 +246,29 @@ def run_tree_bench(cases: str | Path | None = None, *, tasks: int = 40, k: int =
     """
     if via not in ("hf", "endpoint"):
         raise UsageError(f"run_tree_bench via must be 'hf' or 'endpoint', got '{via}'.")
+    if via == "endpoint" and decoding == "trie":
+        raise UsageError("run_tree_bench via 'endpoint' cannot decode a trie (serve-planner answers n > 1 with "
+                         "a beam search or samples); use decoding 'beam' or 'sample'.")
+    identity = _model_identity(model)  # before loading it: a model retrained meanwhile is not misnamed
+    result = _run_tree_bench(cases, tasks=tasks, k=k, seed=seed, model=model, min_steps=min_steps, via=via,
+                             decoding=decoding, temperature=temperature)
+    return {**result, "model": identity}
+
+
+def _model_identity(model: str) -> dict:
+    """The model directory and the first 12 hex digits of its weights' SHA-256 (which model was measured)."""
+    import hashlib
+
+    from robomatrix.planners.hf import default_model_dir
+
+    path = Path(model) if model else default_model_dir()
+    weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
+    digest = hashlib.sha256(b"".join(w.read_bytes() for w in weights)).hexdigest()[:12] if weights else None
+    return {"dir": str(path), "weights_sha256": digest}
+
+
+def _run_tree_bench(cases, *, tasks: int, k: int, seed: int, model: str, min_steps: int, via: str, decoding: str,
+                    temperature: float) -> dict:
     if via == "endpoint":
         from robomatrix.planners.base import make_planner
         from robomatrix.planners.server import BackgroundServer, create_app
