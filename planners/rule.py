@@ -21,6 +21,7 @@ Canonical sequences (what the plans look like):
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from robomatrix.messages import Plan, SkillCall
@@ -35,6 +36,7 @@ from robomatrix.planners.base import (
     register_planner,
 )
 from robomatrix.planners.embeddings import EmbeddingsUnavailable, get_embedder
+from robomatrix.planners.grammar import canonical_steps
 from robomatrix.planners.grounding import Grounder
 from robomatrix.planners.parse import Intent, parse_instruction
 from robomatrix.planners.validate import drawer_name, validate_plan
@@ -348,14 +350,49 @@ class RulePlanner(Planner):
         return plan
 
     def replan(self, plan: Plan, failure: str, scene: SceneObjects) -> Plan:
-        """Plan the same instruction again from the scene as it is now.
+        """Plan the same instruction again from the scene as it is now, minus the relative motions done.
 
-        The rule planner does not read the failure text: the scene carries what changed
-        (what is held, what is in view, where objects are, whether the drawer is open), so
-        finished pick-and-places are skipped, a lost object gets a search, a dropped one is
-        picked again. Pushes and nudges in the instruction are planned again.
+        The scene carries most of what changed (what is held, what is in view, where objects are,
+        whether the drawer is open), so finished pick-and-places are skipped, a lost object gets a
+        search, a dropped one is picked again. A push or nudge leaves nothing in the scene that says
+        it happened, so the failure text is read for where the old plan stopped ("step 4 grasp(…)
+        failed: …", as the executive words it): pushes and nudges before that step are done and are
+        not planned again, nor the search and move_to that only led to such a push.
         """
-        return self.plan(plan.instruction, scene, task_id=plan.task_id)
+        new = self.plan(plan.instruction, scene, task_id=plan.task_id)
+        done = _relative_motions_done(plan, failure)
+        if not done:
+            return new
+        steps = list(new.steps)
+        for call in done:
+            key = canonical_steps([call])
+            at = next((i for i, s in enumerate(steps) if canonical_steps([s]) == key), None)
+            if at is None:
+                continue
+            del steps[at]
+            obj = call.args.get("object")
+            while at > 0 and obj and steps[at - 1].skill in ("move_to", "search") and \
+                    steps[at - 1].args.get("object") == obj and not _used_later(steps, at, obj):
+                at -= 1
+                del steps[at]
+        return Plan(instruction=new.instruction, steps=steps, planner=self.name, task_id=new.task_id)
+
+
+_FAILED_STEP = re.compile(r"\bstep (\d+) ")
+
+
+def _relative_motions_done(plan: Plan, failure: str) -> list[SkillCall]:
+    """Pushes and nudges of `plan` before the step `failure` names as failed (none when it names none)."""
+    m = _FAILED_STEP.search(failure or "")
+    if not m:
+        return []
+    failed = int(m.group(1)) - 1
+    return [s for s in plan.steps[:max(0, failed)] if s.skill in ("push", "nudge")]
+
+
+def _used_later(steps: list[SkillCall], start: int, obj: str) -> bool:
+    """Whether a step from `start` on that is not a search or move_to acts on `obj`."""
+    return any(s.args.get("object") == obj for s in steps[start:] if s.skill not in ("move_to", "search"))
 
 
 register_planner("rule", RulePlanner)

@@ -306,6 +306,28 @@ def test_replan_of_all_the_cans_finishes_the_held_one_first(planner):
         "lift(blue can)", "position_over(blue can, bin)", "release(blue can)"] + pick_place("green can", "bin")
 
 
+def test_replan_reads_the_failed_step_and_does_not_push_or_nudge_twice(planner):
+    plan = planner.plan("push the red can to the left, move up 2 cm, then put the green can in the box", SCENE)
+    assert steps(plan)[:3] == ["move_to(red can)", "push(red can, left)", "nudge(up, 0.02)"]
+    now = SceneObjects.from_names(["red can", "green can", "box"])
+    failed_at = steps(plan).index("grasp(green can)") + 1
+    again = planner.replan(plan, f"step {failed_at} grasp(green can) failed: object not in gripper (tried 3 time(s))",
+                           now)
+    assert steps(again) == pick_place("green can", "box")  # the push and the nudge happened already
+    # a failure in the push itself: only what came before it is done
+    again = planner.replan(plan, "step 2 push(red can, left) failed: no contact", now)
+    assert steps(again)[:2] == ["move_to(red can)", "push(red can, left)"]
+    # without a step number nothing is taken as done
+    assert steps(planner.replan(plan, "the can slipped", now))[:3] == steps(plan)[:3]
+
+
+def test_replan_keeps_the_approach_when_the_pushed_object_is_used_later(planner):
+    plan = planner.plan("push the red can to the left, then pick it up", SCENE)
+    now = SceneObjects.from_names(["red can", "green can", "box"])
+    again = planner.replan(plan, "step 4 lift(red can) failed: object not in gripper", now)
+    assert steps(again) == ["move_to(red can)", "grasp(red can)", "lift(red can)"]
+
+
 def test_finished_task_replans_to_no_steps(planner):
     plan = planner.plan("put the red can in the box", SCENE)
     done = SceneObjects.from_names(["red can", "box"], contained={"red can": "box"})
