@@ -323,6 +323,11 @@ def test_hf_trie_decoding_under_the_skill_grammar(hf_models, which):
                 validate_plan(steps, scene)
         assert usage.completion_tokens == trie.nodes == trie_nodes(trie.root) and usage.calls == 1
         assert log.lengths == [usage.prompt_tokens] + [1] * (trie.nodes - trie.leaves)
+        if greedy:  # the iterative baseline's call (greedy, history in the prompt) counts what it computes too
+            with ForwardLog(planner.model) as log:
+                (steps,), usage = planner.generate(instruction, scene, done=greedy[:1], max_steps=2)
+            assert steps[:1] == greedy[:1] and len(steps) <= 2
+            assert log.lengths == [usage.prompt_tokens] + [1] * (usage.completion_tokens - 1)
 
 
 def test_tree_planner_pays_for_the_trie_only(hf_models):
