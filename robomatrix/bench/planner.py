@@ -80,7 +80,8 @@ def score_case(planner, case: dict) -> dict:
     seconds = time.perf_counter() - t0
     usage = getattr(planner, "last_usage", None)
     ok = (got is None) if want is None else (got == want)
-    return {"id": case["id"], "split": case["split"], "ok": ok, "refused": got is None, "must_refuse": want is None,
+    return {"id": case["id"], "split": case["split"], "intent": case.get("intent", ""), "ok": ok,
+            "refused": got is None, "must_refuse": want is None,
             "seconds": seconds, "tokens": usage.total if usage is not None else None, "got": shown, "error": error,
             "decided_by": getattr(planner, "last_decided_by", None) or None}
 
@@ -123,6 +124,12 @@ def run_planner_bench(planner_name: str = "rule", cases: str | Path | None = Non
         "tokens_per_task": round(statistics.fmean(tokens), 1) if tokens else None,
         "failures": [{k: r[k] for k in ("id", "got", "error")} for r in rows if not r["ok"]][:20],
     }
+    for split in ("heldout", "test"):  # where the new phrasings fail, by what was asked
+        intents: dict[str, list[bool]] = defaultdict(list)
+        for r in by_split.get(split, []):
+            intents[r["intent"] or "?"].append(r["ok"])
+        if intents:
+            result.setdefault("by_intent", {})[split] = {i: f"{sum(v)}/{len(v)}" for i, v in sorted(intents.items())}
     decided = [r for r in rows if r["decided_by"]]
     if decided:  # hf: how many answers were refusals of the grounding check, not the model's own
         by_grounding = [r for r in decided if r["decided_by"] == "grounding"]
