@@ -10,7 +10,7 @@ from robomatrix.errors import UsageError
 def test_shipped_cases_are_well_formed_and_split():
     cases = load_cases()
     splits = {c["split"] for c in cases}
-    assert splits == {"train", "heldout", "hand"}
+    assert splits == {"train", "heldout", "test", "hand"}
     assert sum(c["split"] == "heldout" for c in cases) >= 300
     assert sum(c["expected"] is None for c in cases) >= 30  # refusals to get right too
     for c in cases:
@@ -20,7 +20,7 @@ def test_shipped_cases_are_well_formed_and_split():
 def test_rule_bench_structure(tmp_path):
     result = run_planner_bench("rule", limit=60)
     assert result["cases"] == 60 and 0 <= result["exact_match"] <= 1
-    assert set(result["by_split"]) <= {"train", "heldout", "hand"}
+    assert set(result["by_split"]) <= {"train", "heldout", "test", "hand"}
     assert result["latency_ms"]["p50"] >= 0 and result["tokens_per_task"] is None
     assert result["exact_match"] >= 0.95
     bad = tmp_path / "bad.jsonl"
