@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
                         help="auto: CUDA when present (default)")
     parser.add_argument("--epochs", type=int, default=20, help="epochs (default: 20)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
+    parser.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (default: 5e-4)")
     parser.add_argument("--config", default="default", help="registered policy config name (default, tiny)")
     parser.add_argument("--seed", type=int, default=0, help="seed for split, weights and batches (default: 0)")
     parser.add_argument("--augment-shift", type=int, default=0,
