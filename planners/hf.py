@@ -37,6 +37,7 @@ from robomatrix.planners.prompts import (
     TokenUsage,
     chat_messages,
     compact_prompt,
+    model_reading,
     normalise_instruction,
     system_prompt,
     user_prompt,
@@ -133,7 +134,8 @@ class HFPlanner(Planner):
 
     def read_instruction(self, instruction: str) -> str:
         """The instruction as our word-level model reads it: normalised, unknown words mapped (`WordMapper`)."""
-        text = normalise_instruction(instruction)
+        # models trained since the `reads` marker read the rule parser's normalisation (`model_reading`)
+        text = model_reading(instruction) if self.meta.get("reads") == "normalised" else normalise_instruction(instruction)
         return self.mapper.map_text(text) if self.mapper else text
 
     # -- decoding ---------------------------------------------------------------------------

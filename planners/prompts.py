@@ -24,6 +24,16 @@ def normalise_instruction(text: str) -> str:
     return " ".join(t.split())
 
 
+def model_reading(text: str) -> str:
+    """An instruction as our trained model reads it: the `rule` parser's phrasing normalisation
+    (politeness dropped, "bring it over to" → "bring it to", "along with" → "and", "give it a
+    shove" → "push it", …; `robomatrix.planners.parse.normalise`), then `normalise_instruction`.
+    Sentence ends stay clause breaks (", ")."""
+    from robomatrix.planners.parse import normalise
+
+    return normalise_instruction(normalise(text).replace(" ; ", ", "))
+
+
 def scene_fields(scene: SceneObjects) -> tuple[list[str], list[str]]:
     visible = [n for n in scene.names() if scene.in_view(n)]
     hidden = [n for n in scene.names() if not scene.in_view(n)]

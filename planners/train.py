@@ -25,7 +25,7 @@ from pathlib import Path
 from robomatrix.planners.corpus import BRANDS, CAN_COLOURS, CONTAINERS, Pair, generate_pairs
 from robomatrix.planners.grammar import REFUSAL, candidate_steps, step_text
 from robomatrix.planners.grounding import COLOURS
-from robomatrix.planners.prompts import compact_prompt, normalise_instruction
+from robomatrix.planners.prompts import compact_prompt, model_reading
 from robomatrix.planners.vocab import WordMapper
 
 MARKER = "robomatrix_planner.json"
@@ -61,6 +61,7 @@ class TrainConfig:
     unk_insert: float = 0.1  # chance an [UNK] is inserted at a random place in the instruction
     typo_share: float = 0.08  # share of training instructions given one typo
     seed: int = 0  # corpus and initialisation seed
+    init: str = ""  # a model directory of ours to go on training (its tokenizer and size are kept); "" = from scratch
     threads: int = 1  # torch CPU threads (one is fastest on a busy 2-core machine)
 
     def __post_init__(self):
@@ -74,6 +75,9 @@ class TrainConfig:
         for name in ("word_dropout", "unk_insert", "typo_share"):
             if not 0.0 <= getattr(self, name) < 0.5:
                 raise ValueError(f"TrainConfig.{name} must be in [0, 0.5), got {getattr(self, name)!r}")
+        if self.init and not all((Path(self.init) / f).is_file() for f in (MARKER, "config.json", "tokenizer.json")):
+            raise ValueError(f"TrainConfig.init: '{self.init}' is not a planner model of ours "
+                             f"({MARKER}, config.json and tokenizer.json expected)")
 
 
 def _words(text: str, pre) -> list[str]:
@@ -114,7 +118,7 @@ def encode_example(tokenizer, pair: Pair, mapper: WordMapper | None = None) -> t
     def enc(text: str) -> list[int]:
         return tokenizer.encode(text, add_special_tokens=False)
 
-    instruction = normalise_instruction(pair.instruction)
+    instruction = model_reading(pair.instruction)
     instruction = mapper.map_text(instruction) if mapper else instruction
     prompt = compact_prompt(instruction, pair.scene)
     head, _, _ = prompt.partition("instruction :")
@@ -145,7 +149,12 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
     if extra_pairs:
         pairs += list(extra_pairs)
         progress(f"corpus: + {len(extra_pairs)} pairs from corrections")
-    tokenizer = build_tokenizer(pairs)
+    if cfg.init:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(cfg.init)
+    else:
+        tokenizer = build_tokenizer(pairs)
     mapper = word_mapper(tokenizer)
     examples = [encode_example(tokenizer, p, mapper) for p in pairs]
     unknown = sum(tokenizer.unk_token_id in ids[:plen] for ids, _, plen in examples)
@@ -155,7 +164,7 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
                            n_layer=cfg.layers, n_head=cfg.heads, bos_token_id=tokenizer.bos_token_id,
                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
                            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
-    model = GPT2LMHeadModel(model_cfg)
+    model = GPT2LMHeadModel.from_pretrained(cfg.init) if cfg.init else GPT2LMHeadModel(model_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=0.01)
     warm = max(1, cfg.steps // 20)
 
@@ -197,7 +206,7 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        loss_value = float(loss)
+        loss_value = loss.item()
         if step % 100 == 0 or step == cfg.steps - 1:
             progress(f"step {step + 1}/{cfg.steps} loss {loss_value:.4f} ({time.perf_counter() - t1:.0f} s)")
     out = Path(cfg.out)
@@ -205,7 +214,8 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
     model.eval()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    summary = {"prompt": "compact", "word_mapper": True, "train_config": asdict(cfg), "pairs": len(pairs), "vocab": len(tokenizer),
+    summary = {"prompt": "compact", "word_mapper": True, "reads": "normalised", "train_config": asdict(cfg),
+               "pairs": len(pairs), "vocab": len(tokenizer),
                "parameters": sum(p.numel() for p in model.parameters()), "final_loss": round(loss_value, 5),
                "train_seconds": round(time.perf_counter() - t1, 1)}
     (out / MARKER).write_text(json.dumps(summary, indent=2) + "\n")

@@ -19,6 +19,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layers", type=int, default=d.layers, help=f"transformer blocks (default: {d.layers})")
     parser.add_argument("--width", type=int, default=d.width, help=f"hidden size (default: {d.width})")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"corpus and initialisation seed (default: {d.seed})")
+    parser.add_argument("--init", default="", metavar="DIR",
+                        help="go on training a planner model of ours (its tokenizer and size are kept; "
+                             "--layers/--width are ignored)")
+    parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                        help=f"peak learning rate (default: {d.learning_rate})")
     parser.add_argument("--with-corrections", default="", metavar="DIR",
                         help="add the plans people corrected (a corrections memory, robomatrix/corrections/FORMAT.md) "
                              "to the corpus")
@@ -32,7 +37,8 @@ def train(args) -> int:
 
     try:
         cfg = TrainConfig(out=args.out, steps=args.steps, pairs=args.pairs, batch_size=args.batch_size,
-                          layers=args.layers, width=args.width, seed=args.seed)
+                          layers=args.layers, width=args.width, seed=args.seed, init=args.init,
+                          learning_rate=args.learning_rate)
     except ValueError as err:
         raise UsageError(str(err)) from None
     extra = {}
