@@ -11,7 +11,8 @@ One row per tick (`rows`): tick, t_s (since the skill started), camera (a new fr
 action (the policy's command: vx, vy, wz, arm x, arm z, gripper; a "hold" is None), done, p_done (the
 policy's done probability, when it reports one), expert (the expert's command, same layout; None
 when the expert raised, with expert_error saying why), expert_done, expert_phase, target (the target object's perceived position in base_link, m, or None
-while perception does not track it).
+while perception does not track it), and what the robot measured: odom (x, y, yaw of the base in
+the odometry frame), base_velocity (vx, vy, wz in base_link) and ee (gripper x, z in base_link).
 """
 from __future__ import annotations
 
@@ -62,7 +63,10 @@ class ShadowTrace(SkillPolicy):
             "p_done": round(float(p_done), 4) if p_done is not None and math.isfinite(p_done) else None,
             "expert": expert, "expert_done": expert_done, "expert_phase": str(getattr(self.expert, "phase", "") or ""),
             "expert_error": note,
-            "target": [round(float(v), 4) for v in obj.position_base] if obj is not None else None})
+            "target": [round(float(v), 4) for v in obj.position_base] if obj is not None else None,
+            "odom": [round(float(v), 4) for v in obs.base_pose],
+            "base_velocity": [round(float(v), 4) for v in obs.base_velocity],
+            "ee": [round(float(v), 4) for v in obs.ee_position]})
         self.tick += 1
         return step
 

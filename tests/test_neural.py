@@ -145,6 +145,7 @@ def test_neural_policy_drives_a_skill_in_mujoco(tiny_checkpoint):
         expert = rows[0]["expert"]  # the scripted nudge: base still, gripper 3 cm up from where it started
         assert expert[:3] == [0.0, 0.0, 0.0] and expert[4] == pytest.approx(z0 + 0.03, abs=2e-3)
         assert rows[0]["expert_phase"] == "move" and rows[0]["target"] is None
+        assert len(rows[0]["odom"]) == 3 and rows[0]["ee"][1] == pytest.approx(z0, abs=1e-3)
         fallback = make_policy("neural", "lift")  # not in the checkpoint: the scripted policy runs it
         fallback.reset({"object": "red can"}, Perception().update(robot.get_observation()), robot.get_observation())
         assert fallback.fallback is not None
