@@ -8,7 +8,7 @@ import torch
 
 from robomatrix.errors import UsageError
 from robomatrix.skills.neural.checkpoint import load_checkpoint, save_checkpoint
-from robomatrix.skills.neural.config import NeuralPolicyConfig, neural_config
+from robomatrix.skills.neural.config import NeuralPolicyConfig, ensemble_decay_for, neural_config
 from robomatrix.skills.neural.model import SkillPolicyNet
 from robomatrix.skills.neural.policy import NeuralSkillPolicy, TemporalEnsembler, set_checkpoint
 from robomatrix.skills.registry import POLICY_KINDS, make_policy, skills_without_policy
@@ -41,6 +41,10 @@ def test_config_validation_names_the_field():
     with pytest.raises(UsageError, match="tiny"):
         neural_config("tinny")
     assert neural_config("default", chunk_size=5).chunk_size == 5
+    with pytest.raises(UsageError, match="ensemble_decay_by_skill\\['push'\\]"):
+        NeuralPolicyConfig(ensemble_decay_by_skill={"push": -1.0})
+    cfg = NeuralPolicyConfig(ensemble_decay=0.3, ensemble_decay_by_skill={"push": 1.0})
+    assert ensemble_decay_for(cfg, "push") == 1.0 and ensemble_decay_for(cfg, "grasp") == 0.3
 
 
 def test_forward_shapes_and_no_nan():
@@ -89,6 +93,27 @@ def test_bad_checkpoints_get_one_line_errors(tmp_path):
     (folder / "config.json").write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(UsageError, match="not a RoboMatrix"):
         load_checkpoint(folder)
+
+
+def test_per_skill_ensemble_decay_survives_a_checkpoint_and_reaches_the_policy(tmp_path):
+    torch.manual_seed(0)
+    model = SkillPolicyNet.from_config(neural_config("tiny", ensemble_decay_by_skill={"nudge": 2.0}))
+    folder = save_checkpoint(tmp_path / "ck", model, {"skills": ["nudge", "grasp"]})
+    loaded, _ = load_checkpoint(folder)
+    assert loaded.config == model.config and loaded.config.ensemble_decay_by_skill == {"nudge": 2.0}
+    from robomatrix.hardware.robot import make_robot
+
+    set_checkpoint(folder)
+    try:
+        with make_robot("mujoco", camera_width=64, camera_height=48) as robot:
+            obs = robot.reset("empty", 0)
+            for skill, args, decay in (("nudge", {"direction": "up", "amount": 0.03}, 2.0),
+                                       ("grasp", {"object": "red can"}, loaded.config.ensemble_decay)):
+                policy = make_policy("neural", skill)
+                policy.reset(args, None, obs)
+                assert policy._ensembler.decay == decay
+    finally:
+        set_checkpoint(None)
 
 
 def test_temporal_ensembling_weights():

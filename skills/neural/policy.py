@@ -6,8 +6,9 @@ in between the last one is reused) is resized to the model's input, propriocepti
 exactly as in the recorded demonstrations, and the network predicts a chunk of K future actions
 and a done probability. Overlapping chunks are blended by temporal ensembling (ACT): the action
 for tick t averages every chunk that covers t with weights exp(-ensemble_decay * age), newest
-first, which keeps the commands smooth. The skill ends when the done probability exceeds the
-config's `done_threshold`; the runner then checks the skill's postcondition as usual.
+first, which keeps the commands smooth (the config may set the decay per skill:
+`ensemble_decay_by_skill`). The skill ends when the done probability exceeds the config's
+`done_threshold`; the runner then checks the skill's postcondition as usual.
 
 The checkpoint is `checkpoints/neural_skills` in the source tree, or the folder named by the
 environment variable ROBOMATRIX_NEURAL_CHECKPOINT (or `set_checkpoint(path)`). It is loaded once
@@ -30,6 +31,7 @@ import numpy as np
 from robomatrix.hardware.robot import Action
 from robomatrix.skills.data.format import proprio_vector
 from robomatrix.skills.data.instructions import instruction_text
+from robomatrix.skills.neural.config import ensemble_decay_for
 from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
 
 CHECKPOINT_ENV = "ROBOMATRIX_NEURAL_CHECKPOINT"
@@ -142,7 +144,7 @@ class NeuralSkillPolicy(SkillPolicy):
         dev = next(self.model.parameters()).device
         self.instruction = instruction_text(self.skill, args)
         self._embedding = torch.as_tensor(embed_instructions([self.instruction]), device=dev)
-        self._ensembler = TemporalEnsembler(cfg.chunk_size, cfg.ensemble_decay)
+        self._ensembler = TemporalEnsembler(cfg.chunk_size, ensemble_decay_for(cfg, self.skill))
         self._start_obs, self._tick, self._image = obs, 0, None
         self._dev = dev
         self._set_image(obs)
