@@ -95,6 +95,25 @@ def test_bad_checkpoints_get_one_line_errors(tmp_path):
         load_checkpoint(folder)
 
 
+def test_checkpoint_from_before_instruction_standardisation_loads(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    model = tiny_model()
+    folder = save_checkpoint(tmp_path / "ck", model, {"skills": ["grasp"]})
+    state = load_file(str(folder / "model.safetensors"))
+    save_file({k: v for k, v in state.items() if not k.startswith("instruction_")}, str(folder / "model.safetensors"))
+    loaded, _ = load_checkpoint(folder)
+    assert torch.equal(loaded.instruction_mean, torch.zeros(384)) and torch.equal(loaded.instruction_std, torch.ones(384))
+    image, proprio, text = inputs()
+    with torch.no_grad():
+        assert torch.allclose(loaded(image, proprio, text)[0], model(image, proprio, text)[0])
+    from robomatrix.skills.data.format import PROPRIO_NAMES
+    from robomatrix.skills.neural.checkpoint import config_from_dict
+
+    old = {k: v for k, v in json.loads((folder / "config.json").read_text())["config"].items() if k != "proprio_inputs"}
+    assert config_from_dict(old, "old config.json").proprio_inputs == PROPRIO_NAMES  # before the field: every value
+
+
 def test_per_skill_ensemble_decay_survives_a_checkpoint_and_reaches_the_policy(tmp_path):
     torch.manual_seed(0)
     model = SkillPolicyNet.from_config(neural_config("tiny", ensemble_decay_by_skill={"nudge": 2.0}))

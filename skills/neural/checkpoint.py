@@ -20,6 +20,9 @@ FORMAT = "robomatrix-neural-skills"
 VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+# buffers added after the first checkpoints were shipped; a checkpoint without them loads with their
+# neutral value (instruction embeddings standardised with mean 0, std 1: left as they are)
+OPTIONAL_BUFFERS = ("instruction_mean", "instruction_std")
 
 
 def save_checkpoint(folder, model, extra: dict | None = None) -> Path:
@@ -66,6 +69,10 @@ def config_from_dict(values: dict, where: str) -> NeuralPolicyConfig:
     unknown = sorted(set(values) - known)
     if unknown:
         raise UsageError(f"{where}: unknown config fields {', '.join(unknown)} (made by a newer version?).")
+    if "proprio_inputs" not in values:  # written before the field existed: the network saw every value
+        from robomatrix.skills.data.format import PROPRIO_NAMES
+
+        values = {**values, "proprio_inputs": PROPRIO_NAMES}
     try:
         return NeuralPolicyConfig(**values)
     except (TypeError, ValueError) as exc:
@@ -89,6 +96,9 @@ def load_checkpoint(folder, device: str = "cpu"):
                          "re-train or restore the checkpoint.") from None
     model = SkillPolicyNet.from_config(config)
     expected = model.state_dict()
+    for key in OPTIONAL_BUFFERS:  # checkpoints from before instruction standardisation: the identity
+        if key not in state:
+            state[key] = expected[key]
     missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or extra:
         raise UsageError(f"{folder}: weights do not match its config ({len(missing)} missing, {len(extra)} "
