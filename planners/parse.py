@@ -73,6 +73,8 @@ def normalise(text: str) -> str:
     t = re.sub(r"\bgrab and lift\b", "pick up", t)
     t = re.sub(r"\b(?:along with|together with|as well as|and also)\b", "and", t)
     t = re.sub(r"\bgive (.+?) a (?:little |small |gentle |quick )?(?:push|shove|nudge|poke|bump|tap)\b", r"push \1", t)
+    t = re.sub(r"\bover (?=(?:to the |to )?(?:left|right|forwards?|backwards?)\b)", "", t)  # "shove it over to the left"
+    t = re.sub(r",?\s*\bnext\b(?! to\b)\s*", ", then ", t)  # "…, next drop …" (not "next to")
     # "over" or "up" before a preposition is only a particle: "bring it over to the box", "go up close to"
     t = re.sub(r"\b(?:over|up|back|right|straight)\s+(?=(?:to|into|in|inside|towards|toward|near|close to|next to)\b)",
                "", t)

@@ -62,6 +62,7 @@ class TrainConfig:
     typo_share: float = 0.08  # share of training instructions given one typo
     seed: int = 0  # corpus and initialisation seed
     init: str = ""  # a model directory of ours to go on training (its tokenizer and size are kept); "" = from scratch
+    oversample: str = ""  # "all=3,two_place=2": those intents' pairs appear that many times (long plans need more)
     threads: int = 1  # torch CPU threads (one is fastest on a busy 2-core machine)
 
     def __post_init__(self):
@@ -75,6 +76,13 @@ class TrainConfig:
         for name in ("word_dropout", "unk_insert", "typo_share"):
             if not 0.0 <= getattr(self, name) < 0.5:
                 raise ValueError(f"TrainConfig.{name} must be in [0, 0.5), got {getattr(self, name)!r}")
+        for item in filter(None, self.oversample.split(",")):
+            intent, _, times = item.partition("=")
+            from robomatrix.planners.corpus import FRAMES
+
+            if intent.strip() not in FRAMES or not times.strip().isdigit() or int(times) < 1:
+                raise ValueError(f"TrainConfig.oversample: {item!r} is not INTENT=TIMES with an intent of "
+                                 f"{', '.join(FRAMES)}")
         if self.init and not all((Path(self.init) / f).is_file() for f in (MARKER, "config.json", "tokenizer.json")):
             raise ValueError(f"TrainConfig.init: '{self.init}' is not a planner model of ours "
                              f"({MARKER}, config.json and tokenizer.json expected)")
@@ -146,6 +154,11 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
     t0 = time.perf_counter()
     pairs = list(generate_pairs(cfg.pairs, split="train", seed=cfg.seed, typo_share=cfg.typo_share))
     progress(f"corpus: {len(pairs)} pairs from the train frames in {time.perf_counter() - t0:.1f} s")
+    for item in filter(None, cfg.oversample.split(",")):
+        intent, _, times = item.partition("=")
+        more = [p for p in pairs if p.intent == intent.strip()] * (int(times) - 1)
+        pairs += more
+        progress(f"corpus: + {len(more)} repeated pairs of '{intent.strip()}'")
     if extra_pairs:
         pairs += list(extra_pairs)
         progress(f"corpus: + {len(extra_pairs)} pairs from corrections")

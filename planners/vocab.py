@@ -41,6 +41,24 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+_ENGLISH: frozenset[str] | None = None
+
+
+def _english_word(word: str) -> bool:
+    """Whether `word` is a whole word of the offline MiniLM model's vocabulary (30k word pieces of
+    English); such a word is never treated as a typo. False when the model is not installed."""
+    global _ENGLISH
+    if _ENGLISH is None:
+        from robomatrix.planners.embeddings import EmbeddingsUnavailable, model_path
+
+        try:
+            lines = (model_path() / "vocab.txt").read_text(encoding="utf-8").split("\n")
+            _ENGLISH = frozenset(w for w in lines if w.isalpha() and w.islower() and len(w) > 2)
+        except (EmbeddingsUnavailable, OSError):
+            _ENGLISH = frozenset()
+    return word in _ENGLISH
+
+
 class WordMapper:
     """`map_text("pls plcae the red can into the box")` → the same words, unknown ones replaced."""
 
@@ -72,7 +90,7 @@ class WordMapper:
                 for form in (stem, stem[:-1] if not repl and stem[-1:] == stem[-2:-1] else ""):  # grabbing → grab
                     if form in self.known_set:
                         return form
-        if len(word) >= 4:
+        if len(word) >= 4 and not _english_word(word):  # "jump" is a word, not a typo of "bump"
             limit = 2 if len(word) >= 8 else 1
             best = min(((_edit_distance(word, w, limit), i, w) for i, w in enumerate(self.targets)), default=None)
             if best is not None and best[0] <= limit:

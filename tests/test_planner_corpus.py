@@ -111,6 +111,20 @@ def test_word_mapper_forms_typos_and_protected_words():
     assert m.map_word("purple") == "purple"  # nor anything turned into a colour
     assert m.map_word("banana") == "banana"  # nothing close: stays unknown
     assert m.map_text("put 5 cm") == "put 5 cm"
+    # an English word is not a typo of a known one: "jump" must not become "bump", nor "clean" "clear"
+    m = WordMapper(["bump", "clear", "place"], embeddings=False)
+    assert m.map_word("jump") == "jump" and m.map_word("clean") == "clean" and m.map_word("plcae") == "place"
+
+
+def test_model_reading_normalises_phrasing_like_the_rule_parser():
+    from robomatrix.planners.prompts import model_reading
+
+    assert model_reading("Could you shove the red can over to the left, please?") == "shove the red can to the left"
+    assert model_reading("drop the red can into the box, next drop the blue can into the bin") == \
+        "drop the red can into the box, then drop the blue can into the bin"
+    assert model_reading("go next to the box") == "go next to the box"
+    assert model_reading("put the red can along with the blue can in the box") == \
+        "put the red can and the blue can in the box"
 
 
 def test_word_mapper_uses_meaning_above_a_threshold():

@@ -22,6 +22,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--init", default="", metavar="DIR",
                         help="go on training a planner model of ours (its tokenizer and size are kept; "
                              "--layers/--width are ignored)")
+    parser.add_argument("--oversample", default="", metavar="INTENT=TIMES,...",
+                        help="repeat the pairs of some intents, e.g. all=3 (long plans need more examples)")
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
                         help=f"peak learning rate (default: {d.learning_rate})")
     parser.add_argument("--with-corrections", default="", metavar="DIR",
@@ -37,7 +39,7 @@ def train(args) -> int:
 
     try:
         cfg = TrainConfig(out=args.out, steps=args.steps, pairs=args.pairs, batch_size=args.batch_size,
-                          layers=args.layers, width=args.width, seed=args.seed, init=args.init,
+                          layers=args.layers, width=args.width, seed=args.seed, init=args.init, oversample=args.oversample,
                           learning_rate=args.learning_rate)
     except ValueError as err:
         raise UsageError(str(err)) from None
