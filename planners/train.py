@@ -19,7 +19,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from robomatrix.planners.corpus import BRANDS, CAN_COLOURS, CONTAINERS, Pair, generate_pairs
@@ -178,6 +178,8 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
                            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
                            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
     model = GPT2LMHeadModel.from_pretrained(cfg.init) if cfg.init else GPT2LMHeadModel(model_cfg)
+    if cfg.init:  # the size is the initial model's: record that, not the (ignored) options
+        cfg = replace(cfg, layers=model.config.n_layer, width=model.config.n_embd, heads=model.config.n_head)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=0.01)
     warm = max(1, cfg.steps // 20)
 

@@ -138,6 +138,7 @@ def test_train_planner_tiny_then_go_on_training_it(tmp_path):
     second = train_planner(TrainConfig(out=str(tmp_path / "b"), steps=2, pairs=40, init=str(tmp_path / "a"),
                                        learning_rate=1e-3), progress=lambda _: None)
     assert second["vocab"] == first["vocab"] and second["parameters"] == first["parameters"]
+    assert json.loads((tmp_path / "b" / MARKER).read_text())["train_config"]["width"] == 32  # the model's, not the default
     assert (tmp_path / "b" / "tokenizer.json").read_text() == (tmp_path / "a" / "tokenizer.json").read_text()
     a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
     assert a.keys() == b.keys() and any(not torch.equal(a[k], b[k]) for k in a)
