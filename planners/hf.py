@@ -19,6 +19,7 @@ import json
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,7 @@ class HFPlanner(Planner):
         self.last_usage = TokenUsage()
         self.last_decided_by = ""  # "grounding" when precheck refused before decoding, else "model"
         self._lock = threading.Lock()  # generate() is not re-entrant across threads (serve-planner)
+        self.last_trie: TrieDecoder | None = None  # the decoder of the last `generate_trie`, for inspection
 
     # -- prompts ----------------------------------------------------------------------------
     def _encode(self, text: str) -> list[int]:
@@ -139,6 +141,20 @@ class HFPlanner(Planner):
         return self.mapper.map_text(text) if self.mapper else text
 
     # -- decoding ---------------------------------------------------------------------------
+    @contextmanager
+    def _decoding(self):
+        """One decoding at a time, without gradients, on `threads` torch threads (restored after)."""
+        import torch
+
+        with self._lock, torch.no_grad():
+            previous = torch.get_num_threads()
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            try:
+                yield
+            finally:
+                torch.set_num_threads(previous)
+
     def generate(self, instruction: str, scene: SceneObjects, *, k: int = 1, sample: bool = False,
                  failure: str = "", done: list[SkillCall] | tuple = (), max_steps: int | None = None,
                  temperature: float | None = None, trie: bool = False) -> tuple[list[list[SkillCall] | None], TokenUsage]:
@@ -165,14 +181,8 @@ class HFPlanner(Planner):
         else:  # beams for whole plans; a step-limited call (iterative) is greedy: beams favour the 1-token end
             step_limited = bool(done) or max_steps is not None
             options.update(do_sample=False, num_beams=max(1 if step_limited else self.config.num_beams, k))
-        with self._lock, torch.no_grad():
-            previous = torch.get_num_threads()
-            if self.threads:
-                torch.set_num_threads(self.threads)
-            try:
-                out = self.model.generate(prompt, **options)
-            finally:
-                torch.set_num_threads(previous)
+        with self._decoding():
+            out = self.model.generate(prompt, **options)
         plans, completion = [], 0
         for row in out[:, len(ids):].tolist():
             n = row.index(self.end_id) + 1 if self.end_id in row else len(row)
@@ -195,19 +205,12 @@ class HFPlanner(Planner):
         completion are exactly the trie's nodes (`TrieDecoder` says how they relate to the
         forwards). `last_trie` keeps the decoder for inspection.
         """
-        import torch
 
-        with self._lock, torch.no_grad():
-            previous = torch.get_num_threads()
-            if self.threads:
-                torch.set_num_threads(self.threads)
-            try:
-                decoder = TrieDecoder(self.model, grammar, self.end_id, self.config.max_new_tokens,
-                                      temperature=(temperature or self.config.temperature) if sample else 1.0)
-                root = decoder.prefill(ids)
-                ends = decoder.samples(root, k) if sample else decoder.k_best(root, k)
-            finally:
-                torch.set_num_threads(previous)
+        with self._decoding():
+            decoder = TrieDecoder(self.model, grammar, self.end_id, self.config.max_new_tokens,
+                                  temperature=(temperature or self.config.temperature) if sample else 1.0)
+            root = decoder.prefill(ids)
+            ends = decoder.samples(root, k) if sample else decoder.k_best(root, k)
         plans = []
         for end in ends:
             cursor = grammar.parse(end.tokens())

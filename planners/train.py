@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from robomatrix.planners.corpus import BRANDS, CAN_COLOURS, CONTAINERS, Pair, generate_pairs
+from robomatrix.planners.corpus import BRANDS, CAN_COLOURS, CONTAINERS, FRAMES, Pair, generate_pairs
 from robomatrix.planners.grammar import REFUSAL, candidate_steps, step_text
 from robomatrix.planners.grounding import COLOURS
 from robomatrix.planners.prompts import compact_prompt, model_reading
@@ -65,6 +65,17 @@ class TrainConfig:
     oversample: str = ""  # "all=3,two_place=2": those intents' pairs appear that many times (long plans need more)
     threads: int = 1  # torch CPU threads (one is fastest on a busy 2-core machine)
 
+    def oversample_times(self) -> dict[str, int]:
+        """`oversample` as {intent: times}; ValueError when an item is not INTENT=TIMES."""
+        out = {}
+        for item in filter(None, self.oversample.split(",")):
+            intent, _, times = (x.strip() for x in item.partition("="))
+            if intent not in FRAMES or not times.isdigit() or int(times) < 1:
+                raise ValueError(f"TrainConfig.oversample: {item!r} is not INTENT=TIMES with an intent of "
+                                 f"{', '.join(FRAMES)}")
+            out[intent] = int(times)
+        return out
+
     def __post_init__(self):
         for name in ("steps", "pairs", "batch_size", "layers", "width", "heads", "threads"):
             if int(getattr(self, name)) < 1:
@@ -76,13 +87,7 @@ class TrainConfig:
         for name in ("word_dropout", "unk_insert", "typo_share"):
             if not 0.0 <= getattr(self, name) < 0.5:
                 raise ValueError(f"TrainConfig.{name} must be in [0, 0.5), got {getattr(self, name)!r}")
-        for item in filter(None, self.oversample.split(",")):
-            intent, _, times = item.partition("=")
-            from robomatrix.planners.corpus import FRAMES
-
-            if intent.strip() not in FRAMES or not times.strip().isdigit() or int(times) < 1:
-                raise ValueError(f"TrainConfig.oversample: {item!r} is not INTENT=TIMES with an intent of "
-                                 f"{', '.join(FRAMES)}")
+        self.oversample_times()  # ValueError when malformed
         if self.init and not all((Path(self.init) / f).is_file() for f in (MARKER, "config.json", "tokenizer.json")):
             raise ValueError(f"TrainConfig.init: '{self.init}' is not a planner model of ours "
                              f"({MARKER}, config.json and tokenizer.json expected)")
@@ -154,11 +159,10 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
     t0 = time.perf_counter()
     pairs = list(generate_pairs(cfg.pairs, split="train", seed=cfg.seed, typo_share=cfg.typo_share))
     progress(f"corpus: {len(pairs)} pairs from the train frames in {time.perf_counter() - t0:.1f} s")
-    for item in filter(None, cfg.oversample.split(",")):
-        intent, _, times = item.partition("=")
-        more = [p for p in pairs if p.intent == intent.strip()] * (int(times) - 1)
+    for intent, times in cfg.oversample_times().items():
+        more = [p for p in pairs if p.intent == intent] * (times - 1)
         pairs += more
-        progress(f"corpus: + {len(more)} repeated pairs of '{intent.strip()}'")
+        progress(f"corpus: + {len(more)} repeated pairs of '{intent}'")
     if extra_pairs:
         pairs += list(extra_pairs)
         progress(f"corpus: + {len(extra_pairs)} pairs from corrections")
@@ -173,13 +177,17 @@ def train_planner(cfg: TrainConfig, progress: Callable[[str], None] = print, ext
     unknown = sum(tokenizer.unk_token_id in ids[:plen] for ids, _, plen in examples)
     progress(f"vocabulary {len(tokenizer)} words; {unknown} instructions keep an unknown word after mapping")
     longest = max(len(e[0]) for e in examples)
-    model_cfg = GPT2Config(vocab_size=len(tokenizer), n_positions=max(256, longest + 64), n_embd=cfg.width,
-                           n_layer=cfg.layers, n_head=cfg.heads, bos_token_id=tokenizer.bos_token_id,
-                           eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                           resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
-    model = GPT2LMHeadModel.from_pretrained(cfg.init) if cfg.init else GPT2LMHeadModel(model_cfg)
     if cfg.init:  # the size is the initial model's: record that, not the (ignored) options
+        model = GPT2LMHeadModel.from_pretrained(cfg.init)
         cfg = replace(cfg, layers=model.config.n_layer, width=model.config.n_embd, heads=model.config.n_head)
+        if longest + 1 > model.config.n_positions:  # +1: an inserted [UNK]
+            raise ValueError(f"TrainConfig.init: the model in '{cfg.init}' reads at most {model.config.n_positions} "
+                             f"tokens; the longest example has {longest + 1}")
+    else:
+        model = GPT2LMHeadModel(GPT2Config(
+            vocab_size=len(tokenizer), n_positions=max(256, longest + 64), n_embd=cfg.width, n_layer=cfg.layers,
+            n_head=cfg.heads, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=0.01)
     warm = max(1, cfg.steps // 20)
 

@@ -51,6 +51,9 @@ def train(args) -> int:
         if not pairs:
             raise UsageError(f"--with-corrections: no plan-changing corrections in {args.with_corrections}")
         extra = {"extra_pairs": pairs}
-    summary = train_planner(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True), **extra)
+    try:
+        summary = train_planner(cfg, progress=lambda line: print(line, file=sys.stderr, flush=True), **extra)
+    except ValueError as err:  # e.g. an --init model too short for this corpus
+        raise UsageError(str(err)) from None
     print(json.dumps(summary) if args.json else f"planner model written to {cfg.out}")
     return 0
