@@ -194,6 +194,8 @@ class SkillRunner:
         self.offset_sources: list[OffsetSource] = []  # consulted when a call starts (module docstring)
         # wraps each call's fresh policy (e.g. skills.trace.shadowed for per-tick traces); None = as made
         self.policy_wrapper: Callable[[Any], Any] | None = None
+        # told every finished call and its result (e.g. skills.data.dagger writes the call's episode)
+        self.on_result: Callable[[SkillCall, SkillResult], None] | None = None
         self.on_adjust_applied: Callable[[MotionOffset, str], None] | None = None  # first tick with a new offset
         self._adjust_lock = threading.Lock()
         self._adjust_key: str | None = None  # the call the live offset belongs to
@@ -285,11 +287,14 @@ class SkillRunner:
         label = SkillCall(call.skill, args).to_text()
         standing, waiting = self._start_offsets(SkillCall(call.skill, args), label)
         try:
-            return self._run(call, args, spec, goal_id, limit_s, policy, label, standing, waiting, cancel,
-                             on_feedback)
+            result = self._run(call, args, spec, goal_id, limit_s, policy, label, standing, waiting, cancel,
+                               on_feedback)
         finally:
             with self._adjust_lock:
                 self._running = None
+        if self.on_result is not None:
+            self.on_result(SkillCall(call.skill, args), result)
+        return result
 
     def _offset(self, standing: MotionOffset, seen: list) -> MotionOffset:
         """The offset for this tick; announces (once) the first tick of a changed correction."""

@@ -14,7 +14,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--episodes", type=int, default=40, help="successful episodes per skill (default: 40)")
     parser.add_argument("--out", required=True, help="dataset folder (created, or appended to)")
     parser.add_argument("--seed", type=int, default=0, help="first scene seed (default: 0)")
-    parser.add_argument("--camera", default="160x120", help="camera size WxH (default: 160x120)")
+    parser.add_argument("--camera", default="", metavar="WxH",
+                        help="camera size (default: 160x120; with --dagger 320x240, what `run` and `bench tasks` use)")
     parser.add_argument("--perception", choices=("rgbd", "oracle"), default="rgbd",
                         help="what the experts see: the camera (default) or ORACLE ground truth (labelled)")
     parser.add_argument("--tasks", default="",
@@ -22,6 +23,13 @@ def add_arguments(parser) -> None:
                              "planned skill call becomes an episode (--episodes: chains per task; --skills filters)")
     parser.add_argument("--suite", default="core", help="task suite for --tasks (default: core)")
     parser.add_argument("--keep-failures", action="store_true", help="also write failed episodes (success=false)")
+    parser.add_argument("--dagger", action="store_true",
+                        help="DAgger: the neural policy drives the skill calls and the scripted expert labels every "
+                             "state it reaches (source 'dagger'); with --tasks through the whole stack, replans included")
+    parser.add_argument("--beta", type=float, default=0.0,
+                        help="with --dagger: chance per tick that the expert's command is sent instead (default: 0)")
+    parser.add_argument("--checkpoint", default="", help="with --dagger: the learner's checkpoint folder "
+                                                         "(default: checkpoints/neural_skills)")
     parser.set_defaults(handler=run)
 
 
@@ -54,10 +62,14 @@ def run(args) -> int:
     os.environ.setdefault("MUJOCO_GL", "egl")
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}.")
-    camera = parse_camera(args.camera)
+    camera = parse_camera(args.camera or ("320x240" if args.dagger else "160x120"))
     skills = parse_skills(args.skills)
+    if not args.dagger and (args.beta != 0.0 or args.checkpoint):
+        raise UsageError("--beta and --checkpoint go with --dagger.")
     from tqdm import tqdm
 
+    if args.dagger:
+        return _run_dagger(args, camera, skills)
     if args.tasks.strip():
         return _run_tasks(args, camera, skills)
 
@@ -112,5 +124,40 @@ def _run_tasks(args, camera, skills) -> int:
         bar.close()
     for row in summary["per_task"].values():
         row["failed"] = len(row["failed"])
+    print(json.dumps(summary))
+    return 0
+
+
+def _run_dagger(args, camera, skills) -> int:
+    from tqdm import tqdm
+
+    from robomatrix.cli.bench_policy import _use_checkpoint
+    from robomatrix.errors import UsageError
+    from robomatrix.skills.data import dagger
+
+    if not 0.0 <= args.beta <= 1.0:
+        raise UsageError(f"--beta must be within [0, 1], got {args.beta}.")
+    if args.perception != "rgbd" or args.keep_failures:
+        raise UsageError("--dagger records camera-perception runs, failed calls included: "
+                         "drop --perception/--keep-failures.")
+    _use_checkpoint(args.checkpoint)
+    names = parse_tasks(args.tasks, args.suite) if args.tasks.strip() else []
+    units = names or skills
+    bar = tqdm(total=len(units) * args.episodes, desc="collect dagger", unit="ep", file=sys.stderr)
+
+    def progress(name: str, ok: bool) -> None:
+        bar.set_postfix_str(f"{name} {'ok' if ok else 'failed'}")
+        bar.update(1)
+
+    try:
+        if names:
+            summary = dagger.collect_dagger_tasks(
+                args.out, names, args.episodes, suite=args.suite, seed=args.seed, camera=camera, beta=args.beta,
+                skills=None if args.skills.strip() == "all" else skills, progress=progress)
+        else:
+            summary = dagger.collect_dagger_skills(args.out, skills, args.episodes, seed=args.seed, camera=camera,
+                                                   beta=args.beta, progress=progress)
+    finally:
+        bar.close()
     print(json.dumps(summary))
     return 0

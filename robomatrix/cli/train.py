@@ -25,6 +25,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--skill-weights", default="", metavar="SKILL=W,...",
                         help="sample these skills W times as often as the others (default: all equal)")
     parser.add_argument("--resume", action="store_true", help="continue from the state saved in --out")
+    parser.add_argument("--init", default="", metavar="CKPT_DIR",
+                        help="fine-tune this checkpoint (its config, weights and normalisation; fresh optimiser), "
+                             "e.g. on DAgger data from `collect --dagger`")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
 
@@ -65,7 +68,8 @@ def run(args) -> int:
     cfg = TrainConfig(policy=args.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, device=args.device, augment_shift_px=args.augment_shift,
                       augment_brightness=args.augment_brightness, skill_weights=parse_skill_weights(args.skill_weights))
-    summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr))
+    summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr),
+                    init=args.init or None)
     last = summary["history"][-1] if summary["history"] else {}
     print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],
                       "parameters": summary["parameters"], "wall_time_s": summary["wall_time_s"],

@@ -33,7 +33,7 @@ seconds since the skill started."""
 ACTION_NAMES = ("base_vx_mps", "base_vy_mps", "base_wz_radps", "arm_x_m", "arm_z_m", "gripper")
 """Action per step: base velocity command (base_link), arm target (x, z in base_link), gripper 0..1.
 "Hold" commands are resolved to the held value, so every entry is a number."""
-SOURCES = ("scripted", "teleop")
+SOURCES = ("scripted", "teleop", "dagger")
 DEPTH_SCALE = 1000.0  # depth PNGs hold millimetres as uint16
 
 
@@ -45,7 +45,7 @@ class EpisodeMeta:
     instruction: str  # the text the policy is conditioned on, e.g. "grasp the red can"
     steps: int  # number of control steps recorded
     success: bool  # the skill's postcondition held at the end (and the oracle score agreed, if any)
-    source: str = "scripted"  # who produced it: one of SOURCES
+    source: str = "scripted"  # who produced it: one of SOURCES ("dagger": a learner drove, the expert labelled)
     args: dict = field(default_factory=dict)  # the skill call's arguments
     call: str = ""  # SkillCall.to_text(), e.g. "grasp(object='red can')"
     scene: str = ""  # scene name the episode was recorded in

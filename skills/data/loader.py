@@ -10,7 +10,9 @@ A sample at step t of an episode with T steps:
 - `instruction` (D,) float32 embedding of the episode's instruction;
 - `actions` (K, A) float32: actions t … t+K-1, steps past the end repeat the last action and
   have `action_mask` False (ACT's padding);
-- `done` float32: 1 for the last `done_window_steps + 1` steps of a successful episode.
+- `done` float32: 1 for the last `done_window_steps + 1` steps of a successful episode; in a
+  DAgger episode (`source="dagger"`, skills.data.dagger) 1 where the expert's done flag is set
+  within the next `done_window_steps + 1` steps (the learner may have driven on past it).
 
 `batch(indices)` builds a whole batch with array indexing (what the trainer uses; faster than
 collating dicts).
@@ -77,7 +79,10 @@ class ChunkDataset(torch.utils.data.Dataset):
         idx = np.arange(t, t + self.chunk_size)
         mask = idx < n
         actions = ep.action[np.minimum(idx, n - 1)]
-        done = float(bool(ep.meta.get("success", True)) and t >= n - 1 - self.done_window_steps)
+        if ep.meta.get("source") == "dagger":  # the expert's done flag on every tick it would have stopped
+            done = float(ep.done[t:t + self.done_window_steps + 1].any())
+        else:
+            done = float(bool(ep.meta.get("success", True)) and t >= n - 1 - self.done_window_steps)
         return actions, mask, done
 
     def __getitem__(self, i: int) -> dict:

@@ -154,8 +154,13 @@ def evaluate_loss(model, dataset: ChunkDataset, cfg: TrainConfig, device, autoca
     return total / n
 
 
-def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print) -> dict:
-    """Train on dataset folder `data`, writing checkpoints to `out`; returns the summary dict."""
+def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print,
+          init=None) -> dict:
+    """Train on dataset folder `data`, writing checkpoints to `out`; returns the summary dict.
+
+    `init`: a checkpoint folder to fine-tune (e.g. on DAgger data): its network config, weights and
+    normalisation statistics are the starting point, with a fresh optimiser and LR schedule. A
+    `resume` that finds a training state in `out` continues that instead."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -165,14 +170,25 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     reader = DatasetReader(data)
     if len(reader) == 0:
         raise UsageError(f"{data} holds no episodes.")
-    policy_cfg = neural_config(cfg.policy, **cfg.policy_overrides)
+    initial = None
+    if init is not None:  # one-line UsageError when unusable; resuming a fine-tune: its own config
+        resuming = resume and (out / STATE_FILE).exists()
+        initial, init_doc = load_checkpoint(out if resuming else init, device="cpu")
+        policy_cfg = initial.config
+        initial = None if resuming else initial
+    else:
+        policy_cfg = neural_config(cfg.policy, **cfg.policy_overrides)
     train_ids, val_ids = split_episodes(len(reader), cfg.val_fraction, cfg.seed)
     make = lambda ids: ChunkDataset(data, ids, image_size=policy_cfg.image_size, chunk_size=policy_cfg.chunk_size,  # noqa: E731
                                     done_window_steps=policy_cfg.done_window_steps, embed=embed_instructions,
                                     reader=reader)
     train_set, val_set = make(train_ids), make(val_ids)
     model = SkillPolicyNet.from_config(policy_cfg)
-    model.set_normalisation(train_set.statistics())
+    if initial is not None:  # its normalisation too: the weights were trained in those units
+        model.load_state_dict(initial.state_dict())
+        log(f"fine-tuning {init} ({len(init_doc.get('train', {}).get('history', []))} epochs before)")
+    else:
+        model.set_normalisation(train_set.statistics())
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train_set) / cfg.batch_size))
@@ -234,7 +250,7 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
         history.append(row)
         log(f"epoch {epoch + 1}/{cfg.epochs}: train {row['train_loss']:.4f} (action L1 {row['train_action_l1']:.4f}, "
             f"done {row['train_done_bce']:.4f})  val {val:.4f}")
-        summary = {"train": {"config": asdict(cfg), "data": str(data), "episodes_train": len(train_ids),
+        summary = {"train": {"config": asdict(cfg), "data": str(data), "init": str(init) if initial is not None else None, "episodes_train": len(train_ids),
                              "episodes_val": len(val_ids), "samples_train": len(train_set), "device": str(device),
                              "history": history}, **extra}
         save_checkpoint(out, model, summary)

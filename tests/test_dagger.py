@@ -1,0 +1,185 @@
+"""DAgger: the learner drives, the expert labels; its episodes, their done targets, fine-tuning from them."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from neural_fixtures import write_tiny_dataset
+
+from robomatrix.cli.main import main
+from robomatrix.errors import UsageError
+from robomatrix.hardware.robot import Action, Observation, RobotConfig
+from robomatrix.messages import SkillCall, SkillResult
+from robomatrix.skills.data.dagger import DaggerRecorder, DaggerWriter
+from robomatrix.skills.data.format import (
+    ACTION_NAMES,
+    PROPRIO_NAMES,
+    DatasetReader,
+    DatasetWriter,
+    EpisodeMeta,
+)
+from robomatrix.skills.data.loader import ChunkDataset
+from robomatrix.skills.neural.checkpoint import load_checkpoint, save_checkpoint
+from robomatrix.skills.neural.train import TrainConfig, train
+from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
+
+
+def obs(t: float, rgb: bool = True) -> Observation:
+    image = np.full((6, 8, 3), int(t * 100) % 256, np.uint8) if rgb else None
+    return Observation(rgb=image, depth=np.ones((6, 8), np.float32) if rgb else None, intrinsics=None,
+                       camera_pose_base=np.eye(4), base_pose=np.array([t, 0.0, 0.0]), base_velocity=np.zeros(3),
+                       ee_position=np.array([0.25, 0.16]), gripper_opening=1.0, stamp_s=t)
+
+
+class Learner(SkillPolicy):
+    skill = "move_to"
+
+    def reset(self, args, state, o):
+        self.ticks = 0
+
+    def act(self, state, o):
+        self.ticks += 1
+        return PolicyStep(Action((0.1, 0.0, 0.0), (0.3, 0.1), None), done=False)
+
+
+class Expert(SkillPolicy):
+    """Sideways for 3 ticks, then done (twice), then it raises: labelling must end there."""
+
+    skill = "move_to"
+    phase = "approach"
+
+    def reset(self, args, state, o):
+        self.ticks = 0
+
+    def act(self, state, o):
+        self.ticks += 1
+        if self.ticks > 5:
+            raise RuntimeError("lost the can")
+        if self.ticks > 3:
+            self.phase = "stop"
+            return PolicyStep(Action((0.1, 0.0, 0.0), None, 1.0), done=True, progress=1.0)
+        return PolicyStep(Action((0.0, 0.1, 0.0), None, None), progress=0.5)
+
+
+def run_recorder(beta):
+    rec = DaggerRecorder(Learner(), Expert(), RobotConfig(), beta=beta, rng=np.random.default_rng(0))
+    rec.reset({"object": "red can"}, None, obs(0.0))
+    sent = [rec.act(None, obs(0.05 * (i + 1), rgb=i % 2 == 1)) for i in range(7)]
+    return rec, sent
+
+
+def test_learner_drives_and_the_expert_labels():
+    rec, sent = run_recorder(beta=0.0)
+    run = rec.run
+    assert all(s.action.base_velocity == (0.1, 0.0, 0.0) and not s.done for s in sent)  # the learner's commands
+    assert run.executed_steps == 7 and run.expert_ticks == 0
+    assert len(run.action) == 5 and run.label_end.startswith("expert raised RuntimeError: lost the can")
+    labels = np.array(run.action)
+    assert np.allclose(labels[:3, :3], [0.0, 0.1, 0.0])  # the expert's sideways command, not the learner's
+    assert np.allclose(labels[3:, :3], 0.0)  # a done label stops the base
+    assert np.allclose(labels[0, 3:5], [0.25, 0.16])  # "hold" on the first tick: where the arm was
+    assert np.allclose(labels[1:3, 3:5], [0.3, 0.1])  # then the arm target the learner had sent
+    assert np.allclose(labels[:3, 5], 1.0) and np.allclose(labels[3:, 5], 1.0)
+    assert run.done == [False, False, False, True, True]
+    assert run.phases == ["approach", "stop"] and run.phase == [0, 0, 0, 1, 1]
+    # frames: the learner's last camera frame (odd ticks reuse the previous one); proprio from the start
+    assert run.rgb[1] is run.rgb[2] and run.rgb[0] is not run.rgb[1] and run.rgb[3] is not run.rgb[2]
+    assert np.isclose(run.proprio[0][PROPRIO_NAMES.index("elapsed_s")], 0.05)
+
+
+def test_beta_one_sends_the_expert():
+    rec, sent = run_recorder(beta=1.0)
+    assert [s.action.base_velocity for s in sent[:3]] == [(0.0, 0.1, 0.0)] * 3 and sent[3].done
+    assert rec.run.expert_ticks == 5  # once the expert has no answer, the learner runs
+    with pytest.raises(UsageError, match="beta"):
+        DaggerRecorder(Learner(), Expert(), RobotConfig(), beta=1.5)
+
+
+def test_writer_writes_one_episode_per_labelled_call(tmp_path):
+    class Runner:
+        robot = type("R", (), {"config": RobotConfig()})()
+        config = type("C", (), {"policy_kind": "neural", "control_rate_hz": 20.0})()
+        policy_wrapper = on_result = None
+
+    runner, writer = Runner(), DaggerWriter(tmp_path / "ds", learner="neural", learner_name="tiny")
+    writer.attach(runner)
+    writer.context = {"scene": "pick", "seed": 7, "task": "grasp_blue"}
+    for short in (False, True):
+        policy = runner.policy_wrapper(Learner())
+        policy.expert = Expert()
+        policy.reset({"object": "red can"}, None, obs(0.0))
+        for i in range(2 if short else 7):
+            policy.act(None, obs(0.05 * (i + 1)))
+        runner.on_result(SkillCall("move_to", {"object": "red can"}),
+                         SkillResult(goal_id="g", skill="move_to", success=False, reason="stopped 0.3 m short"))
+    writer.detach()
+    assert runner.policy_wrapper is None and runner.on_result is None
+    reader = DatasetReader(tmp_path / "ds")
+    assert len(reader) == 1  # the 2-tick call is too short to keep
+    meta = reader.load(0).meta
+    assert meta["source"] == "dagger" and meta["success"] is False and meta["steps"] == 5
+    assert meta["outcome"]["learner"] == "tiny" and meta["outcome"]["task"] == "grasp_blue"
+    assert meta["outcome"]["executed_steps"] == 7 and meta["outcome"]["label_end"].startswith("expert raised")
+    assert meta["instruction"] == "drive up to the red can" and meta["camera"] == [8, 6] and meta["seed"] == 7
+    assert writer.per_skill["move_to"] == {"calls": 2, "learner_ok": 0, "episodes": 1, "steps": 5}
+
+
+def fake_embed(texts):
+    return np.stack([np.full(384, len(t) / 100.0, np.float32) for t in texts])
+
+
+def test_dagger_done_targets_come_from_the_expert(tmp_path):
+    writer = DatasetWriter(tmp_path)
+    n = 8
+    done = np.array([0, 0, 0, 1, 1, 1, 0, 0], bool)  # the expert would have stopped at 3; the learner went on
+    meta = EpisodeMeta(skill="move_to", instruction="move to the red can", steps=n, success=False, source="dagger")
+    writer.add(meta, [np.zeros((6, 8, 3), np.uint8)] * n, None, np.zeros((n, len(PROPRIO_NAMES))),
+               np.zeros((n, len(ACTION_NAMES))), done)
+    ds = ChunkDataset(tmp_path, image_size=8, chunk_size=2, done_window_steps=1, embed=fake_embed)
+    assert [float(ds[t]["done"]) for t in range(n)] == [0, 0, 1, 1, 1, 1, 0, 0]
+
+
+def test_fine_tuning_starts_from_the_checkpoint(tmp_path):
+    write_tiny_dataset(tmp_path / "ds")
+    cfg = TrainConfig(policy="tiny", batch_size=8, val_fraction=0.25, epochs=1)
+    train(tmp_path / "ds", tmp_path / "base", cfg, progress=False, log=lambda s: None)
+    base, _ = load_checkpoint(tmp_path / "base")
+    write_tiny_dataset(tmp_path / "other", seed=5)
+    # another dataset has other statistics: fine-tuning keeps the checkpoint's units
+    small = TrainConfig(policy="tiny", batch_size=8, val_fraction=0.25, epochs=1, lr=1e-9)
+    train(tmp_path / "other", tmp_path / "ft", small, progress=False, log=lambda s: None, init=tmp_path / "base")
+    tuned, doc = load_checkpoint(tmp_path / "ft")
+    assert doc["train"]["init"] == str(tmp_path / "base")
+    for (name, a), (_, b) in zip(base.state_dict().items(), tuned.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-4), name  # lr ~0: the weights and buffers are the checkpoint's
+    fresh_dir = tmp_path / "fresh"
+    train(tmp_path / "other", fresh_dir, small, progress=False, log=lambda s: None)
+    fresh, _ = load_checkpoint(fresh_dir)
+    assert not torch.allclose(fresh.action_mean, base.action_mean)  # without --init: the new data's statistics
+    (tmp_path / "broken").mkdir()
+    assert main(["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "x"), "--config", "tiny",
+                 "--epochs", "1", "--init", str(tmp_path / "broken")]) == 2
+
+
+def test_collect_dagger_in_mujoco(tmp_path, capsys):
+    from test_neural import tiny_model
+
+    ck = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["nudge"]})
+    out = tmp_path / "dg"
+    args = ["collect", "--dagger", "--skills", "nudge", "--episodes", "1", "--camera", "64x48", "--out", str(out),
+            "--checkpoint", str(ck), "--seed", "3"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["per_skill"]["nudge"]["calls"] == 1 and summary["learner"].startswith("neural:")
+    reader = DatasetReader(out)
+    assert len(reader) == 1
+    ep = reader.load(0)
+    assert ep.meta["source"] == "dagger" and ep.meta["outcome"]["expert"] == "scripted"
+    assert not any(ep.meta["oracle"].values())
+    assert np.isfinite(ep.action).all() and ep.rgb(0).shape == (48, 64, 3)
+    assert ep.meta["outcome"]["executed_steps"] >= len(ep)
+    for bad in (["--beta", "1.5"], ["--perception", "oracle"]):
+        assert main(args + bad) == 2
+        assert "--" in capsys.readouterr().err
+    assert main(["collect", "--skills", "nudge", "--episodes", "1", "--out", str(out), "--beta", "0.5"]) == 2
+    assert "--dagger" in capsys.readouterr().err
