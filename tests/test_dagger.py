@@ -77,8 +77,9 @@ def test_learner_drives_and_the_expert_labels():
     labels = np.array(run.action)
     assert np.allclose(labels[:3, :3], [0.0, 0.1, 0.0])  # the expert's sideways command, not the learner's
     assert np.allclose(labels[3:, :3], 0.0)  # a done label stops the base
-    assert np.allclose(labels[0, 3:5], [0.25, 0.16])  # "hold" on the first tick: where the arm was
-    assert np.allclose(labels[1:3, 3:5], [0.3, 0.1])  # then the arm target the learner had sent
+    # the expert never moved the arm: its "hold" is its own set-point (where the arm was at the start),
+    # not the target the learner has sent since (0.3, 0.1)
+    assert np.allclose(labels[:, 3:5], [0.25, 0.16])
     assert np.allclose(labels[:3, 5], 1.0) and np.allclose(labels[3:, 5], 1.0)
     assert run.done == [False, False, False, True, True]
     assert run.phases == ["approach", "stop"] and run.phase == [0, 0, 0, 1, 1]
@@ -104,24 +105,29 @@ def test_writer_writes_one_episode_per_labelled_call(tmp_path):
     runner, writer = Runner(), DaggerWriter(tmp_path / "ds", learner="neural", learner_name="tiny")
     writer.attach(runner)
     writer.context = {"scene": "pick", "seed": 7, "task": "grasp_blue"}
-    for short in (False, True):
+    for ticks, success in ((7, False), (2, False), (3, True)):
         policy = runner.policy_wrapper(Learner())
         policy.expert = Expert()
         policy.reset({"object": "red can"}, None, obs(0.0))
-        for i in range(2 if short else 7):
+        for i in range(ticks):
             policy.act(None, obs(0.05 * (i + 1)))
         runner.on_result(SkillCall("move_to", {"object": "red can"}),
-                         SkillResult(goal_id="g", skill="move_to", success=False, reason="stopped 0.3 m short"))
+                         SkillResult(goal_id="g", skill="move_to", success=success, reason="short" if not success else ""))
+    assert runner.policy_wrapper(type("Grasp", (Learner,), {"skill": "grasp"})()).skill == "grasp"
+    assert writer.recorder is None  # the grasp expert cannot label a learner's states: run unrecorded
     writer.detach()
     assert runner.policy_wrapper is None and runner.on_result is None
     reader = DatasetReader(tmp_path / "ds")
-    assert len(reader) == 1  # the 2-tick call is too short to keep
+    assert len(reader) == 2  # the 2-tick call is too short to keep
     meta = reader.load(0).meta
+    assert reader.load(0).done.tolist() == [False, False, False, True, True]
+    # the learner stopped after 3 ticks and its postcondition held: stopping there was right
+    assert reader.load(1).done.tolist() == [False, False, True] and reader.load(1).meta["success"] is True
     assert meta["source"] == "dagger" and meta["success"] is False and meta["steps"] == 5
     assert meta["outcome"]["learner"] == "tiny" and meta["outcome"]["task"] == "grasp_blue"
     assert meta["outcome"]["executed_steps"] == 7 and meta["outcome"]["label_end"].startswith("expert raised")
     assert meta["instruction"] == "drive up to the red can" and meta["camera"] == [8, 6] and meta["seed"] == 7
-    assert writer.per_skill["move_to"] == {"calls": 2, "learner_ok": 0, "episodes": 1, "steps": 5}
+    assert writer.per_skill["move_to"] == {"calls": 3, "learner_ok": 1, "episodes": 2, "steps": 8}
 
 
 def fake_embed(texts):
@@ -164,13 +170,13 @@ def test_fine_tuning_starts_from_the_checkpoint(tmp_path):
 def test_collect_dagger_in_mujoco(tmp_path, capsys):
     from test_neural import tiny_model
 
-    ck = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["nudge"]})
+    ck = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["move_to"]})
     out = tmp_path / "dg"
-    args = ["collect", "--dagger", "--skills", "nudge", "--episodes", "1", "--camera", "64x48", "--out", str(out),
+    args = ["collect", "--dagger", "--skills", "move_to", "--episodes", "1", "--camera", "64x48", "--out", str(out),
             "--checkpoint", str(ck), "--seed", "3"]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["per_skill"]["nudge"]["calls"] == 1 and summary["learner"].startswith("neural:")
+    assert summary["per_skill"]["move_to"]["calls"] == 1 and summary["learner"].startswith("neural:")
     reader = DatasetReader(out)
     assert len(reader) == 1
     ep = reader.load(0)
@@ -183,3 +189,5 @@ def test_collect_dagger_in_mujoco(tmp_path, capsys):
         assert "--" in capsys.readouterr().err
     assert main(["collect", "--skills", "nudge", "--episodes", "1", "--out", str(out), "--beta", "0.5"]) == 2
     assert "--dagger" in capsys.readouterr().err
+    assert main(["collect", "--dagger", "--skills", "grasp", "--episodes", "1", "--out", str(out)]) == 2
+    assert "cannot label" in capsys.readouterr().err and len(DatasetReader(out)) == 1

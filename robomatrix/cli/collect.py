@@ -119,7 +119,7 @@ def _run_tasks(args, camera, skills) -> int:
 
     try:
         summary = collect_tasks(args.out, names, args.episodes, suite=args.suite, seed=args.seed, camera=camera,
-                                skills=None if args.skills.strip() == "all" else skills, progress=progress)
+                                skills=skills, progress=progress)
     finally:
         bar.close()
     for row in summary["per_task"].values():
@@ -141,6 +141,13 @@ def _run_dagger(args, camera, skills) -> int:
         raise UsageError("--dagger records camera-perception runs, failed calls included: "
                          "drop --perception/--keep-failures.")
     _use_checkpoint(args.checkpoint)
+    able = dagger.labelling_skills()
+    if args.skills.strip() == "all":
+        skills = able
+    for skill in skills:
+        if skill not in able:
+            raise UsageError(f"--dagger: the scripted {skill} expert cannot label states another policy reached "
+                             f"(its phases wait for its own commands); DAgger covers {', '.join(able)}.")
     names = parse_tasks(args.tasks, args.suite) if args.tasks.strip() else []
     units = names or skills
     bar = tqdm(total=len(units) * args.episodes, desc="collect dagger", unit="ep", file=sys.stderr)
@@ -153,7 +160,7 @@ def _run_dagger(args, camera, skills) -> int:
         if names:
             summary = dagger.collect_dagger_tasks(
                 args.out, names, args.episodes, suite=args.suite, seed=args.seed, camera=camera, beta=args.beta,
-                skills=None if args.skills.strip() == "all" else skills, progress=progress)
+                skills=skills, progress=progress)
         else:
             summary = dagger.collect_dagger_skills(args.out, skills, args.episodes, seed=args.seed, camera=camera,
                                                    beta=args.beta, progress=progress)

@@ -11,10 +11,17 @@ learner reached, and trains on those labels next to the demonstrations.
 with `SkillRunner.policy_wrapper`). Every tick both policies see the same perception state and
 proprioception; with probability `beta` the expert's command is sent, otherwise the learner's
 (beta = 0: the learner alone decides where the robot goes, the classic choice after the first
-round). The recorded step is the *expert's* command (clipped to the robot's speed and workspace limits,
-not its acceleration limit, and with "hold" resolved, as in scripted demonstrations), the expert's done flag (true on every tick where
+round). Only experts that can label a state they did not lead to are asked (`SkillPolicy.labels_any_state`:
+`move_to` and `search`, whose commands follow from where perception sees the object now). A phase
+machine such as `grasp` waits for its own earlier commands to take effect ("arm at pre-grasp, then
+reach"): asked about a learner that has already reached, it says "pull the arm back", and a first
+round trained on such labels lost every grasp. Calls of the other skills run unrecorded.
+
+The recorded step is the *expert's* command (clipped to the robot's speed and workspace limits,
+not its acceleration limit; a "hold" is resolved to the expert's own last set-point, not to
+wherever the learner has moved the arm), the expert's done flag (true on every tick where
 the expert would stop: a learner that drives on past that point is taught to stop), phase and
-progress. The frame recorded is the one the learner saw (the runner renders every n-th tick; in
+progress; a call whose postcondition held also gets done on its last step. The frame recorded is the one the learner saw (the runner renders every n-th tick; in
 between the last frame is reused). The expert keeps its own phase memory; when it gives up (a
 phase over its time budget, a target it cannot see) or raises, labelling ends for that call and
 the learner goes on unrecorded, since the expert has no answer there.
@@ -46,6 +53,13 @@ from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
 from robomatrix.skills.registry import make_policy
 
 MIN_LABELLED_STEPS = 3  # shorter labelled stretches are not written
+
+
+def labelling_skills() -> list[str]:
+    """The skills whose scripted expert can label states another policy reached (labels_any_state)."""
+    from robomatrix.skills.specs import skill_names
+
+    return [name for name in skill_names() if make_policy("scripted", name).labels_any_state]
 
 
 @dataclass
@@ -90,19 +104,22 @@ class DaggerRecorder(SkillPolicy):
         self.run = LabelledRun()
         self._start_obs = obs
         self._rgb, self._depth = obs.rgb, obs.depth
-        self._arm = tuple(float(v) for v in obs.ee_position)  # the commanded arm/gripper the robot holds
-        self._gripper = 1.0 if obs.gripper_opening > 0.9 else 0.0
+        arm = tuple(float(v) for v in obs.ee_position)
+        gripper = 1.0 if obs.gripper_opening > 0.9 else 0.0  # commanded, not measured: a held can keeps it ajar
+        self._arm, self._gripper = arm, gripper  # the set-points the robot holds (what was sent)
+        self._expert_arm, self._expert_gripper = arm, gripper  # the set-points the expert has asked for
         self._base = tuple(float(v) for v in obs.base_velocity)
         self._labelling = True
 
-    def _resolve(self, action: Action, accelerate: bool = True) -> tuple[np.ndarray, tuple, float, tuple]:
+    def _resolve(self, action: Action, label: bool = False) -> tuple[np.ndarray, tuple, float, tuple]:
         """(action row, arm, gripper, base velocity) of `action` after the robot's clipping, holds
-        resolved. `accelerate=False`: speed and workspace limits only. A label is what the expert
-        commands, not the part of it the base could reach in one tick from the learner's velocity."""
-        previous = self._base if accelerate else tuple(action.base_velocity)
-        applied = clip_action(action, self.robot_config, previous)
-        arm = applied.arm_target if applied.arm_target is not None else self._arm
-        gripper = applied.gripper if applied.gripper is not None else self._gripper
+        resolved. A `label` is what the expert commands: speed and workspace limits only (not the part
+        of it the base could reach in one tick from the learner's velocity), and its "hold" means the
+        expert's own last set-point, not wherever the learner has put the arm."""
+        applied = clip_action(action, self.robot_config, tuple(action.base_velocity) if label else self._base)
+        held_arm, held_gripper = (self._expert_arm, self._expert_gripper) if label else (self._arm, self._gripper)
+        arm = applied.arm_target if applied.arm_target is not None else held_arm
+        gripper = applied.gripper if applied.gripper is not None else held_gripper
         row = np.array([*applied.base_velocity, arm[0], arm[1], gripper], np.float32)
         return row, arm, gripper, tuple(applied.base_velocity)
 
@@ -120,8 +137,8 @@ class DaggerRecorder(SkillPolicy):
                 self._labelling, self.run.label_end = False, f"expert gave up: {expert_step.message}"
                 expert_step = None
         if expert_step is not None:
-            label = _hold(expert_step.action) if expert_step.done else expert_step.action
-            row, _, _, _ = self._resolve(label, accelerate=False)
+            command = _hold(expert_step.action) if expert_step.done else expert_step.action
+            row, self._expert_arm, self._expert_gripper, _ = self._resolve(command, label=True)
             phase = str(getattr(self.expert, "phase", "") or "")
             if phase not in self.run.phases:
                 self.run.phases.append(phase)
@@ -170,13 +187,13 @@ class DaggerWriter:
         self.runner, self.recorder = None, None
 
     def _wrap(self, policy: SkillPolicy) -> SkillPolicy:
-        if self.only is not None and policy.skill not in self.only:
-            self.recorder = None
-            return policy
+        expert = make_policy("scripted", policy.skill)
+        self.recorder = None
+        if (self.only is not None and policy.skill not in self.only) or not expert.labels_any_state:
+            return policy  # runs as made, unrecorded
         learner = policy if self.learner == getattr(self.runner.config, "policy_kind", "") \
             else make_policy(self.learner, policy.skill)
-        self.recorder = DaggerRecorder(learner, make_policy("scripted", policy.skill), self.runner.robot.config,
-                                       self.beta, self.rng)
+        self.recorder = DaggerRecorder(learner, expert, self.runner.robot.config, self.beta, self.rng)
         return self.recorder
 
     def _finish(self, call, result) -> None:
@@ -189,6 +206,10 @@ class DaggerWriter:
         row["learner_ok"] += bool(result.success)
         if len(run.action) < MIN_LABELLED_STEPS:
             return
+        if result.success and not run.label_end:
+            # the learner stopped here and the postcondition held: here was a right time to stop (it may
+            # stop a tick before the expert's own "settled" test would have)
+            run.done[-1] = True
         args = dict(call.args)
         camera = run.rgb[0].shape[1::-1] if run.rgb[0] is not None else (0, 0)
         meta = EpisodeMeta(

@@ -54,6 +54,12 @@ class SkillPolicy(abc.ABC):
     """One execution of one meta-skill (a fresh instance per execution)."""
 
     skill: str = ""
+    # True when the command is a function of the current perception state and proprioception (phase
+    # memory does not gate it), so the policy can label states another policy reached (DAgger,
+    # skills.data.dagger). A phase machine whose next phase waits for its own earlier commands to
+    # take effect (grasp: "arm at pre-grasp, then reach") would label a learner that already reached
+    # with "pull the arm back": such experts leave this False.
+    labels_any_state: bool = False
 
     @abc.abstractmethod
     def reset(self, args: dict[str, Any], state, obs: Observation) -> None:

@@ -40,6 +40,7 @@ class MoveToPolicy(Phased):
     """P-control on the perceived position (re-observed on every camera frame while driving)."""
 
     PHASES = (("locate", 1.0), ("drive", 35.0))
+    labels_any_state = True  # drive: P-control on where the object is now
 
     def setup(self, state, obs):
         self.name = self.args["object"]

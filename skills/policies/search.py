@@ -16,6 +16,7 @@ class SearchPolicy(Phased):
     view, and turn to face it. Fails after a full turn without seeing it."""
 
     PHASES = (("look", 1.0), ("turn", 14.0), ("centre", 6.0), ("reacquire", 6.0))
+    labels_any_state = True  # turn until perception has it in view, then face it
 
     def setup(self, state, obs):
         self.name = self.args["object"]
