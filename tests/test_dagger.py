@@ -191,3 +191,22 @@ def test_collect_dagger_in_mujoco(tmp_path, capsys):
     assert "--dagger" in capsys.readouterr().err
     assert main(["collect", "--dagger", "--skills", "grasp", "--episodes", "1", "--out", str(out)]) == 2
     assert "cannot label" in capsys.readouterr().err and len(DatasetReader(out)) == 1
+
+
+def test_search_instruction_says_where_the_object_was_last_seen():
+    from robomatrix.skills.data.instructions import instruction_text
+
+    class Seen:
+        def __init__(self, y):
+            self.position_base = (0.3, y, 0.06)
+
+    class State:
+        def get(self, name):
+            return {"red can": Seen(-0.4), "box": Seen(0.2)}.get(name)
+
+    # the scripted search turns towards the side it last saw the object on: the network is told
+    assert instruction_text("search", {"object": "red can"}, State()) == \
+        "look around for the red can, last seen on your right"
+    assert instruction_text("search", {"object": "box"}, State()) == "look around for the box, last seen on your left"
+    assert instruction_text("search", {"object": "bin"}, State()) == "look around for the bin"
+    assert instruction_text("grasp", {"object": "red can"}, State()) == "grasp the red can"

@@ -126,7 +126,7 @@ def test_merge_appends_renumbered_episodes(tmp_path, capsys):
     write_tiny_dataset(tmp_path / "a", EPISODES[:2], seed=1)
     write_tiny_dataset(tmp_path / "b", EPISODES[2:], seed=2)
     assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "a")]) == 0
-    assert json.loads(capsys.readouterr().out) == {"added": 2, "episodes": 4}
+    assert json.loads(capsys.readouterr().out) == {"added": 2, "skipped": 0, "episodes": 4}
     merged, b = DatasetReader(tmp_path / "a"), DatasetReader(tmp_path / "b")
     assert [m["id"] for m in merged.meta] == [0, 1, 2, 3]
     assert [m["instruction"] for m in merged.meta] == [e[1] for e in EPISODES]
@@ -134,3 +134,10 @@ def test_merge_appends_renumbered_episodes(tmp_path, capsys):
     np.testing.assert_array_equal(merged.load(3).action, b.load(1).action)
     np.testing.assert_array_equal(merged.load(3).rgb(0), b.load(1).rgb(0))
     assert main(["dataset", "merge", str(tmp_path / "a"), "--into", str(tmp_path / "a")]) == 2
+    capsys.readouterr()
+    assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "c"), "--skills", "nudge"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"added": 1, "skipped": 1, "episodes": 1}
+    assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "c"), "--exclude-skills",
+                 "nudge"]) == 0
+    assert [m["skill"] for m in DatasetReader(tmp_path / "c").meta] == ["nudge", "grasp"]
+    assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "c"), "--skills", "nudj"]) == 2

@@ -21,6 +21,8 @@ def add_arguments(parser) -> None:
     merge = sub.add_parser("merge", help="append the episodes of other datasets to a dataset (renumbered)")
     merge.add_argument("sources", nargs="+", help="dataset folders to copy episodes from, in order")
     merge.add_argument("--into", required=True, help="dataset folder to append to (created if missing)")
+    merge.add_argument("--skills", default="", help="only episodes of these skills (comma-separated; default: all)")
+    merge.add_argument("--exclude-skills", default="", help="leave out episodes of these skills (comma-separated)")
     merge.set_defaults(handler=run_merge)
 
 
@@ -46,7 +48,10 @@ def run_view(args) -> int:
 
 
 def run_merge(args) -> int:
+    from robomatrix.cli.collect import parse_skills
     from robomatrix.skills.data.format import merge_datasets
 
-    print(json.dumps(merge_datasets(args.sources, args.into)))
+    only = parse_skills(args.skills) if args.skills.strip() else None
+    leave = parse_skills(args.exclude_skills) if args.exclude_skills.strip() else None
+    print(json.dumps(merge_datasets(args.sources, args.into, skills=only, exclude_skills=leave)))
     return 0

@@ -100,7 +100,7 @@ class TeleopRecorder:
         call = SkillCall(self.skill, self.args)
         height, width = self.rgb[0].shape[:2]
         meta = EpisodeMeta(
-            skill=self.skill, instruction=instruction_text(self.skill, self.args), steps=steps, success=bool(ok),
+            skill=self.skill, instruction=instruction_text(self.skill, self.args, self._start_state), steps=steps, success=bool(ok),
             source="teleop", args=dict(self.args), call=call.to_text(), scene=self.scene, seed=self.seed,
             control_rate_hz=self.control_rate_hz, camera=(int(width), int(height)),
             oracle={"perception": False, "policy": False, "setup_perception": False},

@@ -77,6 +77,7 @@ class LabelledRun:
     executed_steps: int = 0  # ticks run, labelled or not
     expert_ticks: int = 0  # ticks on which the expert's command was sent (beta)
     label_end: str = ""  # why labelling stopped before the call ended ("" = it did not)
+    instruction: str = ""  # the call's instruction, from the perception state when it started
 
 
 def _hold(action: Action) -> Action:
@@ -101,7 +102,7 @@ class DaggerRecorder(SkillPolicy):
         self.learner.reset(args, state, obs)
         self.expert.reset(args, state, obs)
         self.args = dict(args)
-        self.run = LabelledRun()
+        self.run = LabelledRun(instruction=instruction_text(self.skill, args, state))
         self._start_obs = obs
         self._rgb, self._depth = obs.rgb, obs.depth
         arm = tuple(float(v) for v in obs.ee_position)
@@ -213,7 +214,7 @@ class DaggerWriter:
         args = dict(call.args)
         camera = run.rgb[0].shape[1::-1] if run.rgb[0] is not None else (0, 0)
         meta = EpisodeMeta(
-            skill=call.skill, instruction=instruction_text(call.skill, args), steps=len(run.action),
+            skill=call.skill, instruction=run.instruction or instruction_text(call.skill, args), steps=len(run.action),
             success=bool(result.success), source="dagger", args=args, call=call.to_text(),
             scene=str(self.context.get("scene", "")), seed=int(self.context.get("seed", 0)),
             control_rate_hz=float(self.runner.config.control_rate_hz), camera=camera,

@@ -130,20 +130,24 @@ class DatasetWriter:
         return meta
 
 
-def merge_datasets(sources, dest) -> dict:
+def merge_datasets(sources, dest, skills=None, exclude_skills=None) -> dict:
     """Append every episode of dataset folders `sources` to dataset `dest` (created if missing),
     in order: episode files are copied and renumbered, metadata kept (its `merged_from` says where
-    each came from). Returns {"added", "episodes"}."""
+    each came from). Only episodes of `skills` (all when None), none of `exclude_skills`.
+    Returns {"added", "skipped", "episodes"}."""
     import shutil
 
     dest = Path(dest)
     writer = DatasetWriter(dest)
-    added = 0
+    added = skipped = 0
     for src in sources:
         src = Path(src)
         if src.resolve() == dest.resolve():
             raise UsageError(f"cannot merge {src} into itself.")
         for row in read_index(src):
+            if (skills is not None and row.get("skill") not in skills) or row.get("skill") in (exclude_skills or ()):
+                skipped += 1
+                continue
             new_id = writer.next_id
             meta = {**row, "id": new_id, "file": f"episode_{new_id:06d}.npz",
                     "merged_from": f"{src}/{row['file']}"}
@@ -152,7 +156,7 @@ def merge_datasets(sources, dest) -> dict:
                 f.write(json.dumps(meta) + "\n")
             writer.next_id += 1
             added += 1
-    return {"added": added, "episodes": writer.next_id}
+    return {"added": added, "skipped": skipped, "episodes": writer.next_id}
 
 
 def read_index(root) -> list[dict]:

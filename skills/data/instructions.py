@@ -6,6 +6,8 @@ template fall back to `SkillCall.to_text()`.
 """
 from __future__ import annotations
 
+import math
+
 from robomatrix.messages import SkillCall
 
 TEMPLATES = {
@@ -21,8 +23,19 @@ TEMPLATES = {
 }
 
 
-def instruction_text(skill: str, args: dict) -> str:
-    """The instruction sentence for `skill(**args)` (args validated, defaults filled)."""
+def instruction_text(skill: str, args: dict, state=None) -> str:
+    """The instruction sentence for `skill(**args)` (args validated, defaults filled).
+
+    `state`, the PerceptionState when the call starts, adds what the network cannot see but the
+    scripted expert acts on: a `search` for an object perception remembers (seen before, now out
+    of view or not) says on which side it was last seen, "look around for the red can, last seen
+    on your right"; the expert turns that way (bearing < 0: right), and a policy that only has the
+    current image could not know which way to turn."""
+    if skill == "search" and state is not None:
+        obj = state.get(args.get("object", "")) if hasattr(state, "get") else None
+        if obj is not None:
+            side = "right" if math.atan2(float(obj.position_base[1]), float(obj.position_base[0])) < 0 else "left"
+            return f"look around for the {args['object']}, last seen on your {side}"
     if skill == "nudge":
         return f"nudge {args.get('direction', 'forward')} by {100.0 * float(args.get('amount') or 0.05):.0f} cm"
     template = TEMPLATES.get(skill)

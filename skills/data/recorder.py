@@ -46,6 +46,7 @@ class Recording:
     postcondition_ok: bool = False
     reason: str = ""
     duration_s: float = 0.0
+    instruction: str = ""  # the call's instruction, from the perception state when it started
 
 
 def _resolved(applied: Action, arm, gripper) -> tuple[np.ndarray, tuple, float]:
@@ -67,6 +68,7 @@ def record_episode(robot, perception, call: SkillCall, expert: str = "scripted",
     obs = robot.get_observation()
     state = perception.update(obs)
     start_obs, start_state = obs, state
+    rec.instruction = instruction_text(call.skill, args, start_state)
     policy.reset(args, state, obs)
     arm = tuple(float(v) for v in obs.ee_position)
     gripper = 1.0 if obs.gripper_opening > 0.9 else 0.0  # commanded, not measured: a held can keeps it ajar
@@ -169,7 +171,7 @@ def collect(out, skills: list[str], episodes: int, seed: int = 0, camera: tuple[
                     failed.append(f"seed {scene_seed}: {rec.reason}")
                 if (success or keep_failures) and rec.action:
                     meta = EpisodeMeta(
-                        skill=skill, instruction=instruction_text(skill, args), steps=len(rec.action),
+                        skill=skill, instruction=rec.instruction, steps=len(rec.action),
                         success=success, source="scripted", args=args, call=SkillCall(skill, args).to_text(),
                         scene=sc.scene, seed=scene_seed, control_rate_hz=20.0,
                         oracle={"perception": oracle_perception, "policy": False, "setup_perception": oracle_perception},
@@ -235,7 +237,7 @@ def collect_tasks(out, task_names: list[str], episodes: int, suite: str = "core"
                         break
                     if skills is None or call.skill in skills:
                         meta = EpisodeMeta(
-                            skill=call.skill, instruction=instruction_text(call.skill, args), steps=len(rec.action),
+                            skill=call.skill, instruction=rec.instruction, steps=len(rec.action),
                             success=True, source="scripted", args=args, call=call.to_text(),
                             scene=spec.scene, seed=scene_seed, control_rate_hz=20.0,
                             oracle={"perception": False, "policy": False, "setup_perception": False},

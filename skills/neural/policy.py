@@ -142,7 +142,7 @@ class NeuralSkillPolicy(SkillPolicy):
         self._torch = torch
         cfg = self.model.config
         dev = next(self.model.parameters()).device
-        self.instruction = instruction_text(self.skill, args)
+        self.instruction = instruction_text(self.skill, args, state)
         self._embedding = torch.as_tensor(embed_instructions([self.instruction]), device=dev)
         self._ensembler = TemporalEnsembler(cfg.chunk_size, ensemble_decay_for(cfg, self.skill))
         self._start_obs, self._tick, self._image = obs, 0, None
