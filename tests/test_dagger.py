@@ -210,3 +210,17 @@ def test_search_instruction_says_where_the_object_was_last_seen():
     assert instruction_text("search", {"object": "box"}, State()) == "look around for the box, last seen on your left"
     assert instruction_text("search", {"object": "bin"}, State()) == "look around for the bin"
     assert instruction_text("grasp", {"object": "red can"}, State()) == "grasp the red can"
+
+
+def test_a_learner_stopping_where_the_expert_would_go_on_is_overridden():
+    class Quitter(Learner):
+        def act(self, state, o):
+            return PolicyStep(Action((0.0, 0.0, 0.0), None, None), done=True)
+
+    rec = DaggerRecorder(Quitter(), Expert(), RobotConfig())
+    rec.reset({"object": "red can"}, None, obs(0.0))
+    sent = [rec.act(None, obs(0.05 * (i + 1))) for i in range(4)]
+    # ticks 1-3: the expert would go on, so the call goes on (and the labels say "not done");
+    # tick 4: the expert would stop too, so the learner's stop ends the call
+    assert [s.done for s in sent] == [False, False, False, True]
+    assert rec.run.stops_overridden == 3 and rec.run.done == [False, False, False, True]

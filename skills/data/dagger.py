@@ -21,7 +21,10 @@ The recorded step is the *expert's* command (clipped to the robot's speed and wo
 not its acceleration limit; a "hold" is resolved to the expert's own last set-point, not to
 wherever the learner has moved the arm), the expert's done flag (true on every tick where
 the expert would stop: a learner that drives on past that point is taught to stop), phase and
-progress; a call whose postcondition held also gets done on its last step. The frame recorded is the one the learner saw (the runner renders every n-th tick; in
+progress. While the expert is labelling, the call ends when the expert would stop, not before: a
+learner's done where the expert would go on is recorded as a mistake (done label 0) and the learner
+drives on, so a `search` the learner gives up after 1.5 s is labelled through the whole turn (else
+each round would reach only a little further); a call whose postcondition held also gets done on its last step. The frame recorded is the one the learner saw (the runner renders every n-th tick; in
 between the last frame is reused). The expert keeps its own phase memory; when it gives up (a
 phase over its time budget, a target it cannot see) or raises, labelling ends for that call and
 the learner goes on unrecorded, since the expert has no answer there.
@@ -76,6 +79,7 @@ class LabelledRun:
     phases: list = field(default_factory=list)
     executed_steps: int = 0  # ticks run, labelled or not
     expert_ticks: int = 0  # ticks on which the expert's command was sent (beta)
+    stops_overridden: int = 0  # ticks on which the learner said done but the expert would have gone on
     label_end: str = ""  # why labelling stopped before the call ended ("" = it did not)
     instruction: str = ""  # the call's instruction, from the perception state when it started
 
@@ -153,6 +157,11 @@ class DaggerRecorder(SkillPolicy):
             run.progress.append(float(expert_step.progress))
         use_expert = expert_step is not None and self.beta > 0 and self.rng.random() < self.beta
         step = expert_step if use_expert else learner_step
+        if step.done and expert_step is not None and not expert_step.done:
+            # the learner stops where the expert would go on: recorded (done label 0), and the call goes on
+            # so the states after a too-early stop get labels too (else each round reaches a bit further)
+            self.run.stops_overridden += 1
+            step = PolicyStep(step.action, done=False, progress=step.progress, message=step.message)
         self.run.expert_ticks += use_expert
         self.run.executed_steps += 1
         sent = _hold(step.action) if step.done else step.action
@@ -222,6 +231,7 @@ class DaggerWriter:
             outcome={"postcondition_ok": bool(result.success), "reason": result.reason,
                      "duration_s": result.duration_s, "expert": "scripted", "learner": self.learner_name or self.learner,
                      "beta": self.beta, "executed_steps": run.executed_steps, "expert_ticks": run.expert_ticks,
+                     "stops_overridden": run.stops_overridden,
                      "label_end": run.label_end, **({"task": self.context["task"]} if "task" in self.context else {})},
             phases=run.phases)
         depth = run.depth if all(d is not None for d in run.depth) else None
