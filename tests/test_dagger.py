@@ -184,7 +184,7 @@ def test_collect_dagger_in_mujoco(tmp_path, capsys):
     assert not any(ep.meta["oracle"].values())
     assert np.isfinite(ep.action).all() and ep.rgb(0).shape == (48, 64, 3)
     assert ep.meta["outcome"]["executed_steps"] >= len(ep)
-    for bad in (["--beta", "1.5"], ["--perception", "oracle"]):
+    for bad in (["--beta", "1.5"], ["--perception", "oracle"], ["--early-stop", "never"]):
         assert main(args + bad) == 2
         assert "--" in capsys.readouterr().err
     assert main(["collect", "--skills", "nudge", "--episodes", "1", "--out", str(out), "--beta", "0.5"]) == 2
@@ -224,3 +224,22 @@ def test_a_learner_stopping_where_the_expert_would_go_on_is_overridden():
     # tick 4: the expert would stop too, so the learner's stop ends the call
     assert [s.done for s in sent] == [False, False, False, True]
     assert rec.run.stops_overridden == 3 and rec.run.done == [False, False, False, True]
+
+
+def test_handover_lets_the_expert_drive_after_a_too_early_stop():
+    class StopsAtTwo(Learner):
+        def act(self, state, o):
+            self.ticks += 1
+            return PolicyStep(Action((0.1, 0.0, 0.0), None, None), done=self.ticks >= 2)
+
+    rec = DaggerRecorder(StopsAtTwo(), Expert(), RobotConfig(), early_stop="handover")
+    rec.reset({"object": "red can"}, None, obs(0.0))
+    sent = [rec.act(None, obs(0.05 * (i + 1))) for i in range(4)]
+    # tick 1: the learner drives; tick 2: it stops too early, so the expert's command goes out from there
+    # on (HG-DAgger) and the call ends where the expert stops (tick 4), not the learner
+    assert [s.action.base_velocity for s in sent[:3]] == [(0.1, 0.0, 0.0), (0.0, 0.1, 0.0), (0.0, 0.1, 0.0)]
+    assert [s.done for s in sent] == [False, False, False, True]
+    assert rec.run.handover_tick == 1 and rec.run.expert_ticks == 3 and rec.run.stops_overridden == 1
+    assert rec.run.done == [False, False, False, True]
+    with pytest.raises(UsageError, match="unknown early-stop rule 'never'"):
+        DaggerRecorder(StopsAtTwo(), Expert(), RobotConfig(), early_stop="never")

@@ -28,6 +28,9 @@ def add_arguments(parser) -> None:
                              "state it reaches (source 'dagger'); with --tasks through the whole stack, replans included")
     parser.add_argument("--beta", type=float, default=0.0,
                         help="with --dagger: chance per tick that the expert's command is sent instead (default: 0)")
+    parser.add_argument("--early-stop", default="override", metavar="RULE",
+                        help="with --dagger: when the learner stops where the expert would go on, 'override' (the "
+                             "learner drives on, default) or 'handover' (the expert drives to the end of the call)")
     parser.add_argument("--checkpoint", default="", help="with --dagger: the learner's checkpoint folder "
                                                          "(default: checkpoints/neural_skills)")
     parser.set_defaults(handler=run)
@@ -64,8 +67,8 @@ def run(args) -> int:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}.")
     camera = parse_camera(args.camera or ("320x240" if args.dagger else "160x120"))
     skills = parse_skills(args.skills)
-    if not args.dagger and (args.beta != 0.0 or args.checkpoint):
-        raise UsageError("--beta and --checkpoint go with --dagger.")
+    if not args.dagger and (args.beta != 0.0 or args.checkpoint or args.early_stop != "override"):
+        raise UsageError("--beta, --early-stop and --checkpoint go with --dagger.")
     from tqdm import tqdm
 
     if args.dagger:
@@ -119,7 +122,7 @@ def _run_tasks(args, camera, skills) -> int:
 
     try:
         summary = collect_tasks(args.out, names, args.episodes, suite=args.suite, seed=args.seed, camera=camera,
-                                skills=skills, progress=progress)
+                                skills=skills, progress=progress, early_stop=args.early_stop)
     finally:
         bar.close()
     for row in summary["per_task"].values():
@@ -137,6 +140,8 @@ def _run_dagger(args, camera, skills) -> int:
 
     if not 0.0 <= args.beta <= 1.0:
         raise UsageError(f"--beta must be within [0, 1], got {args.beta}.")
+    if args.early_stop not in dagger.EARLY_STOP_RULES:
+        raise UsageError(f"--early-stop must be one of {', '.join(dagger.EARLY_STOP_RULES)}, got '{args.early_stop}'.")
     if args.perception != "rgbd" or args.keep_failures:
         raise UsageError("--dagger records camera-perception runs, failed calls included: "
                          "drop --perception/--keep-failures.")
@@ -160,10 +165,10 @@ def _run_dagger(args, camera, skills) -> int:
         if names:
             summary = dagger.collect_dagger_tasks(
                 args.out, names, args.episodes, suite=args.suite, seed=args.seed, camera=camera, beta=args.beta,
-                skills=skills, progress=progress)
+                skills=skills, progress=progress, early_stop=args.early_stop)
         else:
             summary = dagger.collect_dagger_skills(args.out, skills, args.episodes, seed=args.seed, camera=camera,
-                                                   beta=args.beta, progress=progress)
+                                                   beta=args.beta, progress=progress, early_stop=args.early_stop)
     finally:
         bar.close()
     print(json.dumps(summary))

@@ -23,8 +23,13 @@ wherever the learner has moved the arm), the expert's done flag (true on every t
 the expert would stop: a learner that drives on past that point is taught to stop), phase and
 progress. While the expert is labelling, the call ends when the expert would stop, not before: a
 learner's done where the expert would go on is recorded as a mistake (done label 0) and the learner
-drives on, so a `search` the learner gives up after 1.5 s is labelled through the whole turn (else
-each round would reach only a little further); a call whose postcondition held also gets done on its last step. The frame recorded is the one the learner saw (the runner renders every n-th tick; in
+drives on (`early_stop="override"`), so a `search` the learner gives up after 1.5 s is labelled
+through the whole turn (else each round would reach only a little further). With
+`early_stop="handover"` the expert takes the robot from that tick to the end of the call instead
+(the rule of HG-DAgger, Kelly et al. 2019: the expert takes over where the learner errs, and the
+stretch it drives is recorded): the labels after a too-early stop are then on states the expert
+leads to, not on wherever an unsure learner wanders while overridden. A call whose postcondition
+held also gets done on its last step. The frame recorded is the one the learner saw (the runner renders every n-th tick; in
 between the last frame is reused). The expert keeps its own phase memory; when it gives up (a
 phase over its time budget, a target it cannot see) or raises, labelling ends for that call and
 the learner goes on unrecorded, since the expert has no answer there.
@@ -56,6 +61,13 @@ from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
 from robomatrix.skills.registry import make_policy
 
 MIN_LABELLED_STEPS = 3  # shorter labelled stretches are not written
+EARLY_STOP_RULES = ("override", "handover")  # what follows a learner's stop where the expert would go on
+
+
+def check_early_stop(rule: str) -> str:
+    if rule not in EARLY_STOP_RULES:
+        raise UsageError(f"unknown early-stop rule {rule!r}; choose one of: {', '.join(EARLY_STOP_RULES)}.")
+    return rule
 
 
 def labelling_skills() -> list[str]:
@@ -80,6 +92,7 @@ class LabelledRun:
     executed_steps: int = 0  # ticks run, labelled or not
     expert_ticks: int = 0  # ticks on which the expert's command was sent (beta)
     stops_overridden: int = 0  # ticks on which the learner said done but the expert would have gone on
+    handover_tick: int = -1  # executed tick at which the expert took over (early_stop="handover"; -1: never)
     label_end: str = ""  # why labelling stopped before the call ended ("" = it did not)
     instruction: str = ""  # the call's instruction, from the perception state when it started
 
@@ -93,9 +106,11 @@ class DaggerRecorder(SkillPolicy):
     labels on the states reached (module docstring). `robot_config` gives the safety limits."""
 
     def __init__(self, learner: SkillPolicy, expert: SkillPolicy, robot_config, beta: float = 0.0,
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None, early_stop: str = "override"):
         if not 0.0 <= beta <= 1.0:
             raise UsageError(f"DAgger beta must be within [0, 1], got {beta!r}.")
+        check_early_stop(early_stop)
+        self.early_stop = early_stop
         self.learner, self.expert = learner, expert
         self.skill = expert.skill = learner.skill
         self.robot_config, self.beta = robot_config, float(beta)
@@ -155,13 +170,18 @@ class DaggerRecorder(SkillPolicy):
             run.done.append(bool(expert_step.done))
             run.phase.append(run.phases.index(phase))
             run.progress.append(float(expert_step.progress))
-        use_expert = expert_step is not None and self.beta > 0 and self.rng.random() < self.beta
+        handed_over = expert_step is not None and self.run.handover_tick >= 0
+        use_expert = expert_step is not None and (handed_over or (self.beta > 0 and self.rng.random() < self.beta))
         step = expert_step if use_expert else learner_step
         if step.done and expert_step is not None and not expert_step.done:
             # the learner stops where the expert would go on: recorded (done label 0), and the call goes on
-            # so the states after a too-early stop get labels too (else each round reaches a bit further)
+            # so the states after a too-early stop get labels too (else each round reaches a bit further):
+            # driven on by the learner ("override") or by the expert from here on ("handover")
             self.run.stops_overridden += 1
-            step = PolicyStep(step.action, done=False, progress=step.progress, message=step.message)
+            if self.early_stop == "handover":
+                self.run.handover_tick, use_expert, step = self.run.executed_steps, True, expert_step
+            else:
+                step = PolicyStep(step.action, done=False, progress=step.progress, message=step.message)
         self.run.expert_ticks += use_expert
         self.run.executed_steps += 1
         sent = _hold(step.action) if step.done else step.action
@@ -174,9 +194,10 @@ class DaggerWriter:
     as an episode of dataset `out` when the call ends (`SkillRunner.on_result`)."""
 
     def __init__(self, out, learner: str = "neural", beta: float = 0.0, seed: int = 0,
-                 learner_name: str = ""):
+                 learner_name: str = "", early_stop: str = "override"):
         self.writer = DatasetWriter(out)
         self.learner, self.beta, self.learner_name = learner, float(beta), learner_name
+        self.early_stop = check_early_stop(early_stop)
         self.rng = np.random.default_rng(seed)
         self.context: dict[str, Any] = {}  # scene, seed, task: written into each episode's metadata
         self.only: set[str] | None = None  # record only these skills (None: all)
@@ -203,7 +224,8 @@ class DaggerWriter:
             return policy  # runs as made, unrecorded
         learner = policy if self.learner == getattr(self.runner.config, "policy_kind", "") \
             else make_policy(self.learner, policy.skill)
-        self.recorder = DaggerRecorder(learner, expert, self.runner.robot.config, self.beta, self.rng)
+        self.recorder = DaggerRecorder(learner, expert, self.runner.robot.config, self.beta, self.rng,
+                                       early_stop=self.early_stop)
         return self.recorder
 
     def _finish(self, call, result) -> None:
@@ -231,7 +253,8 @@ class DaggerWriter:
             outcome={"postcondition_ok": bool(result.success), "reason": result.reason,
                      "duration_s": result.duration_s, "expert": "scripted", "learner": self.learner_name or self.learner,
                      "beta": self.beta, "executed_steps": run.executed_steps, "expert_ticks": run.expert_ticks,
-                     "stops_overridden": run.stops_overridden,
+                     "stops_overridden": run.stops_overridden, "early_stop": self.early_stop,
+                     "handover_tick": run.handover_tick,
                      "label_end": run.label_end, **({"task": self.context["task"]} if "task" in self.context else {})},
             phases=run.phases)
         depth = run.depth if all(d is not None for d in run.depth) else None
@@ -250,7 +273,8 @@ def _learner_name(learner: str) -> str:
 
 def collect_dagger_tasks(out, task_names: list[str], episodes: int, suite: str = "core", seed: int = 0,
                          camera: tuple[int, int] = (320, 240), beta: float = 0.0, learner: str = "neural",
-                         skills: list[str] | None = None, progress: Callable[[str, bool], None] | None = None) -> dict:
+                         skills: list[str] | None = None, progress: Callable[[str, bool], None] | None = None,
+                         early_stop: str = "override") -> dict:
     """Run `episodes` episodes of each task of `suite` in `task_names` with the `learner` policy kind
     through the whole stack (rule planner, executive with replanning), recording the expert's labels
     of every skill call (only `skills` when given) into dataset `out`.
@@ -263,9 +287,11 @@ def collect_dagger_tasks(out, task_names: list[str], episodes: int, suite: str =
     from robomatrix.sim.tasks import OracleState
     from robomatrix.sim.tasks import task as task_spec
 
-    dagger = DaggerWriter(out, learner=learner, beta=beta, seed=seed, learner_name=_learner_name(learner))
+    dagger = DaggerWriter(out, learner=learner, beta=beta, seed=seed, learner_name=_learner_name(learner),
+                          early_stop=early_stop)
     dagger.only = set(skills) if skills else None
-    summary: dict = {"per_task": {}, "out": str(out), "suite": suite, "beta": beta, "learner": dagger.learner_name}
+    summary: dict = {"per_task": {}, "out": str(out), "suite": suite, "beta": beta, "learner": dagger.learner_name,
+                     "early_stop": early_stop}
     wall0 = time.perf_counter()
     specs = [task_spec(name, suite) for name in task_names]
     session = SimSession(RunConfig(policy=learner, camera_width=camera[0], camera_height=camera[1]))
@@ -298,7 +324,7 @@ def collect_dagger_tasks(out, task_names: list[str], episodes: int, suite: str =
 
 def collect_dagger_skills(out, skills: list[str], episodes: int, seed: int = 0, camera: tuple[int, int] = (320, 240),
                           beta: float = 0.0, learner: str = "neural",
-                          progress: Callable[[str, bool], None] | None = None) -> dict:
+                          progress: Callable[[str, bool], None] | None = None, early_stop: str = "override") -> dict:
     """`episodes` calls of each skill in its `skills.evaluate` scenario (set-up run by the scripted
     policies, scene seed `seed + episode`), the skill under test driven by `learner` and labelled by
     the expert into dataset `out`. A set-up that fails is skipped. Returns {"per_skill", "wall_time_s"}."""
@@ -307,8 +333,10 @@ def collect_dagger_skills(out, skills: list[str], episodes: int, seed: int = 0, 
     from robomatrix.skills.evaluate import scenario
     from robomatrix.skills.specs import validate_call
 
-    dagger = DaggerWriter(out, learner=learner, beta=beta, seed=seed, learner_name=_learner_name(learner))
-    summary: dict = {"out": str(out), "beta": beta, "learner": dagger.learner_name, "setup_failed": 0}
+    dagger = DaggerWriter(out, learner=learner, beta=beta, seed=seed, learner_name=_learner_name(learner),
+                          early_stop=early_stop)
+    summary: dict = {"out": str(out), "beta": beta, "learner": dagger.learner_name, "setup_failed": 0,
+                     "early_stop": early_stop}
     wall0 = time.perf_counter()
     session = SimSession(RunConfig(policy="scripted", camera_width=camera[0], camera_height=camera[1]))
     try:
