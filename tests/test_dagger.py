@@ -243,3 +243,25 @@ def test_handover_lets_the_expert_drive_after_a_too_early_stop():
     assert rec.run.done == [False, False, False, True]
     with pytest.raises(UsageError, match="unknown early-stop rule 'never'"):
         DaggerRecorder(StopsAtTwo(), Expert(), RobotConfig(), early_stop="never")
+
+
+def test_position_over_expert_carries_again_when_the_base_left_the_spot():
+    """The expert labels position_over for DAgger: its 'lower' phase must not say done once another
+    policy has driven the base away from where the can was lowered."""
+    from robomatrix.skills.policies.place import PositionOverPolicy
+
+    def at(x):
+        o = obs(1.0)
+        o.base_pose = np.array([x, 0.0, 0.0])
+        o.gripper_opening = 0.4  # stopped on the can: held
+        return o
+
+    expert = PositionOverPolicy()
+    expert.skill, expert.args, expert.phase, expert.phase_start_s = "position_over", {}, "lower", 0.9
+    expert.name, expert.target, expert.hold_since_s = "red can", "bin", None
+    expert.lower_at, expert.drop_x, expert.carry_z, expert.release_z = np.array([0.0, 0.0]), 0.38, 0.30, 0.22
+    action, nxt, message = expert.phase_lower(None, at(0.01))  # still at the spot: lowering
+    assert nxt is None and action.arm_target == (0.38, 0.22)
+    action, nxt, message = expert.phase_lower(None, at(0.10))
+    assert nxt == "carry" and action.arm_target == (0.38, 0.30) and "left the spot" in message
+    assert expert.labels_any_state

@@ -12,7 +12,9 @@ with `SkillRunner.policy_wrapper`). Every tick both policies see the same percep
 proprioception; with probability `beta` the expert's command is sent, otherwise the learner's
 (beta = 0: the learner alone decides where the robot goes, the classic choice after the first
 round). Only experts that can label a state they did not lead to are asked (`SkillPolicy.labels_any_state`:
-`move_to` and `search`, whose commands follow from where perception sees the object now). A phase
+`move_to` and `search`, whose commands follow from where perception sees the object now, and
+`position_over`, whose raise and carry do too and whose lower goes back to carry when the base has
+left the spot it lowered at). A phase
 machine such as `grasp` waits for its own earlier commands to take effect ("arm at pre-grasp, then
 reach"): asked about a learner that has already reached, it says "pull the arm back", and a first
 round trained on such labels lost every grasp. Calls of the other skills run unrecorded.

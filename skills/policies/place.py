@@ -42,6 +42,7 @@ CHASSIS_CLEARANCE_M = 0.02  # the chassis front stays this far from a container'
 CORRIDOR_HALF_M = 0.19  # a can's axis this close to the base centre's path is in the chassis' way
 VIA_REACHED_M = 0.04  # a detour's via point counts as reached this close
 SPOT_RECHOOSE_M = 0.04  # the drop spot is chosen again when the container's estimate moves this much
+LOWER_BASE_DRIFT_M = 0.03  # the base moved this far while lowering (another policy drove it): carry again
 # Inner sizes are the robot's prior (perception's object catalogue), like the can radius: a
 # close or partial view (a can inside, the rim cut by the image) shrinks the perceived size.
 NOMINAL_INNER_M = INNER_SIZE_M
@@ -169,6 +170,9 @@ def drawer_drop_point_odom(handle_odom, pull_yaw: float, opening_m: float) -> np
 
 class PositionOverPolicy(Phased):
     PHASES = (("raise", 4.0), ("carry", 35.0), ("lower", 3.0))
+    # raise and carry command from where perception sees the container now; lower goes back to carry
+    # when the base has left the spot it was lowered at (only another policy moves it then: DAgger)
+    labels_any_state = True
 
     def setup(self, state, obs):
         self.name, self.target = self.args["object"], self.args["target"]
@@ -244,7 +248,7 @@ class PositionOverPolicy(Phased):
         if isinstance(goal, str):
             return Action(), "fail", goal
         point, at_x, z, facing, self.release_z = goal
-        self.drop_x = at_x
+        self.drop_x, self.carry_z = at_x, z
         arm = (at_x, z)
         if self.via is not None:  # around a can on the floor first, facing the drop point
             e = world_to_base_point(self.via, obs.base_pose)
@@ -255,6 +259,7 @@ class PositionOverPolicy(Phased):
         vel, err, heading = servo_to_point(point, at_x, facing_yaw=facing, max_speed_mps=0.35)
         reached = err < 0.01 and heading < 0.05 and arm_at(obs, arm, 0.01)
         if self.settled(reached, obs, 0.3):
+            self.lower_at = np.asarray(obs.base_pose[:2], float).copy()
             return Action((0.0, 0.0, 0.0), arm, 0.0), "lower", f"the {self.name} is over the {self.target}"
         return Action(vel, arm, 0.0), None, f"carrying the {self.name} to the {self.target} ({err:.2f} m)"
 
@@ -263,6 +268,9 @@ class PositionOverPolicy(Phased):
         arm = (self.drop_x, self.release_z)
         if not holding(obs):
             return Action(), "fail", f"position_over: dropped the {self.name} over the {self.target}"
+        if float(np.linalg.norm(np.asarray(obs.base_pose[:2], float) - self.lower_at)) > LOWER_BASE_DRIFT_M:
+            return Action((0.0, 0.0, 0.0), (self.drop_x, self.carry_z), 0.0), "carry", \
+                f"the base left the spot over the {self.target}: carrying the {self.name} back"
         # a can already in the container may stop the held one a little high: that is still over it
         blocked = self.elapsed_in_phase(obs) > 1.5 and abs(float(obs.ee_position[1]) - self.release_z) < 0.04
         if self.settled(arm_at(obs, arm, 0.006) or blocked, obs, 0.2):
