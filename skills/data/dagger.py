@@ -50,14 +50,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from robomatrix.errors import UsageError
 from robomatrix.hardware.robot import Action, clip_action
-from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, proprio_vector
+from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, StepBuffer, proprio_vector
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
 from robomatrix.skills.registry import make_policy
@@ -80,23 +80,14 @@ def labelling_skills() -> list[str]:
 
 
 @dataclass
-class LabelledRun:
+class LabelledRun(StepBuffer):
     """What one call's recorder kept: the learner's frames, the expert's labels."""
 
-    rgb: list = field(default_factory=list)
-    depth: list = field(default_factory=list)
-    proprio: list = field(default_factory=list)
-    action: list = field(default_factory=list)
-    done: list = field(default_factory=list)
-    phase: list = field(default_factory=list)
-    progress: list = field(default_factory=list)
-    phases: list = field(default_factory=list)
     executed_steps: int = 0  # ticks run, labelled or not
     expert_ticks: int = 0  # ticks on which the expert's command was sent (beta)
     stops_overridden: int = 0  # ticks on which the learner said done but the expert would have gone on
     handover_tick: int = -1  # executed tick at which the expert took over (early_stop="handover"; -1: never)
     label_end: str = ""  # why labelling stopped before the call ended ("" = it did not)
-    instruction: str = ""  # the call's instruction, from the perception state when it started
 
 
 def _hold(action: Action) -> Action:

@@ -90,6 +90,21 @@ def _decode(data: np.ndarray, offsets: np.ndarray, i: int, flags: int) -> np.nda
     return img
 
 
+@dataclass
+class StepBuffer:
+    """The per-step arrays of one episode while it is recorded (what `DatasetWriter.add` takes)."""
+
+    rgb: list = field(default_factory=list)
+    depth: list = field(default_factory=list)
+    proprio: list = field(default_factory=list)
+    action: list = field(default_factory=list)
+    done: list = field(default_factory=list)
+    phase: list = field(default_factory=list)  # index into `phases`
+    progress: list = field(default_factory=list)
+    phases: list = field(default_factory=list)
+    instruction: str = ""  # the call's instruction, from the perception state when it started
+
+
 class DatasetWriter:
     """Appends episodes to a dataset folder (created if missing; an existing index is continued)."""
 

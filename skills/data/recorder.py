@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from robomatrix.errors import UsageError
 from robomatrix.hardware.robot import Action
 from robomatrix.messages import SkillCall
-from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, proprio_vector
+from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, StepBuffer, proprio_vector
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.registry import make_policy
 from robomatrix.skills.runner import SETTLE_TICKS, RunnerConfig, SkillRunner, postcondition_check
@@ -32,21 +32,12 @@ from robomatrix.skills.specs import skill_spec, validate_call
 
 
 @dataclass
-class Recording:
-    """The arrays of one recorded skill execution (before it is written)."""
+class Recording(StepBuffer):
+    """The arrays of one recorded skill execution (before it is written) and how it ended."""
 
-    rgb: list = field(default_factory=list)
-    depth: list = field(default_factory=list)
-    proprio: list = field(default_factory=list)
-    action: list = field(default_factory=list)
-    done: list = field(default_factory=list)
-    phase: list = field(default_factory=list)
-    progress: list = field(default_factory=list)
-    phases: list = field(default_factory=list)
     postcondition_ok: bool = False
     reason: str = ""
     duration_s: float = 0.0
-    instruction: str = ""  # the call's instruction, from the perception state when it started
 
 
 def _resolved(applied: Action, arm, gripper) -> tuple[np.ndarray, tuple, float]:
