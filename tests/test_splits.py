@@ -63,6 +63,8 @@ def test_unknown_split_and_policy_are_usage_errors():
 @pytest.mark.parametrize("argv, message", [
     (["--split", "unseen"], "generalisation split"),
     (["--policy", "nueral"], "Did you mean 'neural'"),
+    (["--checkpoint", "checkpoints/neural_skills"], "--checkpoint goes with --policy neural"),
+    (["--policy", "neural", "--checkpoint", "no/such/folder"], "no/such/folder"),
 ])
 def test_bench_tasks_bad_policy_or_split_exit_2(capsys, argv, message):
     code = main(["bench", "tasks", "--episodes", "1", *argv])

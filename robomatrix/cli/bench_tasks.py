@@ -1,6 +1,6 @@
 """`robomatrix bench tasks`: the task suite's success rate per task and level (a `bench` subcommand).
 
-    robomatrix bench tasks --suite core --episodes 20 --seed 0 [--policy scripted|neural] [--split seen] [--no-replan] [--json]
+    robomatrix bench tasks --suite core --episodes 20 --seed 0 [--policy scripted|neural [--checkpoint DIR]] [--split seen] [--no-replan] [--json]
     robomatrix bench tasks --suite perturb [--no-replan] --json     # disturbances injected mid-task
 
 A progress bar goes to stderr; stdout carries the table, or exactly one JSON object with
@@ -27,6 +27,8 @@ def add_parser(subparsers) -> None:
                    help="camera: detection on RGB-D (default); oracle: ground truth (ablation)")
     p.add_argument("--tasks", default="", help="comma-separated task names (default: the whole suite)")
     p.add_argument("--camera", default="320x240", metavar="WxH", help="robot camera size (default: 320x240)")
+    p.add_argument("--checkpoint", default="", help="with --policy neural: the checkpoint folder "
+                                                    "(default: checkpoints/neural_skills)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default: 1)")
     p.add_argument("--no-replan", dest="replan", action="store_false",
                    help="baseline: the executive only retries failed skills (no monitoring, backtracking or replanning)")
@@ -47,12 +49,33 @@ def bench_tasks(args) -> int:
                             camera_width=width, camera_height=height, workers=args.workers, split=args.split,
                             replan=args.replan)
     bench.selected_tasks(cfg)  # unknown suite or task names: one line, exit 2, before anything runs
+    if args.checkpoint:
+        _use_checkpoint_everywhere(args.checkpoint, args.policy)
     result = bench.run_task_bench(cfg, progress=True)
+    if args.policy == "neural":
+        from robomatrix.skills.neural.policy import checkpoint_path
+
+        result["checkpoint"] = str(checkpoint_path())
     if args.json:
         print(json.dumps(result))
         return 0
     print(format_table(result))
     return 0
+
+
+def _use_checkpoint_everywhere(path: str, policy: str) -> None:
+    """Checkpoint `path` for this process and the spawned workers (they read the environment)."""
+    import os
+    from pathlib import Path
+
+    from robomatrix.cli.bench_policy import _use_checkpoint
+    from robomatrix.errors import UsageError
+    from robomatrix.skills.neural.policy import CHECKPOINT_ENV
+
+    if policy != "neural":
+        raise UsageError("--checkpoint goes with --policy neural.")
+    _use_checkpoint(path)
+    os.environ[CHECKPOINT_ENV] = str(Path(path).resolve())
 
 
 def format_table(result: dict) -> str:
