@@ -145,6 +145,24 @@ def test_dagger_done_targets_come_from_the_expert(tmp_path):
     assert [float(ds[t]["done"]) for t in range(n)] == [0, 0, 1, 1, 1, 1, 0, 0]
 
 
+
+def test_a_stop_the_expert_confirms_soon_after_a_handover_is_a_right_stop():
+    from robomatrix.skills.data.format import Episode
+    from robomatrix.skills.data.loader import HANDOVER_STOP_SLACK_STEPS, dagger_done_flags
+
+    def episode(done, handover):
+        ep = Episode.__new__(Episode)
+        ep.done, ep.meta = np.asarray(done, bool), {"outcome": {"handover_tick": handover}}
+        return ep
+
+    near = [0, 0, 0, 0, 0, 1]  # the learner stopped at 2, the expert 3 ticks later: the learner was right
+    assert dagger_done_flags(episode(near, 2)).tolist() == [0, 0, 1, 1, 1, 1]
+    far = [0] * (HANDOVER_STOP_SLACK_STEPS + 3) + [1]  # the expert drove on well past it: a too-early stop
+    assert dagger_done_flags(episode(far, 1)).tolist() == far
+    assert dagger_done_flags(episode(near, -1)).tolist() == near  # no hand-over
+    assert dagger_done_flags(episode([0, 0, 0], 1)).tolist() == [0, 0, 0]  # the expert never stopped
+
+
 def test_fine_tuning_starts_from_the_checkpoint(tmp_path):
     write_tiny_dataset(tmp_path / "ds")
     cfg = TrainConfig(policy="tiny", batch_size=8, val_fraction=0.25, epochs=1)

@@ -12,7 +12,10 @@ A sample at step t of an episode with T steps:
   have `action_mask` False (ACT's padding);
 - `done` float32: 1 for the last `done_window_steps + 1` steps of a successful episode; in a
   DAgger episode (`source="dagger"`, skills.data.dagger) 1 where the expert's done flag is set
-  within the next `done_window_steps + 1` steps (the learner may have driven on past it).
+  within the next `done_window_steps + 1` steps (the learner may have driven on past it). Where the
+  expert took over after the learner's stop (`early_stop="handover"`) and stopped itself within
+  `HANDOVER_STOP_SLACK_STEPS`, the learner's stop was right (the expert only waited out its
+  "settled" test): done from the hand-over on, else the network learns to stop later than the expert.
 
 `batch(indices)` builds a whole batch with array indexing (what the trainer uses; faster than
 collating dicts).
@@ -26,6 +29,20 @@ import numpy as np
 import torch
 
 from robomatrix.skills.data.format import DatasetReader, Episode
+
+HANDOVER_STOP_SLACK_STEPS = 10  # 0.5 s at 20 Hz
+
+
+def dagger_done_flags(ep: Episode) -> np.ndarray:
+    """The done flags a DAgger episode trains on: the expert's, and true from a hand-over on when the
+    expert stopped within HANDOVER_STOP_SLACK_STEPS of it (module docstring)."""
+    done = np.asarray(ep.done, bool).copy()
+    h = int(ep.meta.get("outcome", {}).get("handover_tick", -1))
+    if 0 <= h < len(done):
+        after = np.flatnonzero(done[h:])
+        if len(after) and after[0] <= HANDOVER_STOP_SLACK_STEPS:
+            done[h:h + after[0]] = True
+    return done
 
 
 def embed_instructions(texts: list[str]) -> np.ndarray:
@@ -57,6 +74,8 @@ class ChunkDataset(torch.utils.data.Dataset):
         self.instruction_vectors = dict(zip(texts, vectors))
         self._instr = np.stack([self.instruction_vectors[ep.meta["instruction"]] for ep in self.episodes]) \
             if self.episodes else np.zeros((0, 1), np.float32)
+        self._dagger_done = {e: dagger_done_flags(ep) for e, ep in enumerate(self.episodes)
+                             if ep.meta.get("source") == "dagger"}
         lengths = np.array([len(ep) for ep in self.episodes], np.int64)
         self._episode_of = np.repeat(np.arange(len(self.episodes)), lengths)
         self._step_of = np.concatenate([np.arange(n) for n in lengths]) if len(lengths) else np.zeros(0, np.int64)
@@ -79,8 +98,8 @@ class ChunkDataset(torch.utils.data.Dataset):
         idx = np.arange(t, t + self.chunk_size)
         mask = idx < n
         actions = ep.action[np.minimum(idx, n - 1)]
-        if ep.meta.get("source") == "dagger":  # the expert's done flag on every tick it would have stopped
-            done = float(ep.done[t:t + self.done_window_steps + 1].any())
+        if e in self._dagger_done:  # the expert's done flag on every tick it would have stopped
+            done = float(self._dagger_done[e][t:t + self.done_window_steps + 1].any())
         else:
             done = float(bool(ep.meta.get("success", True)) and t >= n - 1 - self.done_window_steps)
         return actions, mask, done
