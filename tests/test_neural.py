@@ -236,3 +236,20 @@ def test_bench_skills_trace_writes_each_episode(tiny_checkpoint, tmp_path, capsy
     assert len(ticks) >= 2 and all(len(t["action"]) == 6 and len(t["expert"]) == 6 for t in ticks)
     assert main(args + ["--trace", str(tmp_path / "no" / "t.jsonl")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_bench_policy_latency_only(tmp_path, capsys):
+    from robomatrix.cli.main import main
+
+    ck = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["grasp"]})
+    try:
+        assert main(["bench", "policy", "--checkpoint", str(ck), "--n", "10", "--closed-loop-episodes", "0",
+                     "--json"]) == 0
+    finally:
+        set_checkpoint(None)
+    out = json.loads(capsys.readouterr().out)
+    cpu = out["latency"]["cpu"]
+    assert out["closed_loop"] is None and cpu["n"] == 10 and 0 < cpu["p50_ms"] <= cpu["p99_ms"]
+    assert out["targets"]["cpu_p50_met"] == (cpu["p50_ms"] <= 10.0)
+    assert main(["bench", "policy", "--closed-loop-episodes", "-1"]) == 2
+    assert "--closed-loop-episodes" in capsys.readouterr().err

@@ -24,6 +24,8 @@ def add_parsers(subparsers) -> None:
     q = subparsers.add_parser("policy", help="neural policy latency p50/p99 (CPU, GPU if present) and closed-loop rate")
     q.add_argument("--checkpoint", default="", help="neural checkpoint folder (default: checkpoints/neural_skills)")
     q.add_argument("--n", type=int, default=200, help="timed forward passes per device (default: 200)")
+    q.add_argument("--closed-loop-episodes", type=int, default=3,
+                   help="MuJoCo episodes for the closed-loop rate (default: 3; 0: latency only, no simulator)")
     q.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     q.set_defaults(handler=bench_policy)
 
@@ -83,6 +85,9 @@ def bench_policy(args) -> int:
 
     if args.n < 10:
         raise UsageError(f"--n must be >= 10, got {args.n}.")
+    if args.closed_loop_episodes < 0:
+        raise UsageError(f"--closed-loop-episodes must be >= 0, got {args.closed_loop_episodes}.")
     _use_checkpoint(args.checkpoint)
     bench = require("robomatrix.bench.policy", "`robomatrix bench policy`")
-    return report(_quiet_stdout_while(bench.policy_speed, n=args.n), args.json)
+    return report(_quiet_stdout_while(bench.policy_speed, n=args.n, closed_loop_episodes=args.closed_loop_episodes),
+                  args.json)
