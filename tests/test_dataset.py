@@ -8,6 +8,7 @@ from neural_fixtures import write_tiny_dataset
 from robomatrix.cli.main import main
 from robomatrix.errors import UsageError
 from robomatrix.skills.data.format import DatasetReader, DatasetWriter, EpisodeMeta, read_index
+from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.data.loader import ChunkDataset, split_episodes
 
 
@@ -118,6 +119,16 @@ def test_collect_records_a_skill_in_mujoco(tmp_path, capsys):
     assert np.isfinite(ep.action).all() and np.isfinite(ep.proprio).all()
     assert main(["collect", "--skills", "graps", "--episodes", "1", "--out", str(out)]) == 2
     assert "grasp" in capsys.readouterr().err
+
+
+def test_collect_records_a_whole_task_in_mujoco(tmp_path, capsys):
+    out = tmp_path / "chains"
+    assert main(["collect", "--tasks", "move_to_green", "--episodes", "1", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["per_task"]["move_to_green"]["failed"] == 0
+    rows = read_index(out)
+    assert [r["skill"] for r in rows] == ["move_to"] and rows[0]["source"] == "scripted"
+    assert rows[0]["instruction"] == instruction_text("move_to", {"object": "green can"})
 
 
 def test_merge_appends_renumbered_episodes(tmp_path, capsys):

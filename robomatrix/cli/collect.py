@@ -122,7 +122,7 @@ def _run_tasks(args, camera, skills) -> int:
 
     try:
         summary = collect_tasks(args.out, names, args.episodes, suite=args.suite, seed=args.seed, camera=camera,
-                                skills=skills, progress=progress, early_stop=args.early_stop)
+                                skills=skills, progress=progress)
     finally:
         bar.close()
     for row in summary["per_task"].values():

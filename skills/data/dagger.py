@@ -238,7 +238,7 @@ class DaggerWriter:
         args = dict(call.args)
         camera = run.rgb[0].shape[1::-1] if run.rgb[0] is not None else (0, 0)
         meta = EpisodeMeta(
-            skill=call.skill, instruction=run.instruction or instruction_text(call.skill, args), steps=len(run.action),
+            skill=call.skill, instruction=run.instruction, steps=len(run.action),
             success=bool(result.success), source="dagger", args=args, call=call.to_text(),
             scene=str(self.context.get("scene", "")), seed=int(self.context.get("seed", 0)),
             control_rate_hz=float(self.runner.config.control_rate_hz), camera=camera,
