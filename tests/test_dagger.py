@@ -202,6 +202,9 @@ def test_collect_dagger_in_mujoco(tmp_path, capsys):
     assert not any(ep.meta["oracle"].values())
     assert np.isfinite(ep.action).all() and ep.rgb(0).shape == (48, 64, 3)
     assert ep.meta["outcome"]["executed_steps"] >= len(ep)
+    # perception's belief about the can, every labelled step: known, with a unit bearing vector
+    assert ep.target.shape == (len(ep), 5) and (ep.target[:, 0] == 1.0).all()
+    assert np.allclose(ep.target[:, 3] ** 2 + ep.target[:, 4] ** 2, 1.0, atol=1e-5)
     for bad in (["--beta", "1.5"], ["--perception", "oracle"], ["--early-stop", "never"]):
         assert main(args + bad) == 2
         assert "--" in capsys.readouterr().err

@@ -28,6 +28,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--init", default="", metavar="CKPT_DIR",
                         help="fine-tune this checkpoint (its config, weights and normalisation; fresh optimiser), "
                              "e.g. on DAgger data from `collect --dagger`")
+    parser.add_argument("--target-skills", default=None, metavar="SKILL,...",
+                        help="give these skills' calls perception's belief about their object as an input "
+                             "(skills/data/FORMAT.md, `target`); with --init, a checkpoint without that input "
+                             "gains it (new weights start at zero). Default: the config's (or the checkpoint's)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
 
@@ -56,7 +60,7 @@ def parse_skill_weights(text: str) -> dict[str, float]:
 def run(args) -> int:
     import torch
 
-    from robomatrix.errors import UsageError
+    from robomatrix.errors import UsageError, unknown_name
     from robomatrix.skills.neural.config import neural_config
     from robomatrix.skills.neural.train import TrainConfig, train
 
@@ -68,8 +72,16 @@ def run(args) -> int:
     cfg = TrainConfig(policy=args.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, device=args.device, augment_shift_px=args.augment_shift,
                       augment_brightness=args.augment_brightness, skill_weights=parse_skill_weights(args.skill_weights))
+    target_skills = None
+    if args.target_skills is not None:
+        from robomatrix.skills.specs import skill_names
+
+        target_skills = [n.strip() for n in args.target_skills.split(",") if n.strip()]
+        for name in target_skills:
+            if name not in skill_names():
+                raise unknown_name("skill", name, skill_names())
     summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr),
-                    init=args.init or None)
+                    init=args.init or None, target_skills=target_skills)
     last = summary["history"][-1] if summary["history"] else {}
     print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],
                       "parameters": summary["parameters"], "wall_time_s": summary["wall_time_s"],

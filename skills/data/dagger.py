@@ -57,7 +57,14 @@ import numpy as np
 
 from robomatrix.errors import UsageError
 from robomatrix.hardware.robot import Action, clip_action
-from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, StepBuffer, proprio_vector
+from robomatrix.skills.data.format import (
+    DatasetWriter,
+    EpisodeMeta,
+    StepBuffer,
+    proprio_vector,
+    target_object,
+    target_vector,
+)
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
 from robomatrix.skills.registry import make_policy
@@ -159,6 +166,7 @@ class DaggerRecorder(SkillPolicy):
             run.rgb.append(self._rgb)
             run.depth.append(self._depth)
             run.proprio.append(proprio_vector(obs, self._start_obs))
+            run.target.append(target_vector(state, target_object(self.skill, self.args)))
             run.action.append(row)
             run.done.append(bool(expert_step.done))
             run.phase.append(run.phases.index(phase))
@@ -251,7 +259,8 @@ class DaggerWriter:
                      "label_end": run.label_end, **({"task": self.context["task"]} if "task" in self.context else {})},
             phases=run.phases)
         depth = run.depth if all(d is not None for d in run.depth) else None
-        self.writer.add(meta, run.rgb, depth, run.proprio, run.action, run.done, run.phase, run.progress)
+        self.writer.add(meta, run.rgb, depth, run.proprio, run.action, run.done, run.phase, run.progress,
+                        run.target)
         row["episodes"] += 1
         row["steps"] += len(run.action)
 

@@ -14,6 +14,7 @@ Nothing here depends on who produced the demonstration (scripted expert, teleope
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ seconds since the skill started."""
 ACTION_NAMES = ("base_vx_mps", "base_vy_mps", "base_wz_radps", "arm_x_m", "arm_z_m", "gripper")
 """Action per step: base velocity command (base_link), arm target (x, z in base_link), gripper 0..1.
 "Hold" commands are resolved to the held value, so every entry is a number."""
+TARGET_NAMES = ("target_known", "target_in_view", "target_range_m", "target_sin_bearing", "target_cos_bearing")
+"""Perception's belief about the object a call is about (`target_object`), per step: whether it is
+known at all, whether it is in the current camera frame, and its range and bearing from the base
+(camera detections carried by odometry while out of view; never simulator state). All zero when
+perception has not seen it, and in episodes recorded before the array existed."""
 SOURCES = ("scripted", "teleop", "dagger")
 DEPTH_SCALE = 1000.0  # depth PNGs hold millimetres as uint16
 
@@ -101,6 +107,7 @@ class StepBuffer:
     done: list = field(default_factory=list)
     phase: list = field(default_factory=list)  # index into `phases`
     progress: list = field(default_factory=list)
+    target: list = field(default_factory=list)  # TARGET_NAMES per step (`target_vector`)
     phases: list = field(default_factory=list)
     instruction: str = ""  # the call's instruction, from the perception state when it started
 
@@ -115,10 +122,12 @@ class DatasetWriter:
         index = self.root / INDEX_FILE
         self.next_id = len(read_index(self.root)) if index.exists() else 0
 
-    def add(self, meta: EpisodeMeta, rgb, depth, proprio, action, done, phase=None, progress=None) -> EpisodeMeta:
+    def add(self, meta: EpisodeMeta, rgb, depth, proprio, action, done, phase=None, progress=None,
+            target=None) -> EpisodeMeta:
         """Write one episode: `rgb` (T of (H, W, 3) uint8), `depth` (T of (H, W) float32 m, or None),
         `proprio` (T, len(PROPRIO_NAMES)), `action` (T, len(ACTION_NAMES)), `done` (T,) bool,
-        `phase` (T,) int indices into `meta.phases`, `progress` (T,) 0..1."""
+        `phase` (T,) int indices into `meta.phases`, `progress` (T,) 0..1, `target`
+        (T, len(TARGET_NAMES)) or None (not recorded: read back as zeros)."""
         n = len(rgb)
         proprio, action = np.asarray(proprio, np.float32), np.asarray(action, np.float32)
         if proprio.shape != (n, len(PROPRIO_NAMES)) or action.shape != (n, len(ACTION_NAMES)):
@@ -129,6 +138,8 @@ class DatasetWriter:
             "phase": np.zeros(n, np.int16) if phase is None else np.asarray(phase, np.int16).reshape(n),
             "progress": np.zeros(n, np.float32) if progress is None else np.asarray(progress, np.float32).reshape(n),
         }
+        if target is not None and len(target):
+            arrays["target"] = np.asarray(target, np.float32).reshape(n, len(TARGET_NAMES))
         bgr = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2BGR) for f in rgb]
         arrays["rgb_jpeg"], arrays["rgb_offsets"] = encode_images(bgr, ".jpg", (cv2.IMWRITE_JPEG_QUALITY,
                                                                                  self.jpeg_quality))
@@ -204,6 +215,7 @@ class Episode:
     done: np.ndarray  # (T,) bool
     phase: np.ndarray  # (T,) int16
     progress: np.ndarray  # (T,) float32
+    target: np.ndarray  # (T, len(TARGET_NAMES)) float32; zeros when the episode did not record it
     rgb_jpeg: np.ndarray
     rgb_offsets: np.ndarray
     depth_png: np.ndarray | None = None
@@ -250,6 +262,7 @@ class DatasetReader:
         return Episode(meta=meta, proprio=arrays["proprio"], action=arrays["action"], done=arrays["done"],
                        phase=arrays.get("phase", np.zeros(n, np.int16)),
                        progress=arrays.get("progress", np.zeros(n, np.float32)),
+                       target=arrays.get("target", np.zeros((n, len(TARGET_NAMES)), np.float32)),
                        rgb_jpeg=arrays["rgb_jpeg"], rgb_offsets=arrays["rgb_offsets"],
                        depth_png=arrays.get("depth_png"), depth_offsets=arrays.get("depth_offsets"))
 
@@ -265,4 +278,25 @@ def proprio_vector(obs, start_obs) -> np.ndarray:
     dx, dy = world_to_base_point(np.array([obs.base_pose[0], obs.base_pose[1], 0.0]), start_obs.base_pose)[:2]
     return np.array([obs.ee_position[0], obs.ee_position[1], obs.gripper_opening, *obs.base_velocity,
                      dx, dy, wrap_angle(float(obs.base_pose[2]) - yaw0), obs.stamp_s - start_obs.stamp_s],
+                    np.float32)
+
+
+def target_object(skill: str, args: dict) -> str | None:
+    """The object a call of `skill` is about, whose TARGET_NAMES the policy is given: the container for
+    `position_over`, the drawer for the drawer skills, else the `object` argument."""
+    if skill in ("open_drawer", "close_drawer"):
+        return "drawer"
+    if skill == "position_over":
+        return args.get("target")
+    return args.get("object")
+
+
+def target_vector(state, name: str | None) -> np.ndarray:
+    """TARGET_NAMES of object `name` in `state` (a PerceptionState, or None): zeros when unknown."""
+    obj = state.get(name) if state is not None and name else None
+    if obj is None or obj.position_base is None:
+        return np.zeros(len(TARGET_NAMES), np.float32)
+    x, y = float(obj.position_base[0]), float(obj.position_base[1])
+    bearing = math.atan2(y, x)
+    return np.array([1.0, float(bool(obj.in_view)), math.hypot(x, y), math.sin(bearing), math.cos(bearing)],
                     np.float32)

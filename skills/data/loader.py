@@ -7,6 +7,8 @@ after the first touches no disk and no JPEG decoder. Each instruction is embedde
 
 A sample at step t of an episode with T steps:
 - `image` (3, S, S) uint8, `proprio` (P,) float32 (raw units; the model normalises);
+- `target` (len(TARGET_NAMES),) float32: perception's belief about the call's object, for the skills
+  in `target_skills` (the model config's); zeros for every other skill, as at run time;
 - `instruction` (D,) float32 embedding of the episode's instruction;
 - `actions` (K, A) float32: actions t … t+K-1, steps past the end repeat the last action and
   have `action_mask` False (ACT's padding);
@@ -63,7 +65,7 @@ class ChunkDataset(torch.utils.data.Dataset):
     """Samples of the episodes `episode_ids` of dataset `root` (see module docstring)."""
 
     def __init__(self, root, episode_ids: Sequence[int] | None = None, *, image_size: int = 64,
-                 chunk_size: int = 10, done_window_steps: int = 2,
+                 chunk_size: int = 10, done_window_steps: int = 2, target_skills: Sequence[str] = (),
                  embed: Callable[[list[str]], np.ndarray] = embed_instructions, reader: DatasetReader | None = None):
         self.reader = reader or DatasetReader(root)
         ids = list(range(len(self.reader))) if episode_ids is None else list(episode_ids)
@@ -76,6 +78,9 @@ class ChunkDataset(torch.utils.data.Dataset):
             if self.episodes else np.zeros((0, 1), np.float32)
         self._dagger_done = {e: dagger_done_flags(ep) for e, ep in enumerate(self.episodes)
                              if ep.meta.get("source") == "dagger"}
+        for ep in self.episodes:  # the input the network gets only for these skills
+            if ep.meta["skill"] not in target_skills:
+                ep.target = np.zeros_like(ep.target)
         lengths = np.array([len(ep) for ep in self.episodes], np.int64)
         self._episode_of = np.repeat(np.arange(len(self.episodes)), lengths)
         self._step_of = np.concatenate([np.arange(n) for n in lengths]) if len(lengths) else np.zeros(0, np.int64)
@@ -109,6 +114,7 @@ class ChunkDataset(torch.utils.data.Dataset):
         actions, mask, done = self._chunk(e, t)
         return {"image": torch.from_numpy(np.ascontiguousarray(self.frames(e)[t].transpose(2, 0, 1))),
                 "proprio": torch.from_numpy(self.episodes[e].proprio[t].copy()),
+                "target": torch.from_numpy(self.episodes[e].target[t].copy()),
                 "instruction": torch.from_numpy(self._instr[e].copy()),
                 "actions": torch.from_numpy(actions), "action_mask": torch.from_numpy(mask),
                 "done": torch.tensor(done, dtype=torch.float32)}
@@ -121,6 +127,7 @@ class ChunkDataset(torch.utils.data.Dataset):
         chunks = [self._chunk(int(e), int(t)) for e, t in zip(es, ts)]
         return {"image": torch.from_numpy(np.ascontiguousarray(images)),
                 "proprio": torch.from_numpy(np.stack([self.episodes[int(e)].proprio[int(t)] for e, t in zip(es, ts)])),
+                "target": torch.from_numpy(np.stack([self.episodes[int(e)].target[int(t)] for e, t in zip(es, ts)])),
                 "instruction": torch.from_numpy(self._instr[es]),
                 "actions": torch.from_numpy(np.stack([c[0] for c in chunks])),
                 "action_mask": torch.from_numpy(np.stack([c[1] for c in chunks])),

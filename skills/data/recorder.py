@@ -24,7 +24,14 @@ import numpy as np
 from robomatrix.errors import UsageError
 from robomatrix.hardware.robot import Action
 from robomatrix.messages import SkillCall
-from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, StepBuffer, proprio_vector
+from robomatrix.skills.data.format import (
+    DatasetWriter,
+    EpisodeMeta,
+    StepBuffer,
+    proprio_vector,
+    target_object,
+    target_vector,
+)
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.registry import make_policy
 from robomatrix.skills.runner import SETTLE_TICKS, RunnerConfig, SkillRunner, postcondition_check
@@ -78,6 +85,7 @@ def record_episode(robot, perception, call: SkillCall, expert: str = "scripted",
         rec.rgb.append(obs.rgb)
         rec.depth.append(obs.depth)
         rec.proprio.append(proprio_vector(obs, start_obs))
+        rec.target.append(target_vector(state, target_object(call.skill, args)))
         rec.action.append(row)
         rec.done.append(bool(step.done))
         rec.phase.append(rec.phases.index(phase))
@@ -169,7 +177,8 @@ def collect(out, skills: list[str], episodes: int, seed: int = 0, camera: tuple[
                         outcome={"postcondition_ok": rec.postcondition_ok, "reason": rec.reason,
                                  "duration_s": rec.duration_s, "expert": "scripted"},
                         phases=rec.phases)
-                    writer.add(meta, rec.rgb, rec.depth, rec.proprio, rec.action, rec.done, rec.phase, rec.progress)
+                    writer.add(meta, rec.rgb, rec.depth, rec.proprio, rec.action, rec.done, rec.phase, rec.progress,
+                               rec.target)
                     steps += len(rec.action)
                     kept += success
                 if progress:
@@ -236,7 +245,7 @@ def collect_tasks(out, task_names: list[str], episodes: int, suite: str = "core"
                                      "expert": "scripted", "task": spec.name},
                             phases=rec.phases)
                         writer.add(meta, rec.rgb, rec.depth, rec.proprio, rec.action, rec.done, rec.phase,
-                                   rec.progress)
+                                   rec.progress, rec.target)
                         row = summary["per_skill"].setdefault(call.skill, {"kept": 0, "steps": 0})
                         row["kept"] += 1
                         row["steps"] += len(rec.action)

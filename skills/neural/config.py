@@ -24,6 +24,11 @@ class NeuralPolicyConfig:
     # policy copies its own (initially zero) speed instead of reading the image (copycat problem).
     proprio_inputs: tuple[str, ...] = ("ee_x_m", "ee_z_m", "gripper_opening", "odom_dx_m", "odom_dy_m",
                                        "odom_dyaw_rad", "elapsed_s")
+    # skills whose calls also give the network perception's belief about the call's object (TARGET_NAMES:
+    # known, in view, range, bearing from camera detections carried by odometry), next to proprioception.
+    # A target out of view cannot be found in the image: the scripted search and move_to turn toward where
+    # perception last saw it, and a network without it learnt to wait ~1.5 s and stop. () = no such input
+    target_skills: tuple[str, ...] = ()
     action_dim: int = len(ACTION_NAMES)  # action outputs per step (skills.data.format.ACTION_NAMES)
     chunk_size: int = 10  # K future actions predicted per inference (ACT's action chunk)
     instruction_dim: int = 384  # size of the instruction embedding
@@ -60,6 +65,10 @@ class NeuralPolicyConfig:
             raise UsageError(f"NeuralPolicyConfig.trunk_film must be true or false, got {self.trunk_film!r}.")
         self.channels = tuple(self.channels)
         self.proprio_inputs = tuple(self.proprio_inputs)
+        if isinstance(self.target_skills, str) or not all(isinstance(n, str) for n in self.target_skills):
+            raise UsageError(f"NeuralPolicyConfig.target_skills must be a list of skill names, "
+                             f"got {self.target_skills!r}.")
+        self.target_skills = tuple(self.target_skills)
         unknown = [n for n in self.proprio_inputs if n not in PROPRIO_NAMES]
         if unknown or not self.proprio_inputs:
             raise UsageError(f"NeuralPolicyConfig.proprio_inputs must be names from {PROPRIO_NAMES}, "

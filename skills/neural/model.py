@@ -2,7 +2,8 @@
 
     image (B, 3, S, S) uint8 ─ conv blocks (stride 2, GroupNorm, FiLM from the instruction, SiLU) ─┐
         └ (optional) spatial-softmax keypoints of one block's map: K expected (x, y) ───────────────┤
-    proprio (B, P) ─ normalised, selected ─────────────────────────────────────────────────────────┼─ MLP ─┬─ (B, K, A) actions
+    proprio (B, P) ─ normalised, selected ─┬─ linear ──────────────────────────────────────────────┼─ MLP ─┬─ (B, K, A) actions
+    (optional) target (B, 5), raw ─────────┘ (perception's belief about the call's object)        │
     instruction (B, 384) ─ linear ─────────────────────────────────────────────────────────────────┘ (FiLM) └─ (B,) done logit
 
 Actions come out normalised (zero mean, unit std per dimension, statistics from the training
@@ -67,11 +68,13 @@ class SkillPolicyNet(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         side = c.image_size // 2 ** len(c.channels)
         self.image_head = nn.Sequential(nn.Flatten(), nn.Linear(c_in * side * side, c.hidden_dim), nn.SiLU())
-        from robomatrix.skills.data.format import PROPRIO_NAMES
+        from robomatrix.skills.data.format import PROPRIO_NAMES, TARGET_NAMES
 
         self.register_buffer("proprio_index", torch.tensor([PROPRIO_NAMES.index(n) for n in c.proprio_inputs]),
                              persistent=False)
-        self.proprio_head = nn.Sequential(nn.Linear(len(c.proprio_inputs), c.hidden_dim // 4), nn.SiLU())
+        self.target_dim = len(TARGET_NAMES) if c.target_skills else 0
+        self.proprio_head = nn.Sequential(nn.Linear(len(c.proprio_inputs) + self.target_dim, c.hidden_dim // 4),
+                                          nn.SiLU())
         self.text_head = nn.Sequential(nn.Linear(c.instruction_dim, c.hidden_dim // 4), nn.SiLU())
         fused = c.hidden_dim + 2 * (c.hidden_dim // 4) + 2 * c.keypoints
         self.keypoints = SpatialSoftmax(c.channels[c.keypoint_block], c.keypoints) if c.keypoints else None
@@ -88,6 +91,21 @@ class SkillPolicyNet(nn.Module):
         for name, dim in (("proprio", c.proprio_dim), ("action", c.action_dim), ("instruction", c.instruction_dim)):
             self.register_buffer(f"{name}_mean", torch.zeros(dim))
             self.register_buffer(f"{name}_std", torch.ones(dim))
+
+    def load_widened(self, other: SkillPolicyNet) -> None:
+        """Copy the weights and normalisation of `other`, a model whose config differs only in having no
+        target input: the new input columns start at zero, so the outputs are `other`'s until trained."""
+        own = self.state_dict()
+        for key, tensor in other.state_dict().items():
+            mine = own[key]
+            if mine.shape == tensor.shape:
+                mine.copy_(tensor)
+            elif key == "proprio_head.0.weight" and mine.shape[0] == tensor.shape[0] \
+                    and mine.shape[1] == tensor.shape[1] + self.target_dim:
+                mine.zero_()
+                mine[:, :tensor.shape[1]] = tensor
+            else:
+                raise ValueError(f"{key}: {tuple(tensor.shape)} cannot widen to {tuple(mine.shape)}")
 
     @classmethod
     def from_config(cls, config: NeuralPolicyConfig) -> SkillPolicyNet:
@@ -113,9 +131,11 @@ class SkillPolicyNet(nn.Module):
     def unnormalise_actions(self, actions: torch.Tensor) -> torch.Tensor:
         return actions * self.action_std + self.action_mean
 
-    def forward(self, image: torch.Tensor, proprio: torch.Tensor, instruction: torch.Tensor):
-        """image (B, 3, S, S) uint8 or float 0..1; proprio (B, P) raw; instruction (B, D) embedding.
-        Returns (actions (B, K, A) normalised, done logit (B,))."""
+    def forward(self, image: torch.Tensor, proprio: torch.Tensor, instruction: torch.Tensor,
+                target: torch.Tensor | None = None):
+        """image (B, 3, S, S) uint8 or float 0..1; proprio (B, P) raw; instruction (B, D) embedding;
+        target (B, len(TARGET_NAMES)) raw, used when the config has `target_skills` (None: zeros, "not
+        known"). Returns (actions (B, K, A) normalised, done logit (B,))."""
         x = image.float() / 255.0 if image.dtype == torch.uint8 else image
         x = x - 0.5
         text = (instruction - self.instruction_mean) / self.instruction_std
@@ -125,6 +145,10 @@ class SkillPolicyNet(nn.Module):
             if self.keypoints is not None and i == self.config.keypoint_block:
                 points.append(self.keypoints(x).to(x.dtype))
         p = ((proprio - self.proprio_mean) / self.proprio_std).index_select(-1, self.proprio_index)
+        if self.target_dim:
+            if target is None:
+                target = torch.zeros(p.shape[0], self.target_dim, dtype=p.dtype, device=p.device)
+            p = torch.cat([p, target.to(p.dtype)], dim=-1)
         h = torch.cat([self.image_head(x), *points, self.proprio_head(p), self.text_head(text)], dim=-1)
         h = self.trunk(h)
         if self.trunk_film is not None:

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from robomatrix.hardware.robot import Action
-from robomatrix.skills.data.format import proprio_vector
+from robomatrix.skills.data.format import proprio_vector, target_object, target_vector
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.neural.config import ensemble_decay_for
 from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
@@ -147,6 +147,7 @@ class NeuralSkillPolicy(SkillPolicy):
         self._ensembler = TemporalEnsembler(cfg.chunk_size, ensemble_decay_for(cfg, self.skill))
         self._start_obs, self._tick, self._image = obs, 0, None
         self._dev = dev
+        self._target_name = target_object(self.skill, args) if self.skill in cfg.target_skills else None
         self._set_image(obs)
 
     def _set_image(self, obs) -> None:
@@ -156,15 +157,20 @@ class NeuralSkillPolicy(SkillPolicy):
         small = cv2.resize(obs.rgb, (s, s), interpolation=cv2.INTER_AREA)
         self._image = self._torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None].to(self._dev)
 
-    def predict(self, obs) -> tuple[np.ndarray, float]:
-        """(unnormalised action chunk (K, A), done probability) for `obs` with the last camera frame."""
+    def predict(self, obs, state=None) -> tuple[np.ndarray, float]:
+        """(unnormalised action chunk (K, A), done probability) for `obs` with the last camera frame and,
+        for a skill in the config's `target_skills`, perception's belief about the call's object in
+        `state` (the PerceptionState)."""
         torch = self._torch
         self._set_image(obs)
         if self._image is None:
             raise RuntimeError("the neural policy has no camera frame yet (reset needs a camera observation)")
         proprio = torch.as_tensor(proprio_vector(obs, self._start_obs), device=self._dev)[None]
         with torch.inference_mode():
-            actions, done_logit = self.model(self._image, proprio, self._embedding)
+            target = None
+            if self._target_name is not None:
+                target = torch.as_tensor(target_vector(state, self._target_name), device=self._dev)[None]
+            actions, done_logit = self.model(self._image, proprio, self._embedding, target)
             chunk = self.model.unnormalise_actions(actions)[0].float().cpu().numpy()
         return chunk, float(torch.sigmoid(done_logit.float())[0])
 
@@ -173,7 +179,7 @@ class NeuralSkillPolicy(SkillPolicy):
             step = self.fallback.act(state, obs)
             step.message = f"scripted fallback: {step.message}"
             return step
-        chunk, p_done = self.predict(obs)
+        chunk, p_done = self.predict(obs, state)
         self._ensembler.add(self._tick, chunk)
         a = self._ensembler.action(self._tick)
         self._tick += 1

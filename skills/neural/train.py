@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +126,7 @@ def scale_brightness(images: torch.Tensor, amount: float, generator: torch.Gener
 def chunk_loss(model: SkillPolicyNet, batch: dict, cfg: TrainConfig, device, autocast: bool):
     """(total, action L1, done BCE) for one batch (tensors already on `device`)."""
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-        pred, done_logit = model(batch["image"], batch["proprio"], batch["instruction"])
+        pred, done_logit = model(batch["image"], batch["proprio"], batch["instruction"], batch.get("target"))
     pred, done_logit = pred.float(), done_logit.float()
     target = model.normalise_actions(batch["actions"])
     mask = batch["action_mask"].unsqueeze(-1).float()
@@ -155,12 +155,14 @@ def evaluate_loss(model, dataset: ChunkDataset, cfg: TrainConfig, device, autoca
 
 
 def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print,
-          init=None) -> dict:
+          init=None, target_skills=None) -> dict:
     """Train on dataset folder `data`, writing checkpoints to `out`; returns the summary dict.
 
     `init`: a checkpoint folder to fine-tune (e.g. on DAgger data): its network config, weights and
     normalisation statistics are the starting point, with a fresh optimiser and LR schedule. A
-    `resume` that finds a training state in `out` continues that instead."""
+    `resume` that finds a training state in `out` continues that instead. `target_skills` (a list):
+    the config's `target_skills` instead; a checkpoint without that input gains it, its new weights
+    starting at zero (`SkillPolicyNet.load_widened`)."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -176,16 +178,25 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
         initial, init_doc = load_checkpoint(out if resuming else init, device="cpu")
         policy_cfg = initial.config
         initial = None if resuming else initial
+        if target_skills is not None and not resuming:
+            policy_cfg = replace(policy_cfg, target_skills=tuple(target_skills))
     else:
-        policy_cfg = neural_config(cfg.policy, **cfg.policy_overrides)
+        overrides = dict(cfg.policy_overrides)
+        if target_skills is not None:
+            overrides["target_skills"] = tuple(target_skills)
+        policy_cfg = neural_config(cfg.policy, **overrides)
     train_ids, val_ids = split_episodes(len(reader), cfg.val_fraction, cfg.seed)
     make = lambda ids: ChunkDataset(data, ids, image_size=policy_cfg.image_size, chunk_size=policy_cfg.chunk_size,  # noqa: E731
-                                    done_window_steps=policy_cfg.done_window_steps, embed=embed_instructions,
+                                    done_window_steps=policy_cfg.done_window_steps,
+                                    target_skills=policy_cfg.target_skills, embed=embed_instructions,
                                     reader=reader)
     train_set, val_set = make(train_ids), make(val_ids)
     model = SkillPolicyNet.from_config(policy_cfg)
     if initial is not None:  # its normalisation too: the weights were trained in those units
-        model.load_state_dict(initial.state_dict())
+        if initial.config.target_skills or not policy_cfg.target_skills:
+            model.load_state_dict(initial.state_dict())
+        else:
+            model.load_widened(initial)
         log(f"fine-tuning {init} ({len(init_doc.get('train', {}).get('history', []))} epochs before)")
     else:
         model.set_normalisation(train_set.statistics())

@@ -1,0 +1,140 @@
+"""Perception's belief about a call's object as a network input: recorded per step, read back (zeros for
+episodes without it), given only to the config's `target_skills`, and a checkpoint widened to take it."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from neural_fixtures import write_tiny_dataset
+from test_neural import inputs, tiny_model
+
+from robomatrix.cli.main import main
+from robomatrix.perception.tracking import PerceptionState, TrackedObject
+from robomatrix.skills.data.format import (
+    TARGET_NAMES,
+    DatasetReader,
+    DatasetWriter,
+    EpisodeMeta,
+    target_object,
+    target_vector,
+)
+from robomatrix.skills.data.loader import ChunkDataset
+from robomatrix.skills.neural.checkpoint import load_checkpoint, save_checkpoint
+from robomatrix.skills.neural.config import neural_config
+from robomatrix.skills.neural.model import SkillPolicyNet
+from robomatrix.skills.neural.train import TrainConfig, train
+
+
+def state_with(name, xy, in_view):
+    obj = TrackedObject(name=name, kind="can", position_odom=np.array([*xy, 0.06]),
+                        position_base=np.array([*xy, 0.06]), yaw_odom=None, size=None, in_view=in_view,
+                        last_seen_s=0.0, confidence=0.9)
+    return PerceptionState(stamp_s=1.0, base_pose=np.zeros(3), objects={name: obj})
+
+
+def fake_embed(texts):
+    return np.stack([np.full(384, len(t) / 100.0, np.float32) for t in texts])
+
+
+def test_target_vector_is_range_and_bearing_of_the_calls_object():
+    state = state_with("red can", (0.0, -0.8), in_view=False)  # straight to the right, out of view
+    v = target_vector(state, "red can")
+    assert v.shape == (len(TARGET_NAMES),) and v.dtype == np.float32
+    known, in_view, rng, s, c = v.tolist()
+    assert known == 1.0 and in_view == 0.0 and rng == pytest.approx(0.8)
+    assert s == pytest.approx(-1.0) and c == pytest.approx(0.0, abs=1e-6)
+    assert target_vector(state_with("red can", (0.6, 0.6), True), "red can")[1:].tolist() == pytest.approx(
+        [1.0, math.hypot(0.6, 0.6), math.sqrt(0.5), math.sqrt(0.5)])
+    assert not target_vector(state, "blue can").any() and not target_vector(None, "red can").any()
+    assert target_object("position_over", {"object": "red can", "target": "bin"}) == "bin"
+    assert target_object("open_drawer", {}) == "drawer" and target_object("move_to", {"object": "box"}) == "box"
+    assert target_object("nudge", {"direction": "up", "amount": 0.02}) is None
+
+
+def test_target_round_trip_and_episodes_without_it_read_zeros(tmp_path):
+    writer = DatasetWriter(tmp_path)
+    rgb = [np.zeros((8, 8, 3), np.uint8)] * 3
+    target = np.array([[1, 0, 0.8, -1, 0], [1, 1, 0.7, -0.5, 0.8], [1, 1, 0.6, 0, 1]], np.float32)
+    meta = EpisodeMeta(skill="search", instruction="look around for the red can", steps=3, success=True)
+    writer.add(meta, rgb, None, np.zeros((3, 10)), np.zeros((3, 6)), [False, False, True], target=target)
+    old = EpisodeMeta(skill="search", instruction="look around for the red can", steps=3, success=True)
+    writer.add(old, rgb, None, np.zeros((3, 10)), np.zeros((3, 6)), [False, False, True])
+    reader = DatasetReader(tmp_path)
+    assert np.array_equal(reader.load(0).target, target)
+    assert reader.load(1).target.shape == (3, len(TARGET_NAMES)) and not reader.load(1).target.any()
+    with pytest.raises(ValueError):
+        writer.add(EpisodeMeta(skill="search", instruction="x", steps=3, success=True), rgb, None,
+                   np.zeros((3, 10)), np.zeros((3, 6)), [False] * 3, target=np.zeros((3, 4)))
+
+
+def test_only_target_skills_get_the_target(tmp_path):
+    writer = DatasetWriter(tmp_path)
+    rgb = [np.zeros((8, 8, 3), np.uint8)] * 2
+    for skill in ("search", "grasp"):
+        meta = EpisodeMeta(skill=skill, instruction=f"{skill} the red can", steps=2, success=True)
+        writer.add(meta, rgb, None, np.zeros((2, 10)), np.zeros((2, 6)), [False, True],
+                   target=np.tile([1, 1, 0.5, 0.0, 1.0], (2, 1)))
+    data = ChunkDataset(tmp_path, image_size=8, chunk_size=2, target_skills=("search",), embed=fake_embed)
+    batch = data.batch(np.arange(len(data)))
+    skills = [data.episodes[int(e)].meta["skill"] for e in data._episode_of]
+    assert batch["target"].shape == (4, len(TARGET_NAMES))
+    for skill, row in zip(skills, batch["target"]):
+        assert bool(row.any()) == (skill == "search")
+    assert data[0]["target"].tolist() == [1.0, 1.0, 0.5, 0.0, 1.0]
+
+
+def test_a_widened_model_answers_like_the_original_until_trained():
+    base = tiny_model()
+    wide = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to",))).eval()
+    assert wide.proprio_head[0].in_features == base.proprio_head[0].in_features + len(TARGET_NAMES)
+    wide.load_widened(base)
+    x = inputs()
+    target = torch.randn(2, len(TARGET_NAMES))
+    with torch.no_grad():
+        a0, d0 = base(*x)
+        a1, d1 = wide(*x, target)
+        a2, _ = wide(*x)  # no target: "not known", zeros
+        assert torch.allclose(a0, a1, atol=1e-6) and torch.allclose(d0, d1, atol=1e-6)
+        assert torch.allclose(a0, a2, atol=1e-6)
+        wide.proprio_head[0].weight[:, -len(TARGET_NAMES):] = 0.5  # once trained, the target matters
+        assert not torch.allclose(wide(*x, target)[0], a0, atol=1e-4)
+    with pytest.raises(ValueError, match="cannot widen"):
+        SkillPolicyNet.from_config(neural_config("tiny", hidden_dim=16)).load_widened(base)
+
+
+def test_train_init_gains_the_target_input(tmp_path, capsys):
+    write_tiny_dataset(tmp_path / "ds")
+    init = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["grasp", "nudge"]})
+    cfg = TrainConfig(policy="tiny", batch_size=8, val_fraction=0.25, epochs=1)
+    train(tmp_path / "ds", tmp_path / "out", cfg, progress=False, log=lambda s: None, init=init,
+          target_skills=["grasp"])
+    model, doc = load_checkpoint(tmp_path / "out")
+    assert model.config.target_skills == ("grasp",) and doc["config"]["target_skills"] == ["grasp"]
+    assert model.proprio_head[0].in_features == 7 + len(TARGET_NAMES)
+    args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "x"), "--config", "tiny",
+            "--epochs", "1", "--target-skills", "grasp,serach"]
+    assert main(args) == 2
+    assert "search" in capsys.readouterr().err
+
+
+def test_the_neural_policy_feeds_perceptions_belief_to_target_skills(tmp_path):
+    from robomatrix.hardware.robot import make_robot
+    from robomatrix.skills.neural.policy import NeuralSkillPolicy
+
+    model = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to",))).eval()
+    model.load_widened(tiny_model())
+    with torch.no_grad():
+        model.proprio_head[0].weight[:, -len(TARGET_NAMES):] = 1.0
+    ck = save_checkpoint(tmp_path / "ck", model, {"skills": ["move_to", "grasp"]})
+    with make_robot("mujoco", camera_width=64, camera_height=48) as robot:
+        obs = robot.reset("empty", 0)
+        chunks = {}
+        for skill in ("move_to", "grasp"):
+            for side in (0.8, -0.8):
+                state = state_with("red can", (0.3, side), in_view=False)
+                policy = NeuralSkillPolicy(checkpoint=ck, device="cpu")
+                policy.skill = skill
+                policy.reset({"object": "red can"}, state, obs)
+                chunks[skill, side] = policy.predict(obs, state)[0]
+    assert not np.allclose(chunks["move_to", 0.8], chunks["move_to", -0.8])  # left vs right changes the command
+    assert np.allclose(chunks["grasp", 0.8], chunks["grasp", -0.8])  # not a target skill: not given
