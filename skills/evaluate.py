@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robomatrix.errors import UsageError, unknown_name
 from robomatrix.hardware.kinematics import world_to_base_point
 from robomatrix.messages import SkillCall
 from robomatrix.skills.registry import policies
@@ -137,8 +138,26 @@ def _oracle_nudged(direction, amount):
 
 
 # ---------------------------------------------------------------------- scenarios
-def scenario(skill: str, episode: int) -> Scenario:
-    """The scenario that tests `skill` in episode `episode` (directions and targets rotate)."""
+# set-up variants of the scenarios, for collecting states the standard ones rarely reach
+#   turned_away (search): the robot first searches for something else, so the object it is then asked
+#   for is usually one perception remembers but has out of view (where a network that sees only the
+#   image cannot know which way to turn)
+SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",)}
+TURNED_AWAY = ((CAN, "drawer"), ("box", "drawer"), ("bin", "drawer"), ("drawer", "box"), ("blue can", "drawer"),
+               ("box", "bin"))
+
+
+def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
+    """The scenario that tests `skill` in episode `episode` (directions and targets rotate);
+    `variant` one of SCENARIO_VARIANTS (UsageError for a skill it does not cover)."""
+    if variant not in SCENARIO_VARIANTS:
+        raise unknown_name("scenario variant", variant, SCENARIO_VARIANTS)
+    if variant != "standard":
+        if skill not in SCENARIO_VARIANTS[variant]:
+            raise UsageError(f"scenario variant '{variant}' covers {', '.join(SCENARIO_VARIANTS[variant])}, "
+                             f"not {skill}.")
+        target, first = TURNED_AWAY[episode % len(TURNED_AWAY)]
+        return Scenario("office", [_c("search", object=first)], _c("search", object=target), _oracle_search(target))
     reach = [_c("search", object=CAN), _c("move_to", object=CAN)]
     held = reach + [_c("grasp", object=CAN), _c("lift", object=CAN)]
     if skill == "search":

@@ -152,3 +152,22 @@ def test_merge_appends_renumbered_episodes(tmp_path, capsys):
                  "nudge"]) == 0
     assert [m["skill"] for m in DatasetReader(tmp_path / "c").meta] == ["nudge", "grasp"]
     assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "c"), "--skills", "nudj"]) == 2
+
+
+def test_collect_search_turned_away_records_a_remembered_object(tmp_path, capsys):
+    from robomatrix.skills.evaluate import scenario
+
+    sc = scenario("search", 1, "turned_away")
+    assert [c.skill for c in sc.setup] == ["search"] and sc.setup[0].args["object"] != sc.call.args["object"]
+    out = tmp_path / "ta"
+    assert main(["collect", "--skills", "search", "--variant", "turned_away", "--episodes", "2", "--seed", "91000",
+                 "--camera", "64x48", "--out", str(out)]) == 0
+    capsys.readouterr()
+    reader = DatasetReader(out)
+    assert [reader.meta[i]["args"]["object"] for i in range(2)] == ["red can", "box"]
+    assert all(reader.load(i).target[0, 0] == 1.0 for i in range(2))  # seen during the set-up's search
+    assert "last seen on your" in reader.meta[1]["instruction"]
+    for bad in (["--skills", "grasp", "--variant", "turned_away"], ["--skills", "search", "--variant", "sideways"]):
+        assert main(["collect", "--episodes", "1", "--out", str(out), *bad]) == 2
+        assert "variant" in capsys.readouterr().err
+    assert len(DatasetReader(out)) == 2

@@ -22,6 +22,9 @@ def add_arguments(parser) -> None:
                         help="record whole tasks instead: 'all' or comma-separated task names of --suite; every "
                              "planned skill call becomes an episode (--episodes: chains per task; --skills filters)")
     parser.add_argument("--suite", default="core", help="task suite for --tasks (default: core)")
+    parser.add_argument("--variant", default="standard",
+                        help="skill scenarios' set-up variant (skills/evaluate.py SCENARIO_VARIANTS): standard "
+                             "(default), turned_away (search: for an object remembered but out of view)")
     parser.add_argument("--keep-failures", action="store_true", help="also write failed episodes (success=false)")
     parser.add_argument("--dagger", action="store_true",
                         help="DAgger: the neural policy drives the skill calls and the scripted expert labels every "
@@ -67,6 +70,12 @@ def run(args) -> int:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}.")
     camera = parse_camera(args.camera or ("320x240" if args.dagger else "160x120"))
     skills = parse_skills(args.skills)
+    from robomatrix.skills.evaluate import scenario
+
+    for skill in skills if args.variant != "standard" else ():
+        scenario(skill, 0, args.variant)  # UsageError: unknown variant, or one that does not cover the skill
+    if args.variant != "standard" and args.tasks.strip():
+        raise UsageError("--variant sets up skill scenarios; it does not go with --tasks.")
     if not args.dagger and (args.beta != 0.0 or args.checkpoint or args.early_stop != "override"):
         raise UsageError("--beta, --early-stop and --checkpoint go with --dagger.")
     from tqdm import tqdm
@@ -87,7 +96,8 @@ def run(args) -> int:
 
     try:
         summary = collect(args.out, skills, args.episodes, seed=args.seed, camera=camera,
-                          perception=args.perception, keep_failures=args.keep_failures, progress=progress)
+                          perception=args.perception, keep_failures=args.keep_failures, progress=progress,
+                          variant=args.variant)
     finally:
         bar.close()
     for row in summary["per_skill"].values():
@@ -168,7 +178,8 @@ def _run_dagger(args, camera, skills) -> int:
                 skills=skills, progress=progress, early_stop=args.early_stop)
         else:
             summary = dagger.collect_dagger_skills(args.out, skills, args.episodes, seed=args.seed, camera=camera,
-                                                   beta=args.beta, progress=progress, early_stop=args.early_stop)
+                                                   beta=args.beta, progress=progress, early_stop=args.early_stop,
+                                                   variant=args.variant)
     finally:
         bar.close()
     print(json.dumps(summary))

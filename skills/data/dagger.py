@@ -326,8 +326,9 @@ def collect_dagger_tasks(out, task_names: list[str], episodes: int, suite: str =
 
 def collect_dagger_skills(out, skills: list[str], episodes: int, seed: int = 0, camera: tuple[int, int] = (320, 240),
                           beta: float = 0.0, learner: str = "neural",
-                          progress: Callable[[str, bool], None] | None = None, early_stop: str = "override") -> dict:
-    """`episodes` calls of each skill in its `skills.evaluate` scenario (set-up run by the scripted
+                          progress: Callable[[str, bool], None] | None = None, early_stop: str = "override",
+                          variant: str = "standard") -> dict:
+    """`episodes` calls of each skill in its `skills.evaluate` scenario (`variant`) (set-up run by the scripted
     policies, scene seed `seed + episode`), the skill under test driven by `learner` and labelled by
     the expert into dataset `out`. A set-up that fails is skipped. Returns {"per_skill", "wall_time_s"}."""
     from robomatrix.messages import SkillCall
@@ -344,7 +345,7 @@ def collect_dagger_skills(out, skills: list[str], episodes: int, seed: int = 0, 
     try:
         for skill in skills:
             for e in range(episodes):
-                sc = scenario(skill, e)
+                sc = scenario(skill, e, variant)
                 try:
                     session.reset(seed=seed + e, scene=sc.scene)
                 except UsageError:  # a random layout that cannot be built

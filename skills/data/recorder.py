@@ -122,11 +122,11 @@ def _perception(kind: str, robot):
 
 def collect(out, skills: list[str], episodes: int, seed: int = 0, camera: tuple[int, int] = (160, 120),
             perception: str = "rgbd", keep_failures: bool = False, max_attempts_factor: int = 3,
-            progress: Callable[[str, bool], None] | None = None) -> dict:
+            progress: Callable[[str, bool], None] | None = None, variant: str = "standard") -> dict:
     """Record `episodes` successful demonstrations of each skill into dataset folder `out`.
 
-    Episode e of a skill uses `skills.evaluate.scenario(skill, e)` (its scene, set-up calls and
-    call; directions and targets rotate with e) with scene seed `seed + attempt`. Failed set-ups
+    Episode e of a skill uses `skills.evaluate.scenario(skill, e, variant)` (its scene, set-up calls
+    and call; directions and targets rotate with e) with scene seed `seed + attempt`. Failed set-ups
     and failed demonstrations are retried with the next seed, up to `max_attempts_factor *
     episodes` attempts per skill. `progress(skill, kept)` is called after every attempt.
     Returns {"per_skill": {skill: {"kept", "attempts", "failed", "steps"}}, "wall_time_s"}.
@@ -143,7 +143,7 @@ def collect(out, skills: list[str], episodes: int, seed: int = 0, camera: tuple[
             kept = attempts = steps = 0
             failed: list[str] = []
             while kept < episodes and attempts < max_attempts_factor * episodes:
-                sc = scenario(skill, kept)
+                sc = scenario(skill, kept, variant)
                 scene_seed = seed + attempts
                 attempts += 1
                 try:
