@@ -86,7 +86,7 @@ def test_only_target_skills_get_the_target(tmp_path):
 def test_a_widened_model_answers_like_the_original_until_trained():
     base = tiny_model()
     wide = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to",))).eval()
-    assert wide.proprio_head[0].in_features == base.proprio_head[0].in_features + len(TARGET_NAMES)
+    assert base.target_in is None and wide.target_in.in_features == len(TARGET_NAMES)
     wide.load_widened(base)
     x = inputs()
     target = torch.randn(2, len(TARGET_NAMES))
@@ -96,21 +96,27 @@ def test_a_widened_model_answers_like_the_original_until_trained():
         a2, _ = wide(*x)  # no target: "not known", zeros
         assert torch.allclose(a0, a1, atol=1e-6) and torch.allclose(d0, d1, atol=1e-6)
         assert torch.allclose(a0, a2, atol=1e-6)
-        wide.proprio_head[0].weight[:, -len(TARGET_NAMES):] = 0.5  # once trained, the target matters
+        wide.target_in.weight[:] = 0.5  # once trained, the target matters
         assert not torch.allclose(wide(*x, target)[0], a0, atol=1e-4)
-    with pytest.raises(ValueError, match="cannot widen"):
+    with pytest.raises(RuntimeError):  # another architecture, not just the target input
         SkillPolicyNet.from_config(neural_config("tiny", hidden_dim=16)).load_widened(base)
 
 
 def test_train_init_gains_the_target_input(tmp_path, capsys):
     write_tiny_dataset(tmp_path / "ds")
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # grasps with a target array
+        meta = EpisodeMeta(skill="grasp", instruction="grasp the red can", steps=6, success=True)
+        DatasetWriter(tmp_path / "ds").add(meta, [rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)] * 6, None,
+                                           rng.normal(size=(6, 10)), rng.normal(size=(6, 6)), [False] * 5 + [True],
+                                           target=rng.uniform(-1, 1, (6, len(TARGET_NAMES))))
     init = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["grasp", "nudge"]})
     cfg = TrainConfig(policy="tiny", batch_size=8, val_fraction=0.25, epochs=1)
     train(tmp_path / "ds", tmp_path / "out", cfg, progress=False, log=lambda s: None, init=init,
           target_skills=["grasp"])
     model, doc = load_checkpoint(tmp_path / "out")
     assert model.config.target_skills == ("grasp",) and doc["config"]["target_skills"] == ["grasp"]
-    assert model.proprio_head[0].in_features == 7 + len(TARGET_NAMES)
+    assert model.target_in.weight.abs().max() > 0  # trained (zero when it started)
     args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "x"), "--config", "tiny",
             "--epochs", "1", "--target-skills", "grasp,serach"]
     assert main(args) == 2
@@ -124,7 +130,7 @@ def test_the_neural_policy_feeds_perceptions_belief_to_target_skills(tmp_path):
     model = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to",))).eval()
     model.load_widened(tiny_model())
     with torch.no_grad():
-        model.proprio_head[0].weight[:, -len(TARGET_NAMES):] = 1.0
+        model.target_in.weight[:] = 1.0
     ck = save_checkpoint(tmp_path / "ck", model, {"skills": ["move_to", "grasp"]})
     with make_robot("mujoco", camera_width=64, camera_height=48) as robot:
         obs = robot.reset("empty", 0)

@@ -72,9 +72,12 @@ class SkillPolicyNet(nn.Module):
 
         self.register_buffer("proprio_index", torch.tensor([PROPRIO_NAMES.index(n) for n in c.proprio_inputs]),
                              persistent=False)
-        self.target_dim = len(TARGET_NAMES) if c.target_skills else 0
-        self.proprio_head = nn.Sequential(nn.Linear(len(c.proprio_inputs) + self.target_dim, c.hidden_dim // 4),
-                                          nn.SiLU())
+        self.proprio_head = nn.Sequential(nn.Linear(len(c.proprio_inputs), c.hidden_dim // 4), nn.SiLU())
+        # the target joins the proprioception layer's pre-activation through its own weights (zero at first:
+        # a checkpoint without them gains the input unchanged, and the trainer can give them their own LR)
+        self.target_in = nn.Linear(len(TARGET_NAMES), c.hidden_dim // 4, bias=False) if c.target_skills else None
+        if self.target_in is not None:
+            nn.init.zeros_(self.target_in.weight)
         self.text_head = nn.Sequential(nn.Linear(c.instruction_dim, c.hidden_dim // 4), nn.SiLU())
         fused = c.hidden_dim + 2 * (c.hidden_dim // 4) + 2 * c.keypoints
         self.keypoints = SpatialSoftmax(c.channels[c.keypoint_block], c.keypoints) if c.keypoints else None
@@ -94,18 +97,10 @@ class SkillPolicyNet(nn.Module):
 
     def load_widened(self, other: SkillPolicyNet) -> None:
         """Copy the weights and normalisation of `other`, a model whose config differs only in having no
-        target input: the new input columns start at zero, so the outputs are `other`'s until trained."""
-        own = self.state_dict()
-        for key, tensor in other.state_dict().items():
-            mine = own[key]
-            if mine.shape == tensor.shape:
-                mine.copy_(tensor)
-            elif key == "proprio_head.0.weight" and mine.shape[0] == tensor.shape[0] \
-                    and mine.shape[1] == tensor.shape[1] + self.target_dim:
-                mine.zero_()
-                mine[:, :tensor.shape[1]] = tensor
-            else:
-                raise ValueError(f"{key}: {tuple(tensor.shape)} cannot widen to {tuple(mine.shape)}")
+        target input: `target_in` stays at zero, so the outputs are `other`'s until trained."""
+        missing, unexpected = self.load_state_dict(other.state_dict(), strict=False)
+        if unexpected or any(not key.startswith("target_in.") for key in missing):
+            raise ValueError(f"cannot widen: missing {missing}, unexpected {unexpected}")
 
     @classmethod
     def from_config(cls, config: NeuralPolicyConfig) -> SkillPolicyNet:
@@ -145,11 +140,10 @@ class SkillPolicyNet(nn.Module):
             if self.keypoints is not None and i == self.config.keypoint_block:
                 points.append(self.keypoints(x).to(x.dtype))
         p = ((proprio - self.proprio_mean) / self.proprio_std).index_select(-1, self.proprio_index)
-        if self.target_dim:
-            if target is None:
-                target = torch.zeros(p.shape[0], self.target_dim, dtype=p.dtype, device=p.device)
-            p = torch.cat([p, target.to(p.dtype)], dim=-1)
-        h = torch.cat([self.image_head(x), *points, self.proprio_head(p), self.text_head(text)], dim=-1)
+        proprio_pre = self.proprio_head[0](p)
+        if self.target_in is not None and target is not None:  # None: "not known", zeros
+            proprio_pre = proprio_pre + self.target_in(target.to(p.dtype))
+        h = torch.cat([self.image_head(x), *points, self.proprio_head[1](proprio_pre), self.text_head(text)], dim=-1)
         h = self.trunk(h)
         if self.trunk_film is not None:
             gamma, beta = self.trunk_film(text).chunk(2, dim=-1)

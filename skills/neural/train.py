@@ -58,13 +58,14 @@ class TrainConfig:
     # with balance_skills: a skill's share of an epoch is proportional to its weight here (1 when not
     # named), e.g. {"open_drawer": 2.0} to show a skill with few or hard demonstrations twice as often
     skill_weights: dict = field(default_factory=dict)
+    target_lr_scale: float = 10.0  # LR multiplier of the target input's weights (model.target_in)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise UsageError(f"TrainConfig.{name} must be an integer >= 1, got {value!r}.")
-        for name in ("lr", "done_pos_weight"):
+        for name in ("lr", "done_pos_weight", "target_lr_scale"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise UsageError(f"TrainConfig.{name} must be a positive number, got {value!r}.")
@@ -162,7 +163,7 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     normalisation statistics are the starting point, with a fresh optimiser and LR schedule. A
     `resume` that finds a training state in `out` continues that instead. `target_skills` (a list):
     the config's `target_skills` instead; a checkpoint without that input gains it, its new weights
-    starting at zero (`SkillPolicyNet.load_widened`)."""
+    starting at zero (`SkillPolicyNet.load_widened`) and learning at `cfg.target_lr_scale` x the LR."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -201,7 +202,14 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     else:
         model.set_normalisation(train_set.statistics())
     model.to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # the target input's weights learn at target_lr_scale x the LR: fine-tuning a checkpoint that gained
+    # them (zero at first), the base LR moved them to ~1/20 of the proprioception weights in 8 epochs
+    target_params = list(model.target_in.parameters()) if model.target_in is not None else []
+    others = [p for n, p in model.named_parameters() if not n.startswith("target_in.")]
+    groups = [{"params": others, "lr": cfg.lr}]
+    if target_params:
+        groups.append({"params": target_params, "lr": cfg.lr * cfg.target_lr_scale})
+    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(train_set) / cfg.batch_size))
     total_steps = steps_per_epoch * cfg.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(
