@@ -70,12 +70,13 @@ def run(args) -> int:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}.")
     camera = parse_camera(args.camera or ("320x240" if args.dagger else "160x120"))
     skills = parse_skills(args.skills)
-    from robomatrix.skills.evaluate import scenario
+    if args.variant != "standard":
+        from robomatrix.skills.evaluate import scenario
 
-    for skill in skills if args.variant != "standard" else ():
-        scenario(skill, 0, args.variant)  # UsageError: unknown variant, or one that does not cover the skill
-    if args.variant != "standard" and args.tasks.strip():
-        raise UsageError("--variant sets up skill scenarios; it does not go with --tasks.")
+        if args.tasks.strip():
+            raise UsageError("--variant sets up skill scenarios; it does not go with --tasks.")
+        for skill in skills:
+            scenario(skill, 0, args.variant)  # UsageError: unknown variant, or one that does not cover the skill
     if not args.dagger and (args.beta != 0.0 or args.checkpoint or args.early_stop != "override"):
         raise UsageError("--beta, --early-stop and --checkpoint go with --dagger.")
     from tqdm import tqdm

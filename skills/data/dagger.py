@@ -57,14 +57,7 @@ import numpy as np
 
 from robomatrix.errors import UsageError
 from robomatrix.hardware.robot import Action, clip_action
-from robomatrix.skills.data.format import (
-    DatasetWriter,
-    EpisodeMeta,
-    StepBuffer,
-    proprio_vector,
-    target_object,
-    target_vector,
-)
+from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, StepBuffer, target_object
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
 from robomatrix.skills.registry import make_policy
@@ -121,7 +114,8 @@ class DaggerRecorder(SkillPolicy):
         self.learner.reset(args, state, obs)
         self.expert.reset(args, state, obs)
         self.args = dict(args)
-        self.run = LabelledRun(instruction=instruction_text(self.skill, args, state))
+        self.run = LabelledRun(instruction=instruction_text(self.skill, args, state),
+                               target_name=target_object(self.skill, args))
         self._start_obs = obs
         self._rgb, self._depth = obs.rgb, obs.depth
         arm = tuple(float(v) for v in obs.ee_position)
@@ -159,18 +153,8 @@ class DaggerRecorder(SkillPolicy):
         if expert_step is not None:
             command = _hold(expert_step.action) if expert_step.done else expert_step.action
             row, self._expert_arm, self._expert_gripper, _ = self._resolve(command, label=True)
-            phase = str(getattr(self.expert, "phase", "") or "")
-            if phase not in self.run.phases:
-                self.run.phases.append(phase)
-            run = self.run
-            run.rgb.append(self._rgb)
-            run.depth.append(self._depth)
-            run.proprio.append(proprio_vector(obs, self._start_obs))
-            run.target.append(target_vector(state, target_object(self.skill, self.args)))
-            run.action.append(row)
-            run.done.append(bool(expert_step.done))
-            run.phase.append(run.phases.index(phase))
-            run.progress.append(float(expert_step.progress))
+            self.run.append(self._rgb, self._depth, obs, self._start_obs, state, row, expert_step.done,
+                            str(getattr(self.expert, "phase", "") or ""), expert_step.progress)
         handed_over = expert_step is not None and self.run.handover_tick >= 0
         use_expert = expert_step is not None and (handed_over or (self.beta > 0 and self.rng.random() < self.beta))
         step = expert_step if use_expert else learner_step

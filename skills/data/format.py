@@ -110,6 +110,22 @@ class StepBuffer:
     target: list = field(default_factory=list)  # TARGET_NAMES per step (`target_vector`)
     phases: list = field(default_factory=list)
     instruction: str = ""  # the call's instruction, from the perception state when it started
+    target_name: str | None = None  # the object whose belief `target` records (`target_object`)
+
+    def append(self, rgb, depth, obs, start_obs, state, action_row, done: bool, phase: str, progress: float) -> None:
+        """One step: the frame, proprioception (`proprio_vector`) and perception's belief about
+        `target_name` in `state` as the policy had them, the action row, and the expert's phase
+        (registered in `phases` by name)."""
+        if phase not in self.phases:
+            self.phases.append(phase)
+        self.rgb.append(rgb)
+        self.depth.append(depth)
+        self.proprio.append(proprio_vector(obs, start_obs))
+        self.target.append(target_vector(state, self.target_name))
+        self.action.append(action_row)
+        self.done.append(bool(done))
+        self.phase.append(self.phases.index(phase))
+        self.progress.append(float(progress))
 
 
 class DatasetWriter:

@@ -24,14 +24,7 @@ import numpy as np
 from robomatrix.errors import UsageError
 from robomatrix.hardware.robot import Action
 from robomatrix.messages import SkillCall
-from robomatrix.skills.data.format import (
-    DatasetWriter,
-    EpisodeMeta,
-    StepBuffer,
-    proprio_vector,
-    target_object,
-    target_vector,
-)
+from robomatrix.skills.data.format import DatasetWriter, EpisodeMeta, StepBuffer, target_object
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.registry import make_policy
 from robomatrix.skills.runner import SETTLE_TICKS, RunnerConfig, SkillRunner, postcondition_check
@@ -62,7 +55,7 @@ def record_episode(robot, perception, call: SkillCall, expert: str = "scripted",
     args = validate_call(call.skill, call.args)
     policy = make_policy(expert, call.skill)
     dt = 1.0 / control_rate_hz
-    rec = Recording()
+    rec = Recording(target_name=target_object(call.skill, args))
     obs = robot.get_observation()
     state = perception.update(obs)
     start_obs, start_state = obs, state
@@ -76,20 +69,11 @@ def record_episode(robot, perception, call: SkillCall, expert: str = "scripted",
             robot.stop()
             return rec
         step = policy.act(state, obs)
-        phase = str(getattr(policy, "phase", "") or "")
-        if phase not in rec.phases:
-            rec.phases.append(phase)
         command = Action((0.0, 0.0, 0.0), step.action.arm_target, step.action.gripper) if step.done else step.action
         applied = robot.send_action(command)
         row, arm, gripper = _resolved(applied, arm, gripper)
-        rec.rgb.append(obs.rgb)
-        rec.depth.append(obs.depth)
-        rec.proprio.append(proprio_vector(obs, start_obs))
-        rec.target.append(target_vector(state, target_object(call.skill, args)))
-        rec.action.append(row)
-        rec.done.append(bool(step.done))
-        rec.phase.append(rec.phases.index(phase))
-        rec.progress.append(float(step.progress))
+        rec.append(obs.rgb, obs.depth, obs, start_obs, state, row, step.done,
+                   str(getattr(policy, "phase", "") or ""), step.progress)
         if step.done:
             break
         robot.advance(dt)

@@ -96,8 +96,8 @@ class SkillPolicyNet(nn.Module):
             self.register_buffer(f"{name}_std", torch.ones(dim))
 
     def load_widened(self, other: SkillPolicyNet) -> None:
-        """Copy the weights and normalisation of `other`, a model whose config differs only in having no
-        target input: `target_in` stays at zero, so the outputs are `other`'s until trained."""
+        """Copy the weights and normalisation of `other`, a model with the same config or one without the
+        target input: then `target_in` stays at zero, so the outputs are `other`'s until trained."""
         missing, unexpected = self.load_state_dict(other.state_dict(), strict=False)
         if unexpected or any(not key.startswith("target_in.") for key in missing):
             raise ValueError(f"cannot widen: missing {missing}, unexpected {unexpected}")

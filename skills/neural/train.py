@@ -194,10 +194,10 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     train_set, val_set = make(train_ids), make(val_ids)
     model = SkillPolicyNet.from_config(policy_cfg)
     if initial is not None:  # its normalisation too: the weights were trained in those units
-        if initial.config.target_skills or not policy_cfg.target_skills:
-            model.load_state_dict(initial.state_dict())
-        else:
-            model.load_widened(initial)
+        try:
+            model.load_widened(initial)  # the same network, or one that gains the target input
+        except ValueError as exc:
+            raise UsageError(f"--init {init}: its network cannot take these settings ({exc}).") from None
         log(f"fine-tuning {init} ({len(init_doc.get('train', {}).get('history', []))} epochs before)")
     else:
         model.set_normalisation(train_set.statistics())
