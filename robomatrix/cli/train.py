@@ -32,6 +32,10 @@ def add_arguments(parser) -> None:
                         help="give these skills' calls perception's belief about their object as an input "
                              "(skills/data/FORMAT.md, `target`); with --init, a checkpoint without that input "
                              "gains it (new weights start at zero). Default: the config's (or the checkpoint's)")
+    parser.add_argument("--drop-proprio", default=None, metavar="SKILL=NAME[+NAME],...",
+                        help="do not give these skills' calls these proprioception values (PROPRIO_NAMES in "
+                             "skills/data/FORMAT.md), e.g. search=elapsed_s,move_to=elapsed_s: the network sees "
+                             "the training mean instead. Default: the config's (or the checkpoint's)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
 
@@ -55,6 +59,27 @@ def parse_skill_weights(text: str) -> dict[str, float]:
             raise unknown_name("skill in --skill-weights", name, skill_names())
         weights[name] = weight
     return weights
+
+
+def parse_drop_proprio(text: str) -> dict[str, list[str]]:
+    """"search=elapsed_s,move_to=elapsed_s+odom_dyaw_rad" → {"search": ["elapsed_s"], "move_to": [...]}."""
+    from robomatrix.errors import UsageError, unknown_name
+    from robomatrix.skills.data.format import PROPRIO_NAMES
+    from robomatrix.skills.specs import skill_names
+
+    dropped: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        skill, sep, names = part.partition("=")
+        skill, names = skill.strip(), [n.strip() for n in names.split("+") if n.strip()]
+        if not sep or not names:
+            raise UsageError(f"--drop-proprio: '{part}' must be SKILL=NAME[+NAME] (e.g. search=elapsed_s).")
+        if skill not in skill_names():
+            raise unknown_name("skill in --drop-proprio", skill, skill_names())
+        for name in names:
+            if name not in PROPRIO_NAMES:
+                raise unknown_name("proprioception value in --drop-proprio", name, PROPRIO_NAMES)
+        dropped.setdefault(skill, []).extend(n for n in names if n not in dropped.get(skill, []))
+    return dropped
 
 
 def run(args) -> int:
@@ -81,7 +106,8 @@ def run(args) -> int:
             if name not in skill_names():
                 raise unknown_name("skill", name, skill_names())
     summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr),
-                    init=args.init or None, target_skills=target_skills)
+                    init=args.init or None, target_skills=target_skills,
+                    proprio_dropped_by_skill=None if args.drop_proprio is None else parse_drop_proprio(args.drop_proprio))
     last = summary["history"][-1] if summary["history"] else {}
     print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],
                       "parameters": summary["parameters"], "wall_time_s": summary["wall_time_s"],

@@ -297,6 +297,16 @@ def proprio_vector(obs, start_obs) -> np.ndarray:
                     np.float32)
 
 
+def proprio_drop_mask(dropped_by_skill: dict, skill: str) -> np.ndarray:
+    """(len(PROPRIO_NAMES),) bool: the proprioception values a network is not given for `skill`'s calls
+    (NeuralPolicyConfig.proprio_dropped_by_skill); the trainer and the policy set them to NaN, which the
+    model reads as the training mean."""
+    mask = np.zeros(len(PROPRIO_NAMES), bool)
+    for name in dropped_by_skill.get(skill, ()):
+        mask[PROPRIO_NAMES.index(name)] = True
+    return mask
+
+
 def target_object(skill: str, args: dict) -> str | None:
     """The object a call of `skill` is about, whose TARGET_NAMES the policy is given: the container for
     `position_over`, the drawer for the drawer skills, else the `object` argument."""

@@ -7,6 +7,7 @@ after the first touches no disk and no JPEG decoder. Each instruction is embedde
 
 A sample at step t of an episode with T steps:
 - `image` (3, S, S) uint8, `proprio` (P,) float32 (raw units; the model normalises);
+  The values the model config does not give a skill (`proprio_dropped_by_skill`) are NaN;
 - `target` (len(TARGET_NAMES),) float32: perception's belief about the call's object, for the skills
   in `target_skills` (the model config's); zeros for every other skill, as at run time;
 - `instruction` (D,) float32 embedding of the episode's instruction;
@@ -30,7 +31,7 @@ import cv2
 import numpy as np
 import torch
 
-from robomatrix.skills.data.format import DatasetReader, Episode
+from robomatrix.skills.data.format import DatasetReader, Episode, proprio_drop_mask
 
 HANDOVER_STOP_SLACK_STEPS = 10  # 0.5 s at 20 Hz
 
@@ -66,7 +67,7 @@ class ChunkDataset(torch.utils.data.Dataset):
 
     def __init__(self, root, episode_ids: Sequence[int] | None = None, *, image_size: int = 64,
                  chunk_size: int = 10, done_window_steps: int = 2, target_skills: Sequence[str] = (),
-                 embed: Callable[[list[str]], np.ndarray] = embed_instructions, reader: DatasetReader | None = None):
+                 proprio_dropped_by_skill: dict | None = None, embed: Callable[[list[str]], np.ndarray] = embed_instructions, reader: DatasetReader | None = None):
         self.reader = reader or DatasetReader(root)
         ids = list(range(len(self.reader))) if episode_ids is None else list(episode_ids)
         self.episodes: list[Episode] = [self.reader.load(i) for i in ids]
@@ -81,6 +82,8 @@ class ChunkDataset(torch.utils.data.Dataset):
         for ep in self.episodes:  # the input the network gets only for these skills
             if ep.meta["skill"] not in target_skills:
                 ep.target = np.zeros_like(ep.target)
+        self._dropped = np.stack([proprio_drop_mask(proprio_dropped_by_skill or {}, ep.meta["skill"])
+                                  for ep in self.episodes]) if self.episodes else np.zeros((0, 0), bool)
         lengths = np.array([len(ep) for ep in self.episodes], np.int64)
         self._episode_of = np.repeat(np.arange(len(self.episodes)), lengths)
         self._step_of = np.concatenate([np.arange(n) for n in lengths]) if len(lengths) else np.zeros(0, np.int64)
@@ -109,11 +112,17 @@ class ChunkDataset(torch.utils.data.Dataset):
             done = float(bool(ep.meta.get("success", True)) and t >= n - 1 - self.done_window_steps)
         return actions, mask, done
 
+    def _proprio(self, es: np.ndarray, proprio: np.ndarray) -> np.ndarray:
+        """Rows of episodes `es` with the values their skill is not given set to NaN (a copy)."""
+        proprio = np.array(proprio, np.float32)
+        proprio[self._dropped[es]] = np.nan
+        return proprio
+
     def __getitem__(self, i: int) -> dict:
         e, t = int(self._episode_of[i]), int(self._step_of[i])
         actions, mask, done = self._chunk(e, t)
         return {"image": torch.from_numpy(np.ascontiguousarray(self.frames(e)[t].transpose(2, 0, 1))),
-                "proprio": torch.from_numpy(self.episodes[e].proprio[t].copy()),
+                "proprio": torch.from_numpy(self._proprio(np.array([e]), self.episodes[e].proprio[t][None])[0]),
                 "target": torch.from_numpy(self.episodes[e].target[t].copy()),
                 "instruction": torch.from_numpy(self._instr[e].copy()),
                 "actions": torch.from_numpy(actions), "action_mask": torch.from_numpy(mask),
@@ -126,7 +135,8 @@ class ChunkDataset(torch.utils.data.Dataset):
         images = np.stack([self.frames(int(e))[int(t)] for e, t in zip(es, ts)]).transpose(0, 3, 1, 2)
         chunks = [self._chunk(int(e), int(t)) for e, t in zip(es, ts)]
         return {"image": torch.from_numpy(np.ascontiguousarray(images)),
-                "proprio": torch.from_numpy(np.stack([self.episodes[int(e)].proprio[int(t)] for e, t in zip(es, ts)])),
+                "proprio": torch.from_numpy(self._proprio(es, np.stack([self.episodes[int(e)].proprio[int(t)]
+                                                                        for e, t in zip(es, ts)]))),
                 "target": torch.from_numpy(np.stack([self.episodes[int(e)].target[int(t)] for e, t in zip(es, ts)])),
                 "instruction": torch.from_numpy(self._instr[es]),
                 "actions": torch.from_numpy(np.stack([c[0] for c in chunks])),

@@ -29,6 +29,11 @@ class NeuralPolicyConfig:
     # A target out of view cannot be found in the image: the scripted search and move_to turn toward where
     # perception last saw it, and a network without it learnt to wait ~1.5 s and stop. () = no such input
     target_skills: tuple[str, ...] = ()
+    # skill -> names from PROPRIO_NAMES its calls are not given (the network sees the training mean). A
+    # stop token that can read the time since the call started learns "stop after ~1.5 s" from
+    # demonstrations that mostly end then, and ignores the image (ck_dagger's search: done p 0.00 at 1 s,
+    # 1.00 at 2 s, whatever it saw); without the clock it has to stop on what it sees. {} = all given
+    proprio_dropped_by_skill: dict = field(default_factory=dict)
     action_dim: int = len(ACTION_NAMES)  # action outputs per step (skills.data.format.ACTION_NAMES)
     chunk_size: int = 10  # K future actions predicted per inference (ACT's action chunk)
     instruction_dim: int = 384  # size of the instruction embedding
@@ -69,6 +74,12 @@ class NeuralPolicyConfig:
             raise UsageError(f"NeuralPolicyConfig.target_skills must be a list of skill names, "
                              f"got {self.target_skills!r}.")
         self.target_skills = tuple(self.target_skills)
+        dropped = self.proprio_dropped_by_skill
+        if not isinstance(dropped, dict) or not all(
+                isinstance(names, (list, tuple)) and all(n in PROPRIO_NAMES for n in names) for names in dropped.values()):
+            raise UsageError(f"NeuralPolicyConfig.proprio_dropped_by_skill must map skill names to lists of "
+                             f"{PROPRIO_NAMES}, got {dropped!r}.")
+        self.proprio_dropped_by_skill = {str(k): tuple(v) for k, v in dropped.items() if v}
         unknown = [n for n in self.proprio_inputs if n not in PROPRIO_NAMES]
         if unknown or not self.proprio_inputs:
             raise UsageError(f"NeuralPolicyConfig.proprio_inputs must be names from {PROPRIO_NAMES}, "

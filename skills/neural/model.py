@@ -128,7 +128,7 @@ class SkillPolicyNet(nn.Module):
 
     def forward(self, image: torch.Tensor, proprio: torch.Tensor, instruction: torch.Tensor,
                 target: torch.Tensor | None = None):
-        """image (B, 3, S, S) uint8 or float 0..1; proprio (B, P) raw; instruction (B, D) embedding;
+        """image (B, 3, S, S) uint8 or float 0..1; proprio (B, P) raw (NaN: not given); instruction (B, D) embedding;
         target (B, len(TARGET_NAMES)) raw, used when the config has `target_skills` (None: zeros, "not
         known"). Returns (actions (B, K, A) normalised, done logit (B,))."""
         x = image.float() / 255.0 if image.dtype == torch.uint8 else image
@@ -139,7 +139,8 @@ class SkillPolicyNet(nn.Module):
             x = block(x, text)
             if self.keypoints is not None and i == self.config.keypoint_block:
                 points.append(self.keypoints(x).to(x.dtype))
-        p = ((proprio - self.proprio_mean) / self.proprio_std).index_select(-1, self.proprio_index)
+        # NaN: a value not given for this call (config.proprio_dropped_by_skill) reads as the training mean
+        p = torch.nan_to_num((proprio - self.proprio_mean) / self.proprio_std, nan=0.0).index_select(-1, self.proprio_index)
         proprio_pre = self.proprio_head[0](p)
         if self.target_in is not None and target is not None:  # None: "not known", zeros
             proprio_pre = proprio_pre + self.target_in(target.to(p.dtype))

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from robomatrix.hardware.robot import Action
-from robomatrix.skills.data.format import proprio_vector, target_object, target_vector
+from robomatrix.skills.data.format import proprio_drop_mask, proprio_vector, target_object, target_vector
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.neural.config import ensemble_decay_for
 from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
@@ -148,6 +148,7 @@ class NeuralSkillPolicy(SkillPolicy):
         self._start_obs, self._tick, self._image = obs, 0, None
         self._dev = dev
         self._target_name = target_object(self.skill, args) if self.skill in cfg.target_skills else None
+        self._dropped = proprio_drop_mask(cfg.proprio_dropped_by_skill, self.skill)
         self._set_image(obs)
 
     def _set_image(self, obs) -> None:
@@ -165,7 +166,9 @@ class NeuralSkillPolicy(SkillPolicy):
         self._set_image(obs)
         if self._image is None:
             raise RuntimeError("the neural policy has no camera frame yet (reset needs a camera observation)")
-        proprio = torch.as_tensor(proprio_vector(obs, self._start_obs), device=self._dev)[None]
+        values = proprio_vector(obs, self._start_obs)
+        values[self._dropped] = np.nan  # not given to this skill (the model reads the training mean)
+        proprio = torch.as_tensor(values, device=self._dev)[None]
         with torch.inference_mode():
             target = None
             if self._target_name is not None:

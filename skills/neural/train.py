@@ -155,15 +155,27 @@ def evaluate_loss(model, dataset: ChunkDataset, cfg: TrainConfig, device, autoca
     return total / n
 
 
+def _input_overrides(target_skills, proprio_dropped_by_skill) -> dict:
+    """The config fields `train`'s input arguments set (None: the config's own)."""
+    overrides = {}
+    if target_skills is not None:
+        overrides["target_skills"] = tuple(target_skills)
+    if proprio_dropped_by_skill is not None:
+        overrides["proprio_dropped_by_skill"] = dict(proprio_dropped_by_skill)
+    return overrides
+
+
 def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print,
-          init=None, target_skills=None) -> dict:
+          init=None, target_skills=None, proprio_dropped_by_skill=None) -> dict:
     """Train on dataset folder `data`, writing checkpoints to `out`; returns the summary dict.
 
     `init`: a checkpoint folder to fine-tune (e.g. on DAgger data): its network config, weights and
     normalisation statistics are the starting point, with a fresh optimiser and LR schedule. A
     `resume` that finds a training state in `out` continues that instead. `target_skills` (a list):
     the config's `target_skills` instead; a checkpoint without that input gains it, its new weights
-    starting at zero (`SkillPolicyNet.load_widened`) and learning at `cfg.target_lr_scale` x the LR."""
+    starting at zero (`SkillPolicyNet.load_widened`) and learning at `cfg.target_lr_scale` x the LR.
+    `proprio_dropped_by_skill` (a dict): the config's `proprio_dropped_by_skill` instead (a fine-tuned
+    checkpoint keeps its weights; the dropped values read as the training mean from then on)."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -179,17 +191,16 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
         initial, init_doc = load_checkpoint(out if resuming else init, device="cpu")
         policy_cfg = initial.config
         initial = None if resuming else initial
-        if target_skills is not None and not resuming:
-            policy_cfg = replace(policy_cfg, target_skills=tuple(target_skills))
+        if not resuming:
+            policy_cfg = replace(policy_cfg, **_input_overrides(target_skills, proprio_dropped_by_skill))
     else:
-        overrides = dict(cfg.policy_overrides)
-        if target_skills is not None:
-            overrides["target_skills"] = tuple(target_skills)
+        overrides = {**cfg.policy_overrides, **_input_overrides(target_skills, proprio_dropped_by_skill)}
         policy_cfg = neural_config(cfg.policy, **overrides)
     train_ids, val_ids = split_episodes(len(reader), cfg.val_fraction, cfg.seed)
     make = lambda ids: ChunkDataset(data, ids, image_size=policy_cfg.image_size, chunk_size=policy_cfg.chunk_size,  # noqa: E731
                                     done_window_steps=policy_cfg.done_window_steps,
-                                    target_skills=policy_cfg.target_skills, embed=embed_instructions,
+                                    target_skills=policy_cfg.target_skills,
+                                    proprio_dropped_by_skill=policy_cfg.proprio_dropped_by_skill, embed=embed_instructions,
                                     reader=reader)
     train_set, val_set = make(train_ids), make(val_ids)
     model = SkillPolicyNet.from_config(policy_cfg)
