@@ -72,15 +72,22 @@ def _oracle_search(target):
     return check
 
 
-def _oracle_near(robot, before):
-    p = _can_base(robot)
-    return bool(math.hypot(p[0] - 0.42, p[1]) < 0.06), f"can at ({p[0]:.2f}, {p[1]:.2f}) in base (oracle)"
+def _oracle_near_can(name=CAN):
+    def check(robot, before):
+        p = _can_base(robot, name)
+        return bool(math.hypot(p[0] - 0.42, p[1]) < 0.06), f"{name} at ({p[0]:.2f}, {p[1]:.2f}) in base (oracle)"
+    return check
 
 
-def _oracle_grasped(robot, before):
-    p, st = _can_base(robot), robot.get_state()
-    ok = math.hypot(p[0] - st.ee_position[0], p[1]) < 0.03 and st.gripper_opening > 0.3
-    return bool(ok), f"can {math.hypot(p[0] - st.ee_position[0], p[1]) * 100:.1f} cm from the gripper (oracle)"
+def _oracle_grasped_can(name=CAN):
+    def check(robot, before):
+        p, st = _can_base(robot, name), robot.get_state()
+        off = math.hypot(p[0] - st.ee_position[0], p[1])
+        return bool(off < 0.03 and st.gripper_opening > 0.3), f"{name} {off * 100:.1f} cm from the gripper (oracle)"
+    return check
+
+
+_oracle_near, _oracle_grasped = _oracle_near_can(), _oracle_grasped_can()
 
 
 def _oracle_lifted(robot, before):
@@ -142,7 +149,11 @@ def _oracle_nudged(direction, amount):
 #   turned_away (search): the robot first searches for something else, so the object it is then asked
 #   for is usually one perception remembers but has out of view (where a network that sees only the
 #   image cannot know which way to turn)
-SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",)}
+#   office_cans (search, move_to, grasp): the office scene's four cans, the call about one of them in turn
+#   (the standard scenarios' pick scene has one red can: a network trained on them drives to whichever
+#   can it sees, whatever colour the instruction names)
+SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",), "office_cans": ("search", "move_to", "grasp")}
+OFFICE_CANS = ("red can", "green can", "blue can", "yellow can")
 TURNED_AWAY = ((CAN, "drawer"), ("box", "drawer"), ("bin", "drawer"), ("drawer", "box"), ("blue can", "drawer"),
                ("box", "bin"))
 
@@ -156,6 +167,12 @@ def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
         if skill not in SCENARIO_VARIANTS[variant]:
             raise UsageError(f"scenario variant '{variant}' covers {', '.join(SCENARIO_VARIANTS[variant])}, "
                              f"not {skill}.")
+        if variant == "office_cans":
+            can = OFFICE_CANS[episode % len(OFFICE_CANS)]
+            calls = [_c("search", object=can), _c("move_to", object=can), _c("grasp", object=can)]
+            n = ("search", "move_to", "grasp").index(skill)
+            check = (_oracle_search(can), _oracle_near_can(can), _oracle_grasped_can(can))[n]
+            return Scenario("office", calls[:n], calls[n], check)
         target, first = TURNED_AWAY[episode % len(TURNED_AWAY)]
         return Scenario("office", [_c("search", object=first)], _c("search", object=target), _oracle_search(target))
     reach = [_c("search", object=CAN), _c("move_to", object=CAN)]

@@ -171,3 +171,20 @@ def test_collect_search_turned_away_records_a_remembered_object(tmp_path, capsys
         assert main(["collect", "--episodes", "1", "--out", str(out), *bad]) == 2
         assert "variant" in capsys.readouterr().err
     assert len(DatasetReader(out)) == 2
+
+
+def test_collect_office_cans_names_each_can_in_turn(tmp_path, capsys):
+    from robomatrix.skills.evaluate import OFFICE_CANS, scenario
+
+    grasp = scenario("grasp", 2, "office_cans")
+    assert grasp.scene == "office" and grasp.call.args["object"] == OFFICE_CANS[2]
+    assert [(c.skill, c.args["object"]) for c in grasp.setup] == [("search", "blue can"), ("move_to", "blue can")]
+    out = tmp_path / "oc"
+    assert main(["collect", "--skills", "move_to", "--variant", "office_cans", "--episodes", "2", "--seed", "93000",
+                 "--camera", "64x48", "--out", str(out)]) == 0
+    capsys.readouterr()
+    reader = DatasetReader(out)
+    assert [reader.meta[i]["args"]["object"] for i in range(2)] == ["red can", "green can"]
+    assert "green can" in reader.meta[1]["instruction"]
+    assert main(["collect", "--skills", "lift", "--variant", "office_cans", "--episodes", "1", "--out", str(out)]) == 2
+    assert "office_cans covers search, move_to, grasp" in capsys.readouterr().err
