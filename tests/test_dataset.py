@@ -187,4 +187,4 @@ def test_collect_office_cans_names_each_can_in_turn(tmp_path, capsys):
     assert [reader.meta[i]["args"]["object"] for i in range(2)] == ["red can", "green can"]
     assert "green can" in reader.meta[1]["instruction"]
     assert main(["collect", "--skills", "lift", "--variant", "office_cans", "--episodes", "1", "--out", str(out)]) == 2
-    assert "office_cans covers search, move_to, grasp" in capsys.readouterr().err
+    assert "'office_cans' covers search, move_to, grasp" in capsys.readouterr().err
