@@ -154,16 +154,21 @@ def test_merge_appends_renumbered_episodes(tmp_path, capsys):
     assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "c"), "--skills", "nudj"]) == 2
 
 
+def collect_variant(out, skill, variant, seed, capsys):
+    """Two episodes of `skill` in scenario variant `variant`, read back."""
+    assert main(["collect", "--skills", skill, "--variant", variant, "--episodes", "2", "--seed", str(seed),
+                 "--camera", "64x48", "--out", str(out)]) == 0
+    capsys.readouterr()
+    return DatasetReader(out)
+
+
 def test_collect_search_turned_away_records_a_remembered_object(tmp_path, capsys):
     from robomatrix.skills.evaluate import scenario
 
     sc = scenario("search", 1, "turned_away")
     assert [c.skill for c in sc.setup] == ["search"] and sc.setup[0].args["object"] != sc.call.args["object"]
     out = tmp_path / "ta"
-    assert main(["collect", "--skills", "search", "--variant", "turned_away", "--episodes", "2", "--seed", "91000",
-                 "--camera", "64x48", "--out", str(out)]) == 0
-    capsys.readouterr()
-    reader = DatasetReader(out)
+    reader = collect_variant(out, "search", "turned_away", 91000, capsys)
     assert [reader.meta[i]["args"]["object"] for i in range(2)] == ["red can", "box"]
     assert all(reader.load(i).target[0, 0] == 1.0 for i in range(2))  # seen during the set-up's search
     assert "last seen on your" in reader.meta[1]["instruction"]
@@ -180,10 +185,7 @@ def test_collect_office_cans_names_each_can_in_turn(tmp_path, capsys):
     assert grasp.scene == "office" and grasp.call.args["object"] == OFFICE_CANS[2]
     assert [(c.skill, c.args["object"]) for c in grasp.setup] == [("search", "blue can"), ("move_to", "blue can")]
     out = tmp_path / "oc"
-    assert main(["collect", "--skills", "move_to", "--variant", "office_cans", "--episodes", "2", "--seed", "93000",
-                 "--camera", "64x48", "--out", str(out)]) == 0
-    capsys.readouterr()
-    reader = DatasetReader(out)
+    reader = collect_variant(out, "move_to", "office_cans", 93000, capsys)
     assert [reader.meta[i]["args"]["object"] for i in range(2)] == ["red can", "green can"]
     assert "green can" in reader.meta[1]["instruction"]
     assert main(["collect", "--skills", "lift", "--variant", "office_cans", "--episodes", "1", "--out", str(out)]) == 2
