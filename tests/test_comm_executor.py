@@ -171,8 +171,12 @@ def test_sigint_ends_spin_cleanly_and_the_process_exits():
         from robomatrix.comm.action import ActionServer
         node = comm.Node("sigint_node")
         ActionServer(node, "work", lambda h: h.wait_for_cancel(60) and {})
-        node.create_timer(0.05, lambda: None)
-        print("SPINNING", flush=True)
+        ticks = []
+        def tick():  # printed from inside spin: its SIGINT handler is installed by then
+            if not ticks:
+                print("SPINNING", flush=True)
+            ticks.append(1)
+        node.create_timer(0.05, tick)
         comm.spin(node)
         print("SPIN RETURNED", flush=True)
         comm.shutdown()
