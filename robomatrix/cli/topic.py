@@ -269,6 +269,8 @@ def topic_echo(args) -> int:
         printed = [0]
 
         def show(msg) -> None:
+            if limit is not None and printed[0] >= limit:  # one spin_once may deliver several queued samples
+                return
             plain = to_plain(msg)
             if args.field:
                 plain = _field(plain, args.field)
