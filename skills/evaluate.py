@@ -170,7 +170,7 @@ def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
         if variant == "office_cans":
             can = OFFICE_CANS[episode % len(OFFICE_CANS)]
             calls = [_c("search", object=can), _c("move_to", object=can), _c("grasp", object=can)]
-            n = ("search", "move_to", "grasp").index(skill)
+            n = SCENARIO_VARIANTS[variant].index(skill)  # the set-up: the calls before it
             check = (_oracle_search(can), _oracle_near_can(can), _oracle_grasped_can(can))[n]
             return Scenario("office", calls[:n], calls[n], check)
         target, first = TURNED_AWAY[episode % len(TURNED_AWAY)]

@@ -172,7 +172,7 @@ def test_sigint_ends_spin_cleanly_and_the_process_exits():
         node = comm.Node("sigint_node")
         ActionServer(node, "work", lambda h: h.wait_for_cancel(60) and {})
         ticks = []
-        def tick():  # printed from inside spin: its SIGINT handler is installed by then
+        def tick():  # printed from inside spin's loop, which ends on the KeyboardInterrupt SIGINT raises
             if not ticks:
                 print("SPINNING", flush=True)
             ticks.append(1)

@@ -78,7 +78,8 @@ def parse_drop_proprio(text: str) -> dict[str, list[str]]:
         for name in names:
             if name not in PROPRIO_NAMES:
                 raise unknown_name("proprioception value in --drop-proprio", name, PROPRIO_NAMES)
-        dropped.setdefault(skill, []).extend(n for n in names if n not in dropped.get(skill, []))
+        kept = dropped.setdefault(skill, [])
+        kept += [n for n in dict.fromkeys(names) if n not in kept]
     return dropped
 
 

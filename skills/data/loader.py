@@ -67,7 +67,8 @@ class ChunkDataset(torch.utils.data.Dataset):
 
     def __init__(self, root, episode_ids: Sequence[int] | None = None, *, image_size: int = 64,
                  chunk_size: int = 10, done_window_steps: int = 2, target_skills: Sequence[str] = (),
-                 proprio_dropped_by_skill: dict | None = None, embed: Callable[[list[str]], np.ndarray] = embed_instructions, reader: DatasetReader | None = None):
+                 proprio_dropped_by_skill: dict | None = None,
+                 embed: Callable[[list[str]], np.ndarray] = embed_instructions, reader: DatasetReader | None = None):
         self.reader = reader or DatasetReader(root)
         ids = list(range(len(self.reader))) if episode_ids is None else list(episode_ids)
         self.episodes: list[Episode] = [self.reader.load(i) for i in ids]
