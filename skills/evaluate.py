@@ -95,20 +95,33 @@ def _oracle_lifted(robot, before):
     return bool(z > 0.15), f"can centre at z {z:.2f} m (oracle)"
 
 
-def _oracle_over(target):
+def _oracle_over(target, name=CAN):
     def check(robot, before):
-        return _in_container_xy(robot, CAN, target) and _can_world(robot)[2] > 0.12, \
-            f"can above the {target}'s opening (oracle)"
+        if target == "drawer":  # above the drawer's tray (its xy inside the tray, bottom above the front)
+            from robomatrix.sim.tasks import drawer_interior_contains
+
+            cab, p = robot.scene.cabinet, _can_world(robot, name).copy()
+            above = p[2] > cab.drawer_height[1]
+            p[2] = 0.5 * sum(cab.drawer_height)
+            ok = above and drawer_interior_contains(cab, robot.oracle_drawer_opening(), p)
+        else:
+            ok = _in_container_xy(robot, name, target) and _can_world(robot, name)[2] > 0.12
+        return bool(ok), f"{name} above the {target}'s opening (oracle)"
     return check
 
 
-def _oracle_released(target):
+def _oracle_released(target, name=CAN):
     def check(robot, before):
         robot.advance(1.0)
-        from robomatrix.sim.oracle_expert import oracle_in_container
+        if target == "drawer":
+            from robomatrix.sim.tasks import drawer_interior_contains
 
-        ok = oracle_in_container(_can_world(robot), robot.scene.container(target))
-        return bool(ok), f"can inside the {target} (oracle)"
+            ok = drawer_interior_contains(robot.scene.cabinet, robot.oracle_drawer_opening(), _can_world(robot, name))
+        else:
+            from robomatrix.sim.oracle_expert import oracle_in_container
+
+            ok = oracle_in_container(_can_world(robot, name), robot.scene.container(target))
+        return bool(ok), f"{name} inside the {target} (oracle)"
     return check
 
 
@@ -152,7 +165,13 @@ def _oracle_nudged(direction, amount):
 #   office_cans (search, move_to, grasp): the office scene's four cans, the call about one of them in turn
 #   (the standard scenarios' pick scene has one red can: a network trained on them drives to whichever
 #   can it sees, whatever colour the instruction names)
-SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",), "office_cans": ("search", "move_to", "grasp")}
+#   office_places (position_over, release): one of the office scene's cans taken to the box, the bin or
+#   the open drawer in turn, with no search for the container first (as the rule planner's chains go
+#   when the container was seen earlier): it starts beside or behind the robot as often as ahead (the
+#   standard scenario searches for the box first, so a network trained on it only knows "box ahead")
+SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",), "office_cans": ("search", "move_to", "grasp"),
+                     "office_places": ("position_over", "release")}
+PLACES = ("box", "bin", "drawer")
 OFFICE_CANS = ("red can", "green can", "blue can", "yellow can")
 TURNED_AWAY = ((CAN, "drawer"), ("box", "drawer"), ("bin", "drawer"), ("drawer", "box"), ("blue can", "drawer"),
                ("box", "bin"))
@@ -173,6 +192,8 @@ def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
             n = SCENARIO_VARIANTS[variant].index(skill)  # the set-up: the calls before it
             check = (_oracle_search(can), _oracle_near_can(can), _oracle_grasped_can(can))[n]
             return Scenario("office", calls[:n], calls[n], check)
+        if variant == "office_places":
+            return _office_place(skill, episode)
         target, first = TURNED_AWAY[episode % len(TURNED_AWAY)]
         return Scenario("office", [_c("search", object=first)], _c("search", object=target), _oracle_search(target))
     reach = [_c("search", object=CAN), _c("move_to", object=CAN)]
@@ -206,6 +227,18 @@ def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
         amount = (0.03, 0.05, 0.1)[(episode // len(NUDGE_DIRS) + episode) % 3]
         return Scenario("empty", [], _c("nudge", direction=direction, amount=amount), _oracle_nudged(direction, amount))
     raise KeyError(f"no evaluation scenario for skill '{skill}'")
+
+
+def _office_place(skill: str, episode: int) -> Scenario:
+    """office_places: episode e takes OFFICE_CANS[(e // 3) % 4] to PLACES[e % 3] (the drawer opened first)."""
+    target, can = PLACES[episode % len(PLACES)], OFFICE_CANS[(episode // len(PLACES)) % len(OFFICE_CANS)]
+    opened = [_c("search", object="drawer"), _c("open_drawer")] if target == "drawer" else []
+    held = opened + [_c("search", object=can), _c("move_to", object=can), _c("grasp", object=can),
+                     _c("lift", object=can)]
+    over = _c("position_over", object=can, target=target)
+    if skill == "position_over":
+        return Scenario("office", held, over, _oracle_over(target, can))
+    return Scenario("office", held + [over], _c("release", object=can), _oracle_released(target, can))
 
 
 def chain(scene: str) -> Scenario:

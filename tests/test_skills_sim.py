@@ -37,6 +37,23 @@ def test_pick_and_place_chain_puts_the_red_can_in_the_box(robot, scene, seed):
     assert oracle_in_container(robot.oracle_object_poses()["red can"][:3], robot.scene.container("box"))
 
 
+@pytest.mark.parametrize("skill, episode, target", [("position_over", 5, "drawer"), ("release", 4, "bin")])
+def test_office_places_takes_a_named_can_to_a_container_it_did_not_search_for(robot, skill, episode, target):
+    from robomatrix.skills.evaluate import _oracle_over
+
+    sc = scenario(skill, episode, "office_places")
+    place = sc.call if skill == "position_over" else sc.setup[-1]
+    assert place.args == {"object": "green can", "target": target}
+    last = max(i for i, c in enumerate(sc.setup) if c.skill == "search")  # the can's: none for the container
+    assert sc.setup[last].args["object"] == "green can" and "search" not in [c.skill for c in sc.setup[last + 1:]]
+    outcome = run_scenario(robot, sc, seed=4)
+    assert outcome["setup_ok"] and outcome["postcondition_ok"], outcome["reason"]
+    assert outcome["oracle_ok"], outcome["reason"]  # ORACLE: scoring only (the drawer's tray, the bin)
+    if skill == "position_over":  # the same state is not "over the box", nor "over the drawer" for the red can
+        assert not _oracle_over("box", "green can")(robot, {})[0]
+        assert not _oracle_over("drawer", "red can")(robot, {})[0]
+
+
 def test_search_fails_after_a_full_turn_when_the_object_is_not_there(robot):
     robot.reset("empty", 0)
     result = SkillRunner(robot, Perception()).run(SkillCall("search", {"object": "red can"}))

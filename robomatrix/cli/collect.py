@@ -25,7 +25,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--variant", default="standard",
                         help="skill scenarios' set-up variant (skills/evaluate.py SCENARIO_VARIANTS): standard "
                              "(default), turned_away (search: for an object remembered but out of view), office_cans "
-                             "(search, move_to, grasp: each of the office scene's four cans in turn)")
+                             "(search, move_to, grasp: each of the office scene's four cans in turn), office_places "
+                             "(position_over, release: a can to the box, bin or open drawer in turn, no search for it "
+                             "first)")
     parser.add_argument("--keep-failures", action="store_true", help="also write failed episodes (success=false)")
     parser.add_argument("--dagger", action="store_true",
                         help="DAgger: the neural policy drives the skill calls and the scripted expert labels every "
