@@ -165,12 +165,14 @@ def _oracle_nudged(direction, amount):
 #   office_cans (search, move_to, grasp): the office scene's four cans, the call about one of them in turn
 #   (the standard scenarios' pick scene has one red can: a network trained on them drives to whichever
 #   can it sees, whatever colour the instruction names)
-#   office_places (position_over, release): one of the office scene's cans taken to the box, the bin or
-#   the open drawer in turn, with no search for the container first (as the rule planner's chains go
-#   when the container was seen earlier): it starts beside or behind the robot as often as ahead (the
-#   standard scenario searches for the box first, so a network trained on it only knows "box ahead")
+#   office_places (position_over, release, close_drawer): one of the office scene's cans taken to the box,
+#   the bin or the open drawer in turn, with no search for the container first (as the rule planner's
+#   chains go when the container was seen earlier): it starts beside or behind the robot as often as
+#   ahead (the standard scenario searches for the box first, so a network trained on it only knows "box
+#   ahead"); close_drawer from where putting a can in the drawer left the robot (the standard scenario
+#   closes it right after opening it, square in front of the handle)
 SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",), "office_cans": ("search", "move_to", "grasp"),
-                     "office_places": ("position_over", "release")}
+                     "office_places": ("position_over", "release", "close_drawer")}
 PLACES = ("box", "bin", "drawer")
 OFFICE_CANS = ("red can", "green can", "blue can", "yellow can")
 TURNED_AWAY = ((CAN, "drawer"), ("box", "drawer"), ("bin", "drawer"), ("drawer", "box"), ("blue can", "drawer"),
@@ -230,7 +232,12 @@ def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
 
 
 def _office_place(skill: str, episode: int) -> Scenario:
-    """office_places: episode e takes OFFICE_CANS[(e // 3) % 4] to PLACES[e % 3] (the drawer opened first)."""
+    """office_places: episode e takes OFFICE_CANS[(e // 3) % 4] to PLACES[e % 3] (the drawer opened first);
+    close_drawer: OFFICE_CANS[e % 4] put in the drawer first (the robot then stands where the place left it)."""
+    if skill == "close_drawer":
+        can = OFFICE_CANS[episode % len(OFFICE_CANS)]
+        put = _office_place("release", len(PLACES) * OFFICE_CANS.index(can) + PLACES.index("drawer"))
+        return Scenario("office", put.setup + [put.call], _c("close_drawer"), _oracle_drawer(False))
     target, can = PLACES[episode % len(PLACES)], OFFICE_CANS[(episode // len(PLACES)) % len(OFFICE_CANS)]
     opened = [_c("search", object="drawer"), _c("open_drawer")] if target == "drawer" else []
     held = opened + [_c("search", object=can), _c("move_to", object=can), _c("grasp", object=can),

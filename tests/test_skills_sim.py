@@ -54,6 +54,13 @@ def test_office_places_takes_a_named_can_to_a_container_it_did_not_search_for(ro
         assert not _oracle_over("drawer", "red can")(robot, {})[0]
 
 
+def test_office_places_closes_the_drawer_where_putting_a_can_in_it_left_the_robot():
+    sc = scenario("close_drawer", 1, "office_places")
+    assert [c.skill for c in sc.setup] == ["search", "open_drawer", "search", "move_to", "grasp", "lift",
+                                           "position_over", "release"]
+    assert sc.setup[-2].args == {"object": "green can", "target": "drawer"} and sc.call.skill == "close_drawer"
+
+
 def test_search_fails_after_a_full_turn_when_the_object_is_not_there(robot):
     robot.reset("empty", 0)
     result = SkillRunner(robot, Perception()).run(SkillCall("search", {"object": "red can"}))
