@@ -54,12 +54,15 @@ def _can_base(robot, name=CAN) -> np.ndarray:
     return world_to_base_point(_can_world(robot, name), robot.get_state().base_pose)
 
 
-def _in_container_xy(robot, name, container) -> bool:
+def _inside(robot, target, position_world) -> bool:
+    """Is a world point inside container `target` (the drawer: its tray)? ORACLE, scoring only."""
+    if target == "drawer":
+        from robomatrix.sim.tasks import drawer_interior_contains
+
+        return drawer_interior_contains(robot.scene.cabinet, robot.oracle_drawer_opening(), position_world)
     from robomatrix.sim.oracle_expert import oracle_in_container
 
-    p = _can_world(robot, name).copy()
-    p[2] = 0.0
-    return oracle_in_container(p, robot.scene.container(container))
+    return oracle_in_container(position_world, robot.scene.container(target))
 
 
 def _oracle_search(target):
@@ -97,15 +100,14 @@ def _oracle_lifted(robot, before):
 
 def _oracle_over(target, name=CAN):
     def check(robot, before):
-        if target == "drawer":  # above the drawer's tray (its xy inside the tray, bottom above the front)
-            from robomatrix.sim.tasks import drawer_interior_contains
-
-            cab, p = robot.scene.cabinet, _can_world(robot, name).copy()
-            above = p[2] > cab.drawer_height[1]
-            p[2] = 0.5 * sum(cab.drawer_height)
-            ok = above and drawer_interior_contains(cab, robot.oracle_drawer_opening(), p)
+        # the can's axis over the opening (tested at a height inside it) and the can above the rim
+        p = _can_world(robot, name)
+        if target == "drawer":
+            low, high = robot.scene.cabinet.drawer_height
+            inside_z, rim_z = 0.5 * (low + high), high
         else:
-            ok = _in_container_xy(robot, name, target) and _can_world(robot, name)[2] > 0.12
+            inside_z, rim_z = 0.0, 0.12
+        ok = p[2] > rim_z and _inside(robot, target, (p[0], p[1], inside_z))
         return bool(ok), f"{name} above the {target}'s opening (oracle)"
     return check
 
@@ -113,15 +115,7 @@ def _oracle_over(target, name=CAN):
 def _oracle_released(target, name=CAN):
     def check(robot, before):
         robot.advance(1.0)
-        if target == "drawer":
-            from robomatrix.sim.tasks import drawer_interior_contains
-
-            ok = drawer_interior_contains(robot.scene.cabinet, robot.oracle_drawer_opening(), _can_world(robot, name))
-        else:
-            from robomatrix.sim.oracle_expert import oracle_in_container
-
-            ok = oracle_in_container(_can_world(robot, name), robot.scene.container(target))
-        return bool(ok), f"{name} inside the {target} (oracle)"
+        return _inside(robot, target, _can_world(robot, name)), f"{name} inside the {target} (oracle)"
     return check
 
 
@@ -235,17 +229,18 @@ def _office_place(skill: str, episode: int) -> Scenario:
     """office_places: episode e takes OFFICE_CANS[(e // 3) % 4] to PLACES[e % 3] (the drawer opened first);
     close_drawer: OFFICE_CANS[e % 4] put in the drawer first (the robot then stands where the place left it)."""
     if skill == "close_drawer":
-        can = OFFICE_CANS[episode % len(OFFICE_CANS)]
-        put = _office_place("release", len(PLACES) * OFFICE_CANS.index(can) + PLACES.index("drawer"))
-        return Scenario("office", put.setup + [put.call], _c("close_drawer"), _oracle_drawer(False))
-    target, can = PLACES[episode % len(PLACES)], OFFICE_CANS[(episode // len(PLACES)) % len(OFFICE_CANS)]
+        target, can = "drawer", OFFICE_CANS[episode % len(OFFICE_CANS)]
+    else:
+        target, can = PLACES[episode % len(PLACES)], OFFICE_CANS[(episode // len(PLACES)) % len(OFFICE_CANS)]
     opened = [_c("search", object="drawer"), _c("open_drawer")] if target == "drawer" else []
     held = opened + [_c("search", object=can), _c("move_to", object=can), _c("grasp", object=can),
                      _c("lift", object=can)]
-    over = _c("position_over", object=can, target=target)
+    over, release = _c("position_over", object=can, target=target), _c("release", object=can)
     if skill == "position_over":
         return Scenario("office", held, over, _oracle_over(target, can))
-    return Scenario("office", held + [over], _c("release", object=can), _oracle_released(target, can))
+    if skill == "release":
+        return Scenario("office", held + [over], release, _oracle_released(target, can))
+    return Scenario("office", held + [over, release], _c("close_drawer"), _oracle_drawer(False))
 
 
 def chain(scene: str) -> Scenario:
