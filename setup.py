@@ -24,14 +24,9 @@ for layer, folder in LAYERS.items():
         packages.append(f"{PACKAGE}.{layer}.{sub}")
         package_dir[f"{PACKAGE}.{layer}.{sub}"] = os.path.join(folder, *sub.split("."))
 
-# One console script per node, so `ros2 run robomatrix <node>` works, plus the CLI.
-NODES = {
-    "hardware_node": "robomatrix.hardware.hardware_node:main",
-    "perception_node": "robomatrix.perception.node:main",
-    "skill_server": "robomatrix.skills.server_node:main",
-    "executive": "robomatrix.executive.node:main",
-    "console": "robomatrix.console.node:main",
-}
+# One console script per node, so `ros2 run robomatrix <node>` works, plus the CLI. They go
+# through robomatrix.node_entry, which imports each node inside the Ctrl-C guard.
+NODES = ("hardware_node", "perception_node", "skill_server", "executive", "console")
 
 setup(
     name=PACKAGE,
@@ -55,6 +50,6 @@ setup(
     zip_safe=True,
     entry_points={
         "console_scripts": ["robomatrix = robomatrix.cli.main:main"]
-        + [f"{name} = {target}" for name, target in NODES.items()],
+        + [f"{name} = robomatrix.node_entry:{name}" for name in NODES],
     },
 )
