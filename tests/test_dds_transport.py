@@ -15,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cyclonedds.pub import DataWriter
+from cyclonedds.qos import Policy, Qos
+from cyclonedds.sub import DataReader
 
 from robomatrix import comm
 from robomatrix.comm.dds import (
@@ -25,6 +28,8 @@ from robomatrix.comm.dds import (
     service_topic_names,
 )
 from robomatrix.comm.dds.config import DiscoveryConfig
+from robomatrix.comm.dds.qos import SERVICE_QOS, to_dds_qos
+from robomatrix.comm.dds.services import endpoint_tag, wire_types
 from robomatrix.comm.peer import PeerProcess, loopback_env
 from robomatrix.errors import UsageError
 from robomatrix.msgs import Image, String, Twist, Vector3
@@ -208,3 +213,69 @@ def test_user_cyclonedds_uri_is_respected_and_logged():
     assert done.returncode == 0, done.stderr
     assert "SOURCE CYCLONEDDS_URI" in done.stdout
     assert "using the Cyclone DDS configuration in CYCLONEDDS_URI" in done.stdout + done.stderr
+
+
+def _service_endpoint(transport, name: str, topic: str, kind: str, tag: bytes | None = None):
+    """One hand-built DDS endpoint (`kind` 'writer' or 'reader') on a SetBool service's `topic`
+    ('request' or 'reply'), with USER_DATA `tag`."""
+    wire = wire_types(SetBool)[topic == "reply"]
+    dds_topic = service_topic_names(name)[topic == "reply"]
+    qos = to_dds_qos(SERVICE_QOS) + (Qos(Policy.Userdata(tag)) if tag else Qos())
+    make = {"writer": DataWriter, "reader": DataReader}[kind]
+    return make(transport.participant, transport._topic(dds_topic, wire.cls), qos=qos)
+
+
+@pytest.mark.parametrize("tag", [b"clientid=late-client;", None], ids=["tagged", "foreign"])
+def test_service_holds_a_reply_until_the_requesters_reply_reader_matches(tag):
+    """A client whose reply reader the service has not matched yet still gets its reply: the service
+    waits for the reader carrying the requester's `clientid` (a foreign, untagged client: any
+    reader of its participant), not for just any reader, since a reply written earlier is lost."""
+    server, client = DdsTransport(discovery="localhost"), DdsTransport(discovery="localhost")
+    name = "/late/set_bool"
+    try:
+        def answer(request, reply):  # as an executor does: off the reader thread
+            response = SetBool.Response(success=True, message=f"got {request.data}")
+            threading.Thread(target=reply, args=(response,), daemon=True).start()
+
+        server.create_service(name, SetBool, answer)
+        writer = _service_endpoint(client, name, "request", "writer", tag)
+        if tag:  # another client of the same participant, matched long before
+            decoy = _service_endpoint(client, name, "reply", "reader", b"clientid=someone-else;")
+            assert wait_for(lambda: decoy.get_subscription_matched_status().current_count == 1, 15)
+        assert wait_for(lambda: writer.get_publication_matched_status().current_count == 1, 15)
+        request_wire, response_wire = wire_types(SetBool)
+        writer.write(request_wire.wrap(7, 1, SetBool.Request(data=True)))
+        time.sleep(0.5)  # the service has the request and is holding the reply
+        reader = _service_endpoint(client, name, "reply", "reader", tag)
+        replies = []
+        assert wait_for(lambda: replies.extend(reader.take(10)) or replies, 10), "the reply was lost"
+        guid, seq, response = response_wire.unwrap(replies[0])
+        assert (guid, seq, response.message) == (7, 1, "got True")
+    finally:
+        client.shutdown()
+        server.shutdown()
+
+
+def test_client_is_ready_only_with_both_endpoints_of_one_service():
+    """A request reader of one service and a reply writer of another are not a service."""
+    host, user = DdsTransport(discovery="localhost"), DdsTransport(discovery="localhost")
+    name = "/pair/set_bool"
+    try:
+        client = user.create_client(name, SetBool)
+        held = [_service_endpoint(host, name, "request", "reader", b"serviceid=a;"),
+                _service_endpoint(host, name, "reply", "writer", b"serviceid=b;")]
+        assert wait_for(lambda: client.reader.get_subscription_matched_status().current_count == 1
+                        and client.writer.get_publication_matched_status().current_count == 1, 15)
+        assert not client.service_is_ready()
+        held.append(_service_endpoint(host, name, "reply", "writer", b"serviceid=a;"))
+        assert wait_for(client.service_is_ready, 15)
+    finally:
+        user.shutdown()
+        host.shutdown()
+
+
+def test_endpoint_tags_are_read_from_user_data():
+    assert endpoint_tag(Qos(Policy.Userdata(b"clientid=01.0f.aa;")), "clientid") == "01.0f.aa"
+    assert endpoint_tag(Qos(Policy.Userdata(b"enclave=/;serviceid= 9 ;")), "serviceid") == "9"
+    assert endpoint_tag(Qos(Policy.Userdata(b"enclave=/;")), "clientid") is None
+    assert endpoint_tag(Qos(), "clientid") is None and endpoint_tag(None, "clientid") is None

@@ -8,6 +8,16 @@ the client's id (uint64: the instance handle of its request writer, as rmw_cyclo
 uses) and a sequence number (int64) — followed by the request or response fields. The
 server copies the header into its reply; a client accepts only replies with its own id.
 
+Both topics are volatile, so a reply written before the server's reply writer has matched
+the client's reply reader is lost for good, and the two sides discover each other's
+endpoints at different moments: a client can see the service as ready while the service
+does not yet see that client's reader. As in rmw_cyclonedds, a client tags its request
+writer and reply reader with USER_DATA `clientid=<id>;` (a service its two endpoints with
+`serviceid=<id>;`), and a service holds each reply until its writer has matched the reader
+that carries the requester's id — or, for a foreign client without the tag, any reader of
+the requester's participant — for at most `REPLY_MATCH_WAIT_S`. `service_is_ready` in turn
+needs a request reader and a reply writer of one service.
+
 `wire_types(srv_type)` builds those header-prefixed structs once per service type from
 its `Request`/`Response` classes (same DDS type names, the two header fields first).
 """
@@ -16,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import threading
+import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -24,17 +36,48 @@ from cyclonedds.idl import make_idl_struct
 from cyclonedds.idl._type_normalize import get_extended_type_hints
 from cyclonedds.idl.types import int64, uint64
 from cyclonedds.pub import DataWriter
+from cyclonedds.qos import Policy, Qos
 from cyclonedds.sub import DataReader
 
 from robomatrix.comm.dds.fastbytes import prepare_type
 from robomatrix.comm.dds.qos import SERVICE_QOS, to_dds_qos
 from robomatrix.comm.dds.reader_loop import delete_entity
 from robomatrix.comm.dds.transport import DdsTransport, _Endpoint, dds_topic_name
+from robomatrix.comm.log import comm_logger
 from robomatrix.comm.transport import TransportClient, reply_once
 
 HEADER_FIELDS = ("client_guid", "sequence_number")
 # Requests whose reply never came (the caller timed out) are forgotten beyond this many.
 MAX_PENDING_REQUESTS = 10_000
+# How long a service holds a reply for its writer to match the requester's reply reader.
+REPLY_MATCH_WAIT_S = 2.0
+# Requesters (and what is known of them) a service remembers.
+MAX_KNOWN_REQUESTERS = 1_000
+
+
+def endpoint_tag(qos: Qos | None, key: str) -> str | None:
+    """The value of `key=<value>;` in an endpoint's USER_DATA (None when absent)."""
+    userdata = None if qos is None else qos[Policy.Userdata]
+    if userdata is None:
+        return None
+    for item in bytes(userdata.data).decode("utf-8", "replace").split(";"):
+        name, sep, value = item.partition("=")
+        if sep and name.strip() == key:
+            return value.strip()
+    return None
+
+
+def _matched(handles, describe) -> list:
+    """Descriptions of `entity`'s matched endpoints; those that went away meanwhile are skipped."""
+    found = []
+    for handle in handles:
+        try:
+            endpoint = describe(handle)
+        except Exception:
+            continue
+        if endpoint is not None:
+            found.append(endpoint)
+    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +142,9 @@ class _RequestReply(_Endpoint):
             (self._read, self._taken), (write, written) = (rq, self.request_wire), (rr, self.response_wire)
         else:
             (self._read, self._taken), (write, written) = (rr, self.response_wire), (rq, self.request_wire)
-        qos = to_dds_qos(SERVICE_QOS)
+        self.tag = uuid.uuid4().hex
+        tag = f"{'serviceid' if server else 'clientid'}={self.tag};".encode()
+        qos = to_dds_qos(SERVICE_QOS) + Qos(Policy.Userdata(tag))
         self.writer = DataWriter(transport.participant, transport._topic(write, written.cls), qos=qos)
         self.reader = DataReader(transport.participant, transport._topic(self._read, self._taken.cls), qos=qos)
         self._entry = None
@@ -121,16 +166,63 @@ class DdsService(_RequestReply):
     def __init__(self, transport: DdsTransport, name: str, srv_type: type, deliver):
         super().__init__(transport, name, srv_type, server=True)
         self._deliver = deliver
+        self._requesters: OrderedDict[int, tuple[str | None, Any]] = OrderedDict()
+        self._reached: OrderedDict[int, bool] = OrderedDict()  # requesters whose reply reader matched
+        self._lock = threading.Lock()
         self._listen(self._on_request)
 
     def _on_request(self, sample: Any) -> None:
         guid, seq, request = self.request_wire.unwrap(sample)
+        info = getattr(sample, "sample_info", None)
+        requester = None if info is None else info.publication_handle
 
         def send(response: Any) -> None:
+            if not self.closed and requester is not None:
+                self._await_reply_reader(requester)
             if not self.closed:
                 self.writer.write(self.response_wire.wrap(guid, seq, response))
 
         self._deliver(request, reply_once(self.label, send))
+
+    def _await_reply_reader(self, requester: int) -> None:
+        """Wait (at most REPLY_MATCH_WAIT_S) until the reply writer has matched the reply
+        reader of the client whose request writer is `requester`."""
+        with self._lock:
+            if requester in self._reached:
+                return
+            known = self._requesters.get(requester)
+        if known is None:
+            try:
+                endpoint = self.reader.get_matched_publication_data(requester)
+            except Exception:
+                endpoint = None
+            if endpoint is None:
+                return  # the client went away; its reply has nowhere to go
+            known = (endpoint_tag(endpoint.qos, "clientid"), endpoint.participant_key)
+            with self._lock:
+                self._requesters[requester] = known
+                _trim(self._requesters)
+        client_id, participant = known
+        deadline = time.monotonic() + REPLY_MATCH_WAIT_S
+        while not self.closed:
+            readers = _matched(self.writer.get_matched_subscriptions(),
+                               self.writer.get_matched_subscription_data)
+            if any(endpoint_tag(r.qos, "clientid") == client_id if client_id is not None
+                   else r.participant_key == participant for r in readers):
+                with self._lock:
+                    self._reached[requester] = True
+                    _trim(self._reached)
+                return
+            if time.monotonic() >= deadline:
+                comm_logger().warning(f"Service '{self.label}': the client's reply reader did not match within "
+                                      f"{REPLY_MATCH_WAIT_S:g} s; its reply may be lost", throttle_duration_sec=5.0)
+                return
+            time.sleep(0.005)
+
+
+def _trim(known: OrderedDict) -> None:
+    while len(known) > MAX_KNOWN_REQUESTERS:
+        known.popitem(last=False)
 
 
 class DdsClient(_RequestReply, TransportClient):
@@ -165,11 +257,20 @@ class DdsClient(_RequestReply, TransportClient):
             on_response(response)
 
     def service_is_ready(self) -> bool:
-        """A server's request reader is matched, and its reply writer matched our reply reader."""
+        """Our request writer matched a service's request reader, and our reply reader that
+        same service's reply writer (told by its `serviceid` tag, or, for a foreign service
+        without one, by its participant)."""
         if self.closed:
             return False
-        return (self.writer.get_publication_matched_status().current_count > 0
-                and self.reader.get_subscription_matched_status().current_count > 0)
+        if (self.writer.get_publication_matched_status().current_count == 0
+                or self.reader.get_subscription_matched_status().current_count == 0):
+            return False
+        request_readers = _matched(self.writer.get_matched_subscriptions(),
+                                   self.writer.get_matched_subscription_data)
+        reply_writers = _matched(self.reader.get_matched_publications(),
+                                 self.reader.get_matched_publication_data)
+        servers = {(endpoint_tag(r.qos, "serviceid"), r.participant_key) for r in request_readers}
+        return any((endpoint_tag(w.qos, "serviceid"), w.participant_key) in servers for w in reply_writers)
 
     def _release(self) -> None:
         super()._release()
