@@ -17,17 +17,21 @@ Canonical sequences (what the plans look like):
 - "all the cans", "both cans", "the red and green cans": one pick-and-place per object,
   nearest first when positions are known;
 - "throw X away" puts X in the bin, "put X away" puts X in the drawer;
-- an object already inside its target (scene.contained) is left where it is.
+- an object already inside its target (scene.contained) is left where it is;
+- a replan that finds the gripper in the way (the wrong can grasped, the drawer found shut
+  while carrying) sets the held object down first: release(X) where the robot is, then the
+  instruction planned from there, X searched for again when it is needed.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from robomatrix.messages import Plan, SkillCall
 from robomatrix.planners.base import (
     Planner,
     PlanningError,
+    SceneObject,
     SceneObjects,
     UnknownObjectError,
     display,
@@ -66,6 +70,10 @@ class RulePlannerConfig:
         lo, hi = skill_spec("nudge").arg("amount").bounds
         if not lo <= self.default_nudge_m <= hi:
             raise ValueError(f"RulePlannerConfig.default_nudge_m must be within {lo}–{hi} m, got {self.default_nudge_m!r}")
+
+
+class GripperInTheWay(PlanningError):
+    """The plan needs the gripper empty, or holding another object, than the scene has it."""
 
 
 class _LazyEmbedder:
@@ -173,7 +181,7 @@ class _Builder:
                 self.lifted = True
             return
         if self.held is not None:
-            raise PlanningError(f"I am holding the {display(self.held)}; say where to put it first "
+            raise GripperInTheWay(f"I am holding the {display(self.held)}; say where to put it first "
                                 f"(e.g. 'put it in the {display(self._any_container())}').")
         self.pick_index[name] = len(self.steps)
         if self.cfg.auto_approach:
@@ -213,7 +221,7 @@ class _Builder:
             self.visible.add(self.drawer)
             self.drawer_open = True
             return
-        raise PlanningError(f"The drawer is closed and I am holding the {display(self.held)}; "
+        raise GripperInTheWay(f"The drawer is closed and I am holding the {display(self.held)}; "
                             "put it down first or open the drawer before picking it up.")
 
     def open_drawer(self) -> None:
@@ -262,7 +270,7 @@ class _Builder:
 
     def _need_empty_gripper(self, doing: str) -> None:
         if self.held is not None:
-            raise PlanningError(f"I am holding the {display(self.held)}; say where to put it before {doing}.")
+            raise GripperInTheWay(f"I am holding the {display(self.held)}; say where to put it before {doing}.")
 
     def _any_container(self) -> str:
         return next((n for n in self.scene.names() if is_container(n)), "box")
@@ -359,7 +367,12 @@ class RulePlanner(Planner):
         failed: …", as the executive words it): pushes and nudges before that step are done and are
         not planned again, nor the search and move_to that only led to such a push.
         """
-        new = self.plan(plan.instruction, scene, task_id=plan.task_id)
+        try:
+            new = self.plan(plan.instruction, scene, task_id=plan.task_id)
+        except GripperInTheWay:
+            if scene.held is None:
+                raise
+            new = self._set_down_first(plan, scene)
         done = _relative_motions_done(plan, failure)
         if not done:
             return new
@@ -376,6 +389,22 @@ class RulePlanner(Planner):
                 at -= 1
                 del steps[at]
         return Plan(instruction=new.instruction, steps=steps, planner=self.name, task_id=new.task_id)
+
+
+    def _set_down_first(self, plan: Plan, scene: SceneObjects) -> Plan:
+        """release(held) where the robot is (it drops from the carry height), then the instruction
+        planned for an empty gripper, with the object set down no longer in view: where it came to
+        rest is for perception to see. Asked only by `replan`: a person who gives an instruction
+        that needs the gripper while it holds something is asked where to put it instead."""
+        held = scene.held
+        objects = tuple(SceneObject(o.name, None, in_view=False) if o.name == held else o for o in scene.objects)
+        known = scene.known if any(o.name == held for o in scene.objects) else scene.known | {held}
+        down = replace(scene, objects=objects, known=known, held=None)
+        rest = self.plan(plan.instruction, down, task_id=plan.task_id)
+        plan = Plan(instruction=plan.instruction, steps=[SkillCall("release", {"object": held}), *rest.steps],
+                    planner=self.name, task_id=plan.task_id)
+        validate_plan(plan, scene)
+        return plan
 
 
 _FAILED_STEP = re.compile(r"\bstep (\d+) ")

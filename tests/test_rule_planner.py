@@ -328,6 +328,35 @@ def test_replan_keeps_the_approach_when_the_pushed_object_is_used_later(planner)
     assert steps(again) == ["move_to(red can)", "grasp(red can)", "lift(red can)"]
 
 
+def test_replan_sets_a_wrong_can_down_before_fetching_the_right_one(planner):
+    plan = planner.plan("put the red can in the box", SCENE)
+    now = SceneObjects.from_names(["red can", "green can", "box"], held="green can")  # grasped the wrong can
+    again = planner.replan(plan, "step 2 grasp(red can) failed: the gripper holds the green can", now)
+    assert steps(again) == ["release(green can)"] + pick_place("red can", "box")
+    validate_plan(again, now)
+
+
+def test_replan_sets_the_can_down_when_the_drawer_was_found_shut(planner):
+    plan = planner.plan("put the red can in the drawer and close it", SCENE)
+    assert steps(plan)[:2] == ["open_drawer()", "move_to(red can)"]
+    # carrying the red can, the robot pushed the drawer shut: it cannot open it with the can in hand
+    now = SceneObjects.from_names(["red can", "drawer"], hidden=["box"], held="red can", drawer_open=False)
+    again = planner.replan(plan, "step 5 position_over(red can, drawer) failed: the drawer is closed", now)
+    assert steps(again) == ["release(red can)", "open_drawer()", "search(red can)"] + pick_place("red can", "drawer") \
+        + ["close_drawer()"]
+    validate_plan(again, now)
+
+
+def test_only_a_replan_sets_things_down_unasked(planner):
+    """A person's own instruction that needs the gripper while it holds something is answered with
+    a question; the replan of a task the planner already started puts the object down itself."""
+    holding = SceneObjects.from_names(["red can", "drawer"], held="red can", drawer_open=False)
+    with pytest.raises(PlanningError, match="say where to put it before opening the drawer"):
+        planner.plan("open the drawer", holding)
+    plan = planner.plan("open the drawer", SceneObjects.from_names(["red can", "drawer"]))
+    assert steps(planner.replan(plan, "step 1 open_drawer() failed", holding)) == ["release(red can)", "open_drawer()"]
+
+
 def test_finished_task_replans_to_no_steps(planner):
     plan = planner.plan("put the red can in the box", SCENE)
     done = SceneObjects.from_names(["red can", "box"], contained={"red can": "box"})
