@@ -19,8 +19,10 @@ class World:
     """Skills of 5 ticks each; `slip_during` makes the carried can fall during that skill once (the
     skill itself would go on and "succeed" at carrying nothing unless stopped)."""
 
-    def __init__(self, slip_during: str | None = None, fail: dict[str, int] | None = None):
+    def __init__(self, slip_during: str | None = None, fail: dict[str, int] | None = None,
+                 shut_drawer_during: str | None = None):
         self.held = None
+        self.shut_drawer_during = shut_drawer_during
         self.contained: dict[str, str] = {}
         self.drawer_open = False
         self.slip_during = slip_during
@@ -37,6 +39,8 @@ class World:
             self.tick += 1
             if self.slip_during == call.skill and k == 2:
                 self.held, self.slip_during = None, None
+            if self.shut_drawer_during == call.skill and k == 2:  # the robot bumped it shut
+                self.drawer_open, self.shut_drawer_during = False, None
             if cancel():
                 return SkillResult(goal_id="g", skill=call.skill, success=False, reason=f"{call.skill} canceled")
         left = self.fail.get(call.skill, 0)
@@ -67,6 +71,8 @@ class SlipMonitor(StepMonitor):
         if self.call.skill in ("lift", "position_over") and self.world.held is None:
             return Finding("slipped", "red can", f"expected the red can in the gripper during {self.call.to_text()}; "
                                                  "perception sees the gripper empty")
+        if self.call.args.get("target") == "drawer" and not self.world.drawer_open:
+            return Finding("drawer_closed", "drawer", "expected the drawer open; perception sees it closed")
         return None
 
 
@@ -107,6 +113,23 @@ def test_a_slip_preempts_the_carry_and_backtracks_to_the_move_to_that_found_the_
     assert messages[0].startswith("monitor stopped position_over")
     assert messages[1].startswith("backtracking to step 1 move_to(object='red can') (1/3) after: step 4 position_over")
     assert not any("retrying position_over" in s.message for s in status)  # a slip is not retried in place
+
+
+def test_a_drawer_shut_while_carrying_is_recovered_by_setting_the_can_down():
+    """open_drawer needs an empty gripper, so no backtrack helps; the replan puts the can down,
+    opens the drawer and fetches the can again."""
+    world = World(shut_drawer_during="position_over")
+    exe, planner, status = make(world)
+    report = exe.run("put the red can in the drawer")
+    assert report.success, report.reason
+    assert report.backtracks == 0 and report.planner_replans == 1
+    assert planner.failures[0].startswith("step 5 position_over(object='red can', target='drawer') failed: "
+                                          "expected the drawer open")
+    stopped = world.calls.index("position_over(object='red can', target='drawer')")
+    assert world.calls[stopped + 1:] == [
+        "release(object='red can')", "open_drawer()", "search(object='red can')", "move_to(object='red can')",
+        "grasp(object='red can')", "lift(object='red can')", "position_over(object='red can', target='drawer')",
+        "release(object='red can')"]
 
 
 def test_without_replanning_the_slip_is_not_watched_and_the_task_fails_after_plain_retries():
