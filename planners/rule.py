@@ -390,21 +390,18 @@ class RulePlanner(Planner):
                 del steps[at]
         return Plan(instruction=new.instruction, steps=steps, planner=self.name, task_id=new.task_id)
 
-
     def _set_down_first(self, plan: Plan, scene: SceneObjects) -> Plan:
         """release(held) where the robot is (it drops from the carry height), then the instruction
         planned for an empty gripper, with the object set down no longer in view: where it came to
         rest is for perception to see. Asked only by `replan`: a person who gives an instruction
         that needs the gripper while it holds something is asked where to put it instead."""
-        held = scene.held
+        held = scene.held  # in `objects` or `known`; either way out of view once let go
         objects = tuple(SceneObject(o.name, None, in_view=False) if o.name == held else o for o in scene.objects)
-        known = scene.known if any(o.name == held for o in scene.objects) else scene.known | {held}
-        down = replace(scene, objects=objects, known=known, held=None)
-        rest = self.plan(plan.instruction, down, task_id=plan.task_id)
-        plan = Plan(instruction=plan.instruction, steps=[SkillCall("release", {"object": held}), *rest.steps],
-                    planner=self.name, task_id=plan.task_id)
-        validate_plan(plan, scene)
-        return plan
+        rest = self.plan(plan.instruction, replace(scene, objects=objects, held=None), task_id=plan.task_id)
+        new = Plan(instruction=plan.instruction, steps=[SkillCall("release", {"object": held}), *rest.steps],
+                   planner=self.name, task_id=plan.task_id)
+        validate_plan(new, scene)
+        return new
 
 
 _FAILED_STEP = re.compile(r"\bstep (\d+) ")

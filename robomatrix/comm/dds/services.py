@@ -51,7 +51,7 @@ HEADER_FIELDS = ("client_guid", "sequence_number")
 MAX_PENDING_REQUESTS = 10_000
 # How long a service holds a reply for its writer to match the requester's reply reader.
 REPLY_MATCH_WAIT_S = 2.0
-# Requesters (and what is known of them) a service remembers.
+# Requesters whose reply reader a service has seen matched, remembered so later replies need no check.
 MAX_KNOWN_REQUESTERS = 1_000
 
 
@@ -68,7 +68,7 @@ def endpoint_tag(qos: Qos | None, key: str) -> str | None:
 
 
 def _matched(handles, describe) -> list:
-    """Descriptions of `entity`'s matched endpoints; those that went away meanwhile are skipped."""
+    """`describe(handle)` of each matched endpoint's handle; those that went away meanwhile are skipped."""
     found = []
     for handle in handles:
         try:
@@ -166,7 +166,6 @@ class DdsService(_RequestReply):
     def __init__(self, transport: DdsTransport, name: str, srv_type: type, deliver):
         super().__init__(transport, name, srv_type, server=True)
         self._deliver = deliver
-        self._requesters: OrderedDict[int, tuple[str | None, Any]] = OrderedDict()
         self._reached: OrderedDict[int, bool] = OrderedDict()  # requesters whose reply reader matched
         self._lock = threading.Lock()
         self._listen(self._on_request)
@@ -190,19 +189,13 @@ class DdsService(_RequestReply):
         with self._lock:
             if requester in self._reached:
                 return
-            known = self._requesters.get(requester)
-        if known is None:
-            try:
-                endpoint = self.reader.get_matched_publication_data(requester)
-            except Exception:
-                endpoint = None
-            if endpoint is None:
-                return  # the client went away; its reply has nowhere to go
-            known = (endpoint_tag(endpoint.qos, "clientid"), endpoint.participant_key)
-            with self._lock:
-                self._requesters[requester] = known
-                _trim(self._requesters)
-        client_id, participant = known
+        try:
+            endpoint = self.reader.get_matched_publication_data(requester)
+        except Exception:
+            endpoint = None
+        if endpoint is None:
+            return  # the client went away; its reply has nowhere to go
+        client_id, participant = endpoint_tag(endpoint.qos, "clientid"), endpoint.participant_key
         deadline = time.monotonic() + REPLY_MATCH_WAIT_S
         while not self.closed:
             readers = _matched(self.writer.get_matched_subscriptions(),
@@ -211,18 +204,14 @@ class DdsService(_RequestReply):
                    else r.participant_key == participant for r in readers):
                 with self._lock:
                     self._reached[requester] = True
-                    _trim(self._reached)
+                    while len(self._reached) > MAX_KNOWN_REQUESTERS:
+                        self._reached.popitem(last=False)
                 return
             if time.monotonic() >= deadline:
                 comm_logger().warning(f"Service '{self.label}': the client's reply reader did not match within "
                                       f"{REPLY_MATCH_WAIT_S:g} s; its reply may be lost", throttle_duration_sec=5.0)
                 return
             time.sleep(0.005)
-
-
-def _trim(known: OrderedDict) -> None:
-    while len(known) > MAX_KNOWN_REQUESTERS:
-        known.popitem(last=False)
 
 
 class DdsClient(_RequestReply, TransportClient):
