@@ -238,3 +238,41 @@ def test_a_bin_spot_taken_by_a_can_is_never_chosen_even_when_the_free_ones_need_
     floor = [np.array([0.76, 0.22, 0.06]), np.array([0.8, 0.03, 0.06])]  # cans between robot and bin
     p = spot_odom(bin_, free_spot(bin_, [yellow], np.array([0.57, -0.15]), floor))
     assert np.linalg.norm(p - yellow[:2]) > 0.076
+
+
+def _tracked(name, kind, xyz, yaw=None, size=None):
+    from robomatrix.perception.tracking import TrackedObject
+
+    p = np.asarray(xyz, float)
+    return TrackedObject(name, kind, p, p.copy(), yaw, None if size is None else np.asarray(size, float),
+                         True, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("point, expected", [
+    ((2.0, 0.0, 0.24), True),   # over the box's middle
+    ((2.13, 0.0, 0.24), True),  # over its rim (0.10 m half-length, widened by 5 cm)
+    ((2.2, 0.0, 0.24), False),  # beside it
+    ((0.0, 1.0, 0.24), True),   # over the bin
+    ((-1.3, 0.0, 0.29), True),  # over the drawer's tray: 0.3 m behind the handle (it pulls out towards +x)
+    ((-0.8, 0.0, 0.24), False),  # 0.2 m in front of the drawer: the floor
+    ((0.5, -0.5, 0.24), False),  # open floor
+])
+def test_release_knows_when_it_is_over_a_container(point, expected):
+    from robomatrix.perception.tracking import PerceptionState
+    from robomatrix.skills.policies.manipulation import over_container
+
+    state = PerceptionState(0.0, np.zeros(3), {
+        "box": _tracked("box", "box", (2.0, 0.0, 0.12), yaw=0.0, size=(0.2, 0.3, 0.12)),
+        "bin": _tracked("bin", "bin", (0.0, 1.0, 0.12), size=(0.3, 0.3, 0.12)),
+        "drawer": _tracked("drawer", "drawer", (-1.0, 0.0, 0.15), yaw=0.0),  # pulls out towards +x
+    })
+    assert over_container(state, point) is expected
+
+
+def test_release_near_a_drawer_of_unknown_facing_does_not_set_the_can_down():
+    from robomatrix.perception.tracking import PerceptionState
+    from robomatrix.skills.policies.manipulation import over_container
+
+    state = PerceptionState(0.0, np.zeros(3), {"drawer": _tracked("drawer", "drawer", (1.0, 0.0, 0.15))})
+    assert over_container(state, (1.3, 0.0, 0.29)) and not over_container(state, (0.4, 0.0, 0.29))
+    assert not over_container(None, (0.0, 0.0, 0.2))

@@ -1,7 +1,12 @@
 """grasp(object), lift(object), release(object): the gripper skills on a can in front of the base."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from robomatrix.hardware.robot import Action
+from robomatrix.perception.tracking import inside_container
 from robomatrix.skills.policies.base import (
     CARRY_Z_M,
     GRASP_X_M,
@@ -15,6 +20,13 @@ from robomatrix.skills.policies.base import (
     servo_to_point,
 )
 
+SET_DOWN_Z_M = GRASP_Z_M + 0.01  # gripper z that leaves a can held at grasp height 1 cm above the floor
+SET_DOWN_ABOVE_M = 0.03  # held higher than this above SET_DOWN_Z_M away from a container: set it down first
+SET_DOWN_BLOCKED_S = 0.5  # the arm lowered less than SET_DOWN_STALL_M in this long: the can stands on something
+SET_DOWN_STALL_M = 0.003
+CONTAINER_WIDEN_M = 0.05  # "over a container": within its opening widened by this much
+DRAWER_REACH_M = (-0.10, 0.45)  # "over the drawer": this far behind its handle (out of the cabinet: negative) ...
+DRAWER_HALF_WIDTH_M = 0.30  # ... and this far to either side of it
 LATERAL_TOL_M = 0.006  # the open fingers leave ±17 mm around a can: align well within it
 CREEP_SPEED_MPS = 0.08
 CLOSE_TIME_S = 0.8  # the gripper ramps closed in 0.5 s; then the grip settles
@@ -92,14 +104,66 @@ class LiftPolicy(Phased):
         return Action((0.0, 0.0, 0.0), self.arm, 0.0), None, f"lifting the {self.name}"
 
 
-class ReleasePolicy(Phased):
-    """Open the gripper, wait for it to open, then pull the arm back clear of the object."""
+def gripper_point_odom(obs) -> np.ndarray:
+    """The gripper centre in the odom frame (x, y, z), from the base pose and the arm's x/z."""
+    x, y, yaw = (float(v) for v in obs.base_pose[:3])
+    ex, ez = float(obs.ee_position[0]), float(obs.ee_position[1])
+    return np.array([x + ex * math.cos(yaw), y + ex * math.sin(yaw), ez])
 
-    PHASES = (("open", 2.0), ("retract", 3.0))
+
+def over_container(state, point_odom) -> bool:
+    """Is the odom point above a box's or bin's opening (widened by CONTAINER_WIDEN_M), or over the
+    drawer's reach (in front of its handle or above its tray; anywhere near it when its facing is
+    not known)? From perception's estimates only."""
+    p = np.asarray(point_odom, float)
+    for obj in (state.objects.values() if state is not None else ()):
+        if obj.position_odom is None:
+            continue
+        if obj.kind in ("box", "bin") and inside_container(p, obj, -CONTAINER_WIDEN_M, above_rim_m=math.inf):
+            return True
+        if obj.kind == "drawer":
+            h = np.asarray(obj.position_odom, float)
+            if obj.yaw_odom is None:
+                if float(np.linalg.norm(p[:2] - h[:2])) < DRAWER_REACH_M[1]:
+                    return True
+                continue
+            n = np.array([math.cos(obj.yaw_odom), math.sin(obj.yaw_odom)])  # out of the cabinet
+            back = float((h[:2] - p[:2]) @ n)
+            side = abs(float((p[:2] - h[:2]) @ np.array([-n[1], n[0]])))
+            if DRAWER_REACH_M[0] < back < DRAWER_REACH_M[1] and side < DRAWER_HALF_WIDTH_M:
+                return True
+    return False
+
+
+class ReleasePolicy(Phased):
+    """Open the gripper, wait for it to open, then pull the arm back clear of the object.
+
+    Away from any container (perception's estimates) a can held higher than grasp height is first
+    set down: the arm lowers it until its bottom is 1 cm above the floor, or until it stops on
+    something (another can, a low object), and only then opens. A can let go of from carrying
+    height falls over (it was measured: 18 cm), and a can on its side cannot be grasped again.
+    Over a box, bin or the drawer the can is let go of where `position_over` left it."""
+
+    PHASES = (("set_down", 3.0), ("open", 2.0), ("retract", 3.0))
 
     def setup(self, state, obs):
         self.name = self.args["object"]
         self.z = float(obs.ee_position[1])
+        self.stall: tuple[float, float] | None = None  # (stamp, z) the arm was last seen lowering from
+        if not (holding(obs) and self.z > SET_DOWN_Z_M + SET_DOWN_ABOVE_M
+                and not over_container(state, gripper_point_odom(obs))):
+            self.phase = "open"
+
+    def phase_set_down(self, state, obs):
+        z = float(obs.ee_position[1])
+        arm = (float(self.start_obs.ee_position[0]), SET_DOWN_Z_M)
+        if self.stall is None or self.stall[1] - z > SET_DOWN_STALL_M:
+            self.stall = (obs.stamp_s, z)
+        blocked = obs.stamp_s - self.stall[0] > SET_DOWN_BLOCKED_S
+        if not holding(obs) or self.settled(arm_at(obs, arm, 0.006) or blocked, obs, 0.2):
+            self.z = z
+            return Action((0.0, 0.0, 0.0), (arm[0], z), 0.0), "open", f"set the {self.name} down"
+        return Action((0.0, 0.0, 0.0), arm, 0.0), None, f"setting the {self.name} down"
 
     def phase_open(self, state, obs):
         if obs.gripper_opening > 0.95 and self.elapsed_in_phase(obs) > 0.3:
