@@ -179,6 +179,17 @@ def postcondition_check(name: str):
     return POSTCONDITIONS[name]
 
 
+def unmet_precondition(skill: str, args: dict, state) -> str | None:
+    """Why a call cannot work in perception's current state, or None. A grasp needs its can standing:
+    the gripper closes across a standing can, and on a can on its side (`TrackedObject.lying`) it
+    would creep until its time ran out."""
+    obj = state.get(args.get("object")) if state is not None and args.get("object") else None
+    if skill == "grasp" and obj is not None and obj.lying:
+        return (f"grasp: the {obj.name} lies on its side; the gripper picks up standing cans only "
+                f"(stand it up, then ask again)")
+    return None
+
+
 class SkillRunner:
     """Runs skills one at a time on `robot` with `perception` (see module docstring)."""
 
@@ -322,6 +333,10 @@ class SkillRunner:
             duration = max(0.0, (self.last_obs.stamp_s if self.last_obs is not None else t0) - t0)
             return SkillResult(goal_id=goal_id, skill=call.skill, success=success, reason=reason,
                                duration_s=round(duration, 3))
+
+        unmet = unmet_precondition(call.skill, args, state)
+        if unmet is not None:  # whatever the policy: no attempt that cannot work
+            return finish(False, unmet)
 
         deadline = None
         tick = 0

@@ -122,3 +122,31 @@ def test_release_away_from_a_container_sets_the_can_down_upright(robot):
     assert _can_upright(robot)[0], _can_upright(robot)[1]
     again = SkillRunner(robot, Perception()).run(SkillCall("grasp", {"object": "red can"}))
     assert again.success, again.reason
+
+
+def _tip_over(robot, name: str, axis_yaw: float) -> None:
+    """Test set-up (simulator state, not perception): lay can `name` on its side where it stands, its
+    axis along world yaw `axis_yaw`."""
+    import math
+
+    import mujoco
+
+    pose = robot.oracle_object_poses()[name]
+    qa = int(robot.model.jnt_qposadr[robot.model.body_jntadr[robot._object_bodies[name]]])
+    a, h = axis_yaw + math.pi / 2, math.sqrt(0.5)  # 90° about the horizontal axis across the can's new axis
+    robot.data.qpos[qa:qa + 7] = [pose[0], pose[1], 0.034, h, h * math.cos(a), h * math.sin(a), 0.0]
+    mujoco.mj_forward(robot.model, robot.data)
+    robot.advance(0.5)
+
+
+@pytest.mark.parametrize("axis_yaw", [0.0, 0.7, 1.57])
+def test_a_can_on_its_side_is_seen_lying_and_grasp_says_why_it_cannot(robot, axis_yaw):
+    robot.reset("pick", 2)
+    runner = SkillRunner(robot, perception := Perception())
+    assert runner.run(SkillCall("search", {"object": "red can"})).success
+    assert not perception.state.get("red can").lying  # standing
+    _tip_over(robot, "red can", axis_yaw)
+    assert runner.run(SkillCall("move_to", {"object": "red can"})).success
+    assert perception.state.get("red can").lying
+    result = runner.run(SkillCall("grasp", {"object": "red can"}))
+    assert not result.success and "lies on its side" in result.reason and result.duration_s < 1.0

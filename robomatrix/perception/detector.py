@@ -263,6 +263,9 @@ class ColorShapeDetector(Detector):
         across = _perpendicular(frame.camera_xy, np.median(raw[:, :2], axis=0))
         along = np.array([across[1], -across[0]])
         extent = [np.subtract(*np.percentile(raw[:, :2] @ a, [95, 5])) for a in (across, along)]
+        lying = self._lying_can(frame, color, mask, raw)
+        if lying is not None:
+            return lying
         if max(extent) > 2 * cfg.can_radius_m + 0.04:
             return None  # not can-shaped: too wide or too deep
         pts = shapes.robust_subset(raw, 2 * cfg.can_radius_m + 0.02)
@@ -284,6 +287,31 @@ class ColorShapeDetector(Detector):
         size = np.array([2 * cfg.can_radius_m, 2 * cfg.can_radius_m, min(h, max(z_hi - z_lo, 0.0) + 0.015)])
         return PerceivedObject(f"{color} can", "can", box, np.array([axis[0], axis[1], z]), float(conf),
                                size=size, partial=partial, pixels=int(mask.sum()))
+
+    def _lying_can(self, frame: _Frame, color: str, mask: np.ndarray, raw: np.ndarray) -> PerceivedObject | None:
+        """A can fallen on its side: a blob on the floor no higher than a can is wide, whose points
+        spread along one horizontal direction as far as a can is high (a standing can's spread at
+        most its diameter, whatever part of it is seen). Reported with `extras["lying"]` so that a
+        grasp can say why it cannot pick it up; None when the blob is not that."""
+        cfg = self.config
+        z_lo, z_hi = np.percentile(raw[:, 2], [3, 97])
+        if z_lo > 0.03 or z_hi > 2 * cfg.can_radius_m + 0.025:
+            return None
+        xy = raw[:, :2] - np.median(raw[:, :2], axis=0)
+        _, vecs = np.linalg.eigh(np.cov(xy.T))
+        long_axis = vecs[:, -1]
+        length = float(np.subtract(*np.percentile(xy @ long_axis, [97, 3])))
+        if not cfg.can_height_m - 0.03 <= length <= cfg.can_height_m + 0.03:
+            return None
+        box, partial = self._box_and_partial(frame, mask)
+        mid = np.median(raw[:, :2], axis=0)
+        # the visible half faces the camera: the axis lies about one radius farther away
+        away = mid - np.asarray(frame.camera_xy, float)
+        centre = mid + cfg.can_radius_m * 0.5 * away / max(float(np.linalg.norm(away)), 1e-6)
+        size = np.array([cfg.can_height_m, 2 * cfg.can_radius_m, 2 * cfg.can_radius_m])
+        return PerceivedObject(f"{color} can", "can", box, np.array([centre[0], centre[1], cfg.can_radius_m]),
+                               0.75 if partial else 0.9, size=size, partial=partial, pixels=int(mask.sum()),
+                               extras={"lying": True})
 
     def _container(self, frame: _Frame, color: str, kind: str) -> PerceivedObject | None:
         comps = self._components(frame, color)

@@ -53,6 +53,7 @@ class TrackedObject:
     in_view: bool  # detected in the latest camera frame
     last_seen_s: float  # stamp of the latest frame it was detected in
     confidence: float  # of the latest detection, 0..1
+    lying: bool = False  # a can seen fallen on its side in its latest detection
 
 
 @dataclass
@@ -265,7 +266,7 @@ class Perception:
         self._objects[p.name] = TrackedObject(
             name=p.name, kind=p.kind, position_odom=position, position_base=_to_base(base, position),
             yaw_odom=new_yaw, size=None if p.size is None else np.asarray(p.size, float).copy(), in_view=True,
-            last_seen_s=stamp_s, confidence=float(p.confidence))
+            last_seen_s=stamp_s, confidence=float(p.confidence), lying=bool(p.extras.get("lying", False)))
 
     def _gripper_base(self, obs: Observation) -> np.ndarray:
         return np.array([float(obs.ee_position[0]), 0.0, float(obs.ee_position[1])])
