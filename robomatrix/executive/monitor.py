@@ -245,7 +245,7 @@ class Monitor(StepMonitor):
         if not self._drawer or view.drawer_open is not False:
             return None
         return "drawer", self.config.drawer_confirm_s, (
-            f"expected the drawer to stay open for a later step (it was opened before {self._doing()}); "
+            f"expected the drawer to stay open for a later step (it was seen open when {self._doing()} began); "
             f"perception sees it closed")
 
     def should_see(self, view: WorldView, point_odom) -> bool:
