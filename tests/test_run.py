@@ -130,6 +130,11 @@ def test_bench_tasks_smoke_agrees_with_the_oracle():
         # these two tasks' predicates read only the end state
         end = OracleState.capture(session.robot)
         assert spec.score(spec.build_scene(cfg.seed), end, end)[0] == row["success"]
+        # one line per skill execution, in order, starting at 0 s
+        assert len(row["timeline"]) == row["skills"] and row["timeline"][0].split()[:2] == ["0.0", "s"]
+        if row["success"]:  # the plan's last step, done
+            last = row["timeline"][-1]
+            assert last.endswith(" ok") and last.split()[2].startswith({"grasp_blue": "grasp(", "red_in_box": "release("}[name])
         rows.append(row)
     result = bench.summarise(cfg, [task(n) for n in cfg.tasks], rows, 1.0)
     assert {"suite", "episodes", "success_rate", "per_task", "per_level"} <= set(result)
@@ -139,3 +144,15 @@ def test_bench_tasks_smoke_agrees_with_the_oracle():
         assert t["episodes"] == 1 and t["successes"] == int(next(r for r in rows if r["task"] == name)["success"])
     assert result["success_rate"] == sum(r["success"] for r in rows) / 2
     assert len(result["failures"]) == sum(not r["success"] for r in rows)
+
+
+def test_bench_timeline_lists_each_execution_with_its_start_and_reason():
+    from robomatrix.executive import StepRecord
+
+    steps = [StepRecord(0, "search", {"object": "red can"}, True, 2.5),
+             StepRecord(1, "move_to", {"object": "red can"}, False, 40.0, "move_to ran out of time (40 s)"),
+             StepRecord(1, "move_to", {"object": "red can"}, True, 3.25, attempt=2)]
+    assert bench.timeline(steps) == [
+        "   0.0 s  search(object='red can')  2.5 s  ok",
+        "   2.5 s  move_to(object='red can')  40.0 s  FAILED: move_to ran out of time (40 s)",
+        "  42.5 s  move_to(object='red can')  3.2 s  ok"]

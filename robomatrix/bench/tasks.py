@@ -119,8 +119,22 @@ def run_episode(cfg: BenchConfig, task_name: str, seed: int) -> dict[str, Any]:
         "backtracks": result.report.backtracks,
         "perturbation": spec.perturbation, "perturbed": perturber.fired if perturber is not None else "",
         "failed_skills": [f"{s.skill}: {s.reason}" for s in failed],
+        "timeline": timeline(result.report.steps),
         "sim_time_s": result.sim_time_s, "wall_time_s": result.wall_time_s,
     }
+
+
+def timeline(steps) -> list[str]:
+    """Every skill execution of an episode in order, one line each: start time (simulated seconds
+    since the task began), the call, its duration, and why it failed."""
+    from robomatrix.messages import SkillCall
+
+    lines, t = [], 0.0
+    for s in steps:
+        outcome = "ok" if s.success else f"FAILED: {s.reason}"
+        lines.append(f"{t:6.1f} s  {SkillCall(s.skill, dict(s.args)).to_text()}  {s.duration_s:.1f} s  {outcome}")
+        t += s.duration_s
+    return lines
 
 
 def _episode_or_error(cfg: BenchConfig, task_name: str, seed: int) -> dict[str, Any]:
@@ -133,7 +147,8 @@ def _episode_or_error(cfg: BenchConfig, task_name: str, seed: int) -> dict[str, 
         _SESSION = None
         return {"task": task_name, "level": "", "seed": seed, "success": False, "oracle": "",
                 "claimed_success": False, "outcome": "error", "reason": f"{type(exc).__name__}: {exc}",
-                "skills": 0, "replans": 0, "failed_skills": [], "sim_time_s": 0.0, "wall_time_s": 0.0}
+                "skills": 0, "replans": 0, "failed_skills": [], "timeline": [], "sim_time_s": 0.0,
+                "wall_time_s": 0.0}
 
 
 def _worker_init() -> None:
@@ -211,7 +226,8 @@ def summarise(cfg: BenchConfig, specs, rows: list[dict[str, Any]], wall_time_s: 
         if rs:
             per_level[level] = {"tasks": sum(1 for s in specs if s.level == level), "episodes": len(rs),
                                 "success_rate": _mean(r["success"] for r in rs)}
-    failures = [{k: r[k] for k in ("task", "seed", "outcome", "reason", "oracle", "failed_skills", "claimed_success")}
+    failures = [{k: r[k] for k in ("task", "seed", "outcome", "reason", "oracle", "failed_skills", "claimed_success",
+                                   "timeline")}
                 | ({"perturbed": r.get("perturbed", "")} if r.get("perturbation") else {})
                 for r in rows if not r["success"]]
     per_perturbation = {}
