@@ -141,12 +141,20 @@ class PerceptionConfig:
     held_keep_z_tolerance_m: float = 0.12
     handle_opening_range: tuple[float, float] = (0.05, 0.5)  # gripper opening while pinching the handle
     drawer_open_threshold_m: float = 0.12  # the drawer counts as open beyond this (task suite's threshold)
+    # an unclear view of the drawer (no opening measured, or confidence below drawer_clear_confidence)
+    # that disagrees this much with a track a clear view confirmed is ignored: the cabinet does not
+    # turn, and the handle moves only along the pull line. Seen from the side at the image border,
+    # the front's facing came out 90-140° off and the handle 0.36 m away, and the drawer, open, closed
+    drawer_clear_confidence: float = 0.7
+    drawer_yaw_tolerance_deg: float = 35.0
+    drawer_line_tolerance_m: float = 0.08
 
     def __post_init__(self):
         if not 0.0 < self.smoothing <= 1.0:
             raise UsageError(f"PerceptionConfig.smoothing must be in (0, 1], got {self.smoothing!r}.")
         for name in ("jump_reset_m", "held_xy_tolerance_m", "held_z_tolerance_m", "held_keep_z_tolerance_m",
-                     "drawer_open_threshold_m"):
+                     "drawer_open_threshold_m", "drawer_clear_confidence", "drawer_yaw_tolerance_deg",
+                     "drawer_line_tolerance_m"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise UsageError(f"PerceptionConfig.{name} must be a positive number, got {value!r}.")
@@ -188,6 +196,7 @@ class Perception:
         self._held_offset = np.zeros(3)  # held object's centre relative to the gripper centre, base_link
         self._drawer_opening: float | None = None
         self._handle_closed_odom: np.ndarray | None = None
+        self._drawer_confirmed = False  # a clear view of the drawer has been had (`_implausible_drawer`)
         self._lookalikes: dict[str, list[np.ndarray]] = {}  # name → odom positions of its look-alikes in view
         self._twins: set[str] = set()  # names seen twice in one frame since the reset
         self.state = PerceptionState(stamp_s=0.0, base_pose=np.zeros(3),
@@ -216,6 +225,8 @@ class Perception:
             others = [_to_odom(base, p.position_base) for p in group if p is not chosen]
             if others:
                 self._lookalikes[name] = others
+        if "drawer" in best and self._implausible_drawer(best["drawer"], base):
+            del best["drawer"]
         for o in self._objects.values():
             o.in_view = False
         for p in best.values():
@@ -251,6 +262,23 @@ class Perception:
         return self._snapshot(obs, list(self.state.detections))
 
     # ------------------------------------------------------------------ internals
+    def _implausible_drawer(self, p: PerceivedObject, base: np.ndarray) -> bool:
+        """Is `p` an unclear view of the drawer that contradicts the track a clear view confirmed (its
+        facing turned, or its handle off the line the drawer slides along)?"""
+        if p.confidence >= self.config.drawer_clear_confidence and p.extras.get("opening_m") is not None:
+            self._drawer_confirmed = True
+            return False
+        drawer = self._objects.get("drawer")
+        if not self._drawer_confirmed or drawer is None or drawer.yaw_odom is None:
+            return False
+        if p.yaw_base is not None:
+            turned = abs(math.remainder(p.yaw_base + base[2] - drawer.yaw_odom, 2 * math.pi))
+            if math.degrees(turned) > self.config.drawer_yaw_tolerance_deg:
+                return True
+        n = np.array([math.cos(drawer.yaw_odom), math.sin(drawer.yaw_odom)])
+        off = (_to_odom(base, p.position_base) - drawer.position_odom)[:2]
+        return abs(float(off @ np.array([-n[1], n[0]]))) > self.config.drawer_line_tolerance_m
+
     def _integrate(self, p: PerceivedObject, base: np.ndarray, stamp_s: float) -> None:
         pos = _to_odom(base, p.position_base)
         yaw = None if p.yaw_base is None else math.remainder(p.yaw_base + base[2], 2 * math.pi)
