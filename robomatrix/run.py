@@ -103,7 +103,8 @@ class RunResult:
             "instruction": self.instruction,
             "plan": [{"skill": s.skill, "args": dict(s.args)} for s in plan.steps] if plan else [],
             "steps": [{"skill": s.skill, "args": dict(s.args), "success": s.success,
-                       "duration_s": round(s.duration_s, 3)} for s in self.report.steps],
+                       "duration_s": round(s.duration_s, 3)} | ({} if s.success else {"reason": s.reason})
+                      for s in self.report.steps],
             "replans": self.report.replans,
             "sim_time_s": round(self.sim_time_s, 3),
             "wall_time_s": round(self.wall_time_s, 3),

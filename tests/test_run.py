@@ -156,3 +156,14 @@ def test_bench_timeline_lists_each_execution_with_its_start_and_reason():
         "   0.0 s  search(object='red can')  2.5 s  ok",
         "   2.5 s  move_to(object='red can')  40.0 s  FAILED: move_to ran out of time (40 s)",
         "  42.5 s  move_to(object='red can')  3.2 s  ok"]
+
+
+def test_run_json_says_why_each_failed_step_failed():
+    from robomatrix.executive import ExecutionReport, StepRecord
+    from robomatrix.run import RunResult
+
+    report = ExecutionReport("pick up the red can", "failed", "step 2 grasp(object='red can') failed", steps=[
+        StepRecord(0, "move_to", {"object": "red can"}, True, 3.0),
+        StepRecord(1, "grasp", {"object": "red can"}, False, 0.1, "grasp: the red can lies on its side")])
+    steps = RunResult("pick up the red can", report, 3.1, 5.0).to_dict()["steps"]
+    assert "reason" not in steps[0] and steps[1]["reason"] == "grasp: the red can lies on its side"
