@@ -24,6 +24,19 @@ CONTAINER_NOUNS = frozenset({"box", "bin", "drawer", "basket", "tray", "bowl", "
 when its last word is one of these ("box", "blue bin")."""
 
 
+DRAWER_OPEN_M = 0.12
+"""`SceneObjects.drawer_open` is True with the drawer pulled out at least this far (room for a can)."""
+DRAWER_CLOSED_M = 0.03
+"""... and False with it at most this far out; in between it is partly open, neither (None)."""
+
+
+def drawer_state(opening_m: float | None, open_m: float = DRAWER_OPEN_M) -> bool | None:
+    """True open, False closed, None partly open or not known, from an opening estimate in metres."""
+    if opening_m is None:
+        return None
+    return True if opening_m >= open_m else False if opening_m <= DRAWER_CLOSED_M else None
+
+
 class PlanningError(UsageError):
     """The planner cannot turn this instruction into a plan; the message says why and what is possible."""
 
@@ -98,7 +111,8 @@ class SceneObjects:
     objects: tuple[SceneObject, ...] = ()  # perceived objects, in perception's order
     known: frozenset[str] = frozenset()  # names known to exist, maybe not in view
     held: str | None = None  # the object in the gripper, if any
-    drawer_open: bool | None = None  # True open, False closed, None not known
+    drawer_open: bool | None = None  # True open, False closed, None partly open or not known (`drawer_state`)
+    drawer_opening_m: float | None = None  # perception's estimate of how far the drawer is out, when it has one
     contained: Mapping[str, str] = field(default_factory=dict)  # object -> container it is inside
 
     def __post_init__(self):
@@ -163,6 +177,7 @@ class SceneObjects:
             "known": sorted(self.known),
             "held": self.held,
             "drawer_open": self.drawer_open,
+            "drawer_opening_m": self.drawer_opening_m,
             "contained": dict(self.contained),
         }
 
@@ -171,7 +186,8 @@ class SceneObjects:
         objs = tuple(SceneObject(o["name"], tuple(o["position"]) if o.get("position") else None,
                                  bool(o.get("in_view", True))) for o in data.get("objects", ()))
         return cls(objects=objs, known=frozenset(data.get("known", ())), held=data.get("held"),
-                   drawer_open=data.get("drawer_open"), contained=dict(data.get("contained", {})))
+                   drawer_open=data.get("drawer_open"), drawer_opening_m=data.get("drawer_opening_m"),
+                   contained=dict(data.get("contained", {})))
 
 
 class Planner(abc.ABC):

@@ -397,3 +397,16 @@ def test_every_parsed_action_is_handled(planner):
     for action, text in samples.items():
         assert action in [i.action for i in parse_instruction(text)], text
         assert planner.plan(text, SCENE).steps
+
+
+def test_a_drawer_left_partly_open_is_closed_again_not_taken_for_done(planner):
+    plan = planner.plan("put the red can in the drawer and close it", SCENE)
+    # the can is in the drawer; close_drawer left it 0.116 m out: neither open (0.12) nor closed (0.03)
+    partly = SceneObjects.from_names(["red can", "drawer"], hidden=["box"], contained={"red can": "drawer"},
+                                     drawer_opening_m=0.116)
+    assert partly.drawer_open is None
+    again = planner.replan(plan, "step 7 close_drawer() failed: the drawer is open 0.116 m", partly)
+    assert steps(again) == ["close_drawer()"]
+    validate_plan(again, partly)
+    shut = SceneObjects.from_names(["red can", "drawer"], contained={"red can": "drawer"}, drawer_open=False)
+    assert planner.replan(plan, "step 7 close_drawer(): checking", shut).steps == []

@@ -38,6 +38,7 @@ import numpy as np
 from robomatrix.errors import UsageError
 from robomatrix.executive.core import CARRYING_SKILLS, Finding, StepMonitor
 from robomatrix.messages import Plan, SkillCall
+from robomatrix.planners.base import DRAWER_OPEN_M
 
 REACHING_SKILLS = ("grasp",)  # the object must stay where the step found it
 APPROACHED_SKILLS = ("move_to", "grasp", "push")  # the object must stay visible when it should be
@@ -85,7 +86,10 @@ class WorldView:
             seen = stamp_s if o.in_view else (previous.objects[o.name].last_seen_s
                                               if previous is not None and o.name in previous.objects else -math.inf)
             objects[o.name] = SeenObject(np.array([x + c * px - s * py, y + s * px + c * py, pz]), o.in_view, seen)
-        return cls(float(stamp_s), np.array([x, y, yaw]), objects, scene.held, scene.drawer_open)
+        # the monitor's "open": room for a can (a partly open drawer is not, for a step that puts one in)
+        opening = getattr(scene, "drawer_opening_m", None)
+        drawer_open = scene.drawer_open if opening is None else bool(opening >= DRAWER_OPEN_M)
+        return cls(float(stamp_s), np.array([x, y, yaw]), objects, scene.held, drawer_open)
 
     def in_base(self, point_odom) -> np.ndarray:
         """(x, y) of an odom point in the robot's base frame."""

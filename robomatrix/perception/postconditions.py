@@ -18,13 +18,13 @@ import numpy as np
 
 from robomatrix.hardware.robot import Observation
 from robomatrix.perception.tracking import PerceptionState, TrackedObject, inside_container, inside_drawer
+from robomatrix.planners.base import DRAWER_CLOSED_M  # drawer_closed: opening at most this
 
 Check = Callable[[PerceptionState, Observation, dict], tuple[bool, str]]
 
 NEAR_MAX_M = 0.60  # robot_near_object: the object at most this far ahead of the base origin
 NEAR_LATERAL_M = 0.12  # ... and at most this far to the side
 LIFTED_M = 0.04  # object_lifted: centre at least this far above its resting height
-DRAWER_CLOSED_M = 0.03  # drawer_closed: opening below this
 MOVED_FRACTION = 0.5  # gripper_moved: at least this share of the asked amount, in the asked direction
 PUSHED_M = 0.05  # object_moved: at least this far in the asked direction
 DIRECTIONS = {"forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0), "left": (0.0, 1.0, 0.0),

@@ -78,13 +78,15 @@ class PerceptionState:
         """The planner's view (`robomatrix.planners.base.SceneObjects`): positions in base_link,
         in-view flags, the held object, whether the drawer is open, and which can sits in which
         container (its axis inside the container's footprint)."""
-        from robomatrix.planners.base import SceneObject, SceneObjects
+        from robomatrix.planners.base import SceneObject, SceneObjects, drawer_state
 
         objs = tuple(SceneObject(o.name, tuple(float(v) for v in o.position_base), o.in_view)
                      for o in sorted(self.objects.values(), key=lambda o: (not o.in_view, o.name)))
-        drawer_open = None if self.drawer_opening_m is None else self.drawer_opening_m >= self.drawer_open_threshold_m
+        # partly open (between closed and open) is neither: "close it" must still close it
+        drawer_open = drawer_state(self.drawer_opening_m, self.drawer_open_threshold_m)
         return SceneObjects(objects=objs, known=frozenset(self.objects), held=self.held_object,
-                            drawer_open=drawer_open, contained=self.containment())
+                            drawer_open=drawer_open, drawer_opening_m=self.drawer_opening_m,
+                            contained=self.containment())
 
     def containment(self) -> dict[str, str]:
         """object name → container it is inside (box/bin footprint, or the drawer tray)."""
