@@ -88,6 +88,7 @@ class SceneObject:
     name: str  # e.g. "red can", "box", "drawer"; unique within a scene
     position: tuple[float, float, float] | None = None  # metres in the robot base frame (x fwd, y left)
     in_view: bool = True  # seen in the current camera image
+    lying: bool = False  # a can perception sees fallen on its side (the gripper cannot pick it up)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip() or self.name != " ".join(self.name.split()):
@@ -157,6 +158,9 @@ class SceneObjects:
     def in_view(self, name: str) -> bool:
         return any(o.name == name and o.in_view for o in self.objects) or name == self.held
 
+    def lying(self, name: str) -> bool:
+        return any(o.name == name and o.lying for o in self.objects)
+
     def position(self, name: str) -> tuple[float, float, float] | None:
         for o in self.objects:
             if o.name == name:
@@ -173,7 +177,7 @@ class SceneObjects:
     def to_dict(self) -> dict[str, Any]:
         return {
             "objects": [{"name": o.name, "position": list(o.position) if o.position else None,
-                         "in_view": o.in_view} for o in self.objects],
+                         "in_view": o.in_view} | ({"lying": True} if o.lying else {}) for o in self.objects],
             "known": sorted(self.known),
             "held": self.held,
             "drawer_open": self.drawer_open,
@@ -184,7 +188,8 @@ class SceneObjects:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SceneObjects:
         objs = tuple(SceneObject(o["name"], tuple(o["position"]) if o.get("position") else None,
-                                 bool(o.get("in_view", True))) for o in data.get("objects", ()))
+                                 bool(o.get("in_view", True)), bool(o.get("lying", False)))
+                     for o in data.get("objects", ()))
         return cls(objects=objs, known=frozenset(data.get("known", ())), held=data.get("held"),
                    drawer_open=data.get("drawer_open"), drawer_opening_m=data.get("drawer_opening_m"),
                    contained=dict(data.get("contained", {})))

@@ -183,6 +183,9 @@ class _Builder:
         if self.held is not None:
             raise GripperInTheWay(f"I am holding the {display(self.held)}; say where to put it first "
                                 f"(e.g. 'put it in the {display(self._any_container())}').")
+        if self.scene.lying(name):
+            raise PlanningError(f"The {display(name)} lies on its side, and I can only pick up standing cans; "
+                                "stand it up, then ask again.")
         self.pick_index[name] = len(self.steps)
         if self.cfg.auto_approach:
             self.approach(name)

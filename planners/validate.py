@@ -97,6 +97,8 @@ class PlanState:
                 fail(f"the {obj} is already in the gripper")
             if self.held is not None:
                 fail(f"the gripper already holds the {self.held}; release it first")
+            if self.scene.lying(obj):
+                fail(f"the {obj} lies on its side; the gripper picks up standing cans only")
             self.held = obj
         elif skill in ("lift", "position_over", "release"):
             if self.held != obj:

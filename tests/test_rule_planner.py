@@ -8,6 +8,7 @@ from robomatrix.messages import Plan
 from robomatrix.planners.base import (
     AmbiguousReferenceError,
     PlanningError,
+    PlanValidationError,
     SceneObject,
     SceneObjects,
     UnknownObjectError,
@@ -410,3 +411,18 @@ def test_a_drawer_left_partly_open_is_closed_again_not_taken_for_done(planner):
     validate_plan(again, partly)
     shut = SceneObjects.from_names(["red can", "drawer"], contained={"red can": "drawer"}, drawer_open=False)
     assert planner.replan(plan, "step 7 close_drawer(): checking", shut).steps == []
+
+
+def test_a_can_on_its_side_is_refused_with_the_reason_and_the_rest_still_planned(planner):
+    scene = SceneObjects.from_dict({"objects": [{"name": "red can", "lying": True}, {"name": "green can"},
+                                                {"name": "box"}]})
+    assert scene.lying("red can") and not scene.lying("green can")
+    assert SceneObjects.from_dict(scene.to_dict()).lying("red can")  # as on the scene topic
+    with pytest.raises(PlanningError, match="The red can lies on its side.*stand it up"):
+        planner.plan("put the red can in the box", scene)
+    assert steps(planner.plan("push the red can to the left", scene))[-1] == "push(red can, left)"
+    assert steps(planner.plan("put the green can in the box", scene)) == pick_place("green can", "box")
+    # any planner's plan is checked: a grasp of it does not pass validation
+    with pytest.raises(PlanValidationError, match="lies on its side"):
+        validate_plan(Plan.from_json('{"instruction": "x", "steps": [{"skill": "move_to", "args": {"object": '
+                                     '"red can"}}, {"skill": "grasp", "args": {"object": "red can"}}]}'), scene)

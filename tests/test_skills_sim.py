@@ -147,6 +147,6 @@ def test_a_can_on_its_side_is_seen_lying_and_grasp_says_why_it_cannot(robot, axi
     assert not perception.state.get("red can").lying  # standing
     _tip_over(robot, "red can", axis_yaw)
     assert runner.run(SkillCall("move_to", {"object": "red can"})).success
-    assert perception.state.get("red can").lying
+    assert perception.state.get("red can").lying and perception.state.to_scene_objects().lying("red can")
     result = runner.run(SkillCall("grasp", {"object": "red can"}))
     assert not result.success and "lies on its side" in result.reason and result.duration_s < 1.0

@@ -80,7 +80,7 @@ class PerceptionState:
         container (its axis inside the container's footprint)."""
         from robomatrix.planners.base import SceneObject, SceneObjects, drawer_state
 
-        objs = tuple(SceneObject(o.name, tuple(float(v) for v in o.position_base), o.in_view)
+        objs = tuple(SceneObject(o.name, tuple(float(v) for v in o.position_base), o.in_view, o.lying)
                      for o in sorted(self.objects.values(), key=lambda o: (not o.in_view, o.name)))
         # partly open (between closed and open) is neither: "close it" must still close it
         drawer_open = drawer_state(self.drawer_opening_m, self.drawer_open_threshold_m)
