@@ -325,9 +325,6 @@ class SkillRunner:
         obs, state = self.observe(camera=True)
         start_obs, start_state = obs, state
         t0 = obs.stamp_s
-        policy.reset(args, *offset.policy_view(state, obs))
-        if self.on_frame is not None:
-            self.on_frame(obs, label)
 
         def finish(success: bool, reason: str) -> SkillResult:
             duration = max(0.0, (self.last_obs.stamp_s if self.last_obs is not None else t0) - t0)
@@ -337,6 +334,9 @@ class SkillRunner:
         unmet = unmet_precondition(call.skill, args, state)
         if unmet is not None:  # whatever the policy: no attempt that cannot work
             return finish(False, unmet)
+        policy.reset(args, *offset.policy_view(state, obs))
+        if self.on_frame is not None:
+            self.on_frame(obs, label)
 
         deadline = None
         tick = 0

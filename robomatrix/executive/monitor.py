@@ -87,7 +87,7 @@ class WorldView:
                                               if previous is not None and o.name in previous.objects else -math.inf)
             objects[o.name] = SeenObject(np.array([x + c * px - s * py, y + s * px + c * py, pz]), o.in_view, seen)
         # the monitor's "open": room for a can (a partly open drawer is not, for a step that puts one in)
-        opening = getattr(scene, "drawer_opening_m", None)
+        opening = scene.drawer_opening_m
         drawer_open = scene.drawer_open if opening is None else bool(opening >= DRAWER_OPEN_M)
         return cls(float(stamp_s), np.array([x, y, yaw]), objects, scene.held, drawer_open)
 

@@ -297,15 +297,14 @@ class ColorShapeDetector(Detector):
         z_lo, z_hi = np.percentile(raw[:, 2], [3, 97])
         if z_lo > 0.03 or z_hi > 2 * cfg.can_radius_m + 0.025:
             return None
-        xy = raw[:, :2] - np.median(raw[:, :2], axis=0)
+        mid = np.median(raw[:, :2], axis=0)
+        xy = raw[:, :2] - mid
         _, vecs = np.linalg.eigh(np.cov(xy.T))
-        long_axis = vecs[:, -1]
-        length = float(np.subtract(*np.percentile(xy @ long_axis, [97, 3])))
+        length = float(np.subtract(*np.percentile(xy @ vecs[:, -1], [97, 3])))  # along the principal axis
         if not cfg.can_height_m - 0.03 <= length <= cfg.can_height_m + 0.03:
             return None
         box, partial = self._box_and_partial(frame, mask)
-        mid = np.median(raw[:, :2], axis=0)
-        # the visible half faces the camera: the axis lies about one radius farther away
+        # only the half facing the camera is seen: its median lies about half a radius short of the axis
         away = mid - np.asarray(frame.camera_xy, float)
         centre = mid + cfg.can_radius_m * 0.5 * away / max(float(np.linalg.norm(away)), 1e-6)
         size = np.array([cfg.can_height_m, 2 * cfg.can_radius_m, 2 * cfg.can_radius_m])

@@ -32,6 +32,7 @@ from robomatrix.hardware.kinematics import planar_pose_matrix
 from robomatrix.hardware.robot import Observation
 from robomatrix.messages import Detection
 from robomatrix.perception.detector import ColorShapeDetector, Detector, PerceivedObject
+from robomatrix.planners.base import DRAWER_OPEN_M
 
 CONTAINER_KINDS = ("box", "bin", "drawer")
 # A can counts as inside a box/bin only with its centre at most this far above the rim: one
@@ -142,7 +143,7 @@ class PerceptionConfig:
     # whose bottom the fingers hide is placed by its visible part, up to ~7 cm high for a tall can
     held_keep_z_tolerance_m: float = 0.12
     handle_opening_range: tuple[float, float] = (0.05, 0.5)  # gripper opening while pinching the handle
-    drawer_open_threshold_m: float = 0.12  # the drawer counts as open beyond this (task suite's threshold)
+    drawer_open_threshold_m: float = DRAWER_OPEN_M  # the drawer counts as open beyond this (task suite's threshold)
     # an unclear view of the drawer (no opening measured, or confidence below drawer_clear_confidence)
     # that disagrees this much with a track a clear view confirmed is ignored: the cabinet does not
     # turn, and the handle moves only along the pull line. Seen from the side at the image border,

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from robomatrix.hardware.kinematics import planar_pose_matrix, transform_points
 from robomatrix.hardware.robot import Action
 from robomatrix.perception.tracking import inside_container
 from robomatrix.skills.policies.base import (
@@ -106,9 +107,8 @@ class LiftPolicy(Phased):
 
 def gripper_point_odom(obs) -> np.ndarray:
     """The gripper centre in the odom frame (x, y, z), from the base pose and the arm's x/z."""
-    x, y, yaw = (float(v) for v in obs.base_pose[:3])
-    ex, ez = float(obs.ee_position[0]), float(obs.ee_position[1])
-    return np.array([x + ex * math.cos(yaw), y + ex * math.sin(yaw), ez])
+    ex, ez = (float(v) for v in obs.ee_position[:2])
+    return transform_points(planar_pose_matrix(*(float(v) for v in obs.base_pose[:3])), [ex, 0.0, ez])[0]
 
 
 def over_container(state, point_odom) -> bool:
