@@ -31,7 +31,7 @@ from robomatrix.hardware.robot import Action, make_robot
 from robomatrix.logs import HardwareTopics, McapLog, RobotTap
 from robomatrix.messages import Detections, ExecutiveStatus, Plan, SkillFeedback, Task
 from robomatrix.planners.base import PlanningError, SceneObjects, UnknownObjectError, make_planner
-from robomatrix.skills.runner import SkillRunner
+from robomatrix.skills.runner import GOAL_STOP_MODES, RunnerConfig, SkillRunner
 from robomatrix.video import VideoWriter, caption
 
 PERCEPTION_KINDS = ("camera", "oracle")
@@ -53,6 +53,7 @@ class RunConfig:
     camera_height: int = 240  # camera image height, px
     control_rate_hz: float = 20.0  # skill policy/command rate, Hz
     camera_every_n: int = 2  # a camera frame every n control ticks
+    goal_stop: str = "auto"  # a skill ends when perception sees its goal: auto (learned policies) | on | off
     time_limit_s: float = 600.0  # simulated seconds a whole task may take
     scan_turn_rate_radps: float = 1.0  # look-around turn rate before planning, rad/s
     video: str | None = None  # MP4 path: the camera stream captioned with the running skill
@@ -69,6 +70,8 @@ class RunConfig:
             raise unknown_name("simulator", self.sim, SIM_BACKENDS)
         if self.perception not in PERCEPTION_KINDS:
             raise unknown_name("perception", self.perception, PERCEPTION_KINDS)
+        if self.goal_stop not in GOAL_STOP_MODES:
+            raise unknown_name("goal stop mode", self.goal_stop, GOAL_STOP_MODES)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise UsageError(f"RunConfig.seed must be an integer, got {self.seed!r}.")
         for name in ("time_limit_s", "scan_turn_rate_radps", "control_rate_hz"):
@@ -171,9 +174,9 @@ class SimSession:
         self._scene_spec = self.robot.scene
         self.perception = _make_perception(cfg.perception, self.robot)
         self._looked = False
-        self.runner = SkillRunner(self.robot, self.perception, policy_kind=cfg.policy,
-                                  control_rate_hz=cfg.control_rate_hz, camera_every_n=cfg.camera_every_n,
-                                  on_frame=self._on_frame)
+        self.runner = SkillRunner(self.robot, self.perception, on_frame=self._on_frame,
+                                  config=RunnerConfig(policy_kind=cfg.policy, control_rate_hz=cfg.control_rate_hz,
+                                                      camera_every_n=cfg.camera_every_n, goal_stop=cfg.goal_stop))
         self.corrections.attach_runner(self.runner)
 
     def close(self) -> None:

@@ -10,7 +10,12 @@ Elapsed time is measured on the robot's clock (`Observation.stamp_s`).
 
 When the policy says done, the robot is stopped, a fresh frame is observed, and the skill's
 postcondition (named in its spec, implemented in `robomatrix.perception.postconditions`) decides
-success. The spec's time limit (or a goal's shorter one), cancel requests and policy failures
+success. Goal stop: a skill whose spec names a `goal_check` (search: the object in view ahead; the
+drawer skills: the drawer open/closed and the handle let go of) also ends when perception sees that
+check hold on `goal_confirm_frames` camera frames in a row, as if the policy had said done — a
+learned policy's stop signal can miss a goal it has reached (ck_target opened the drawer and then
+stood 40 s with done p=0.00). `RunnerConfig.goal_stop`: "auto" (learned policies only: the scripted
+experts stop on their own exact rules), "on", "off"; a goal stop says so in the result's reason. The spec's time limit (or a goal's shorter one), cancel requests and policy failures
 end a skill with `success=False` and a reason.
 
 Motion corrections ("a bit to the left", "lower", "slower") reach the RUNNING skill without
@@ -42,6 +47,8 @@ from robomatrix.skills.specs import skill_spec, validate_call
 FrameHook = Callable[[Observation, str], None]
 FeedbackHook = Callable[[SkillFeedback], None]
 SETTLE_TICKS = 3  # ticks of standing still before the postcondition frame
+GOAL_STOP_MODES = ("auto", "on", "off")
+GOAL_STOP_NOTE = "stopped on perception's goal check"  # ends the reason of a call a goal stop ended
 STALE_STATE_S = 1.0  # real-time mode: no new robot state for this long stops the skill
 
 
@@ -54,11 +61,17 @@ class RunnerConfig:
     camera_every_n: int = 2  # a camera frame (and a perception update) every n control ticks
     feedback_every_n: int = 4  # on_feedback every n control ticks
     check_postcondition: bool = True  # verify success with the spec's postcondition
+    goal_stop: str = "auto"  # end a skill when perception sees its goal: auto (learned policies) | on | off
+    goal_confirm_frames: int = 3  # ... on this many camera frames in a row
 
     def __post_init__(self):
         if not (isinstance(self.control_rate_hz, (int, float)) and 1.0 <= self.control_rate_hz <= 200.0):
             raise UsageError(f"RunnerConfig.control_rate_hz must be within 1..200 Hz, got {self.control_rate_hz!r}.")
-        for name in ("camera_every_n", "feedback_every_n"):
+        if self.goal_stop not in GOAL_STOP_MODES:
+            from robomatrix.errors import unknown_name
+
+            raise unknown_name("goal stop mode", self.goal_stop, GOAL_STOP_MODES)
+        for name in ("camera_every_n", "feedback_every_n", "goal_confirm_frames"):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise UsageError(f"RunnerConfig.{name} must be an integer >= 1, got {value!r}.")
@@ -341,6 +354,8 @@ class SkillRunner:
         deadline = None
         tick = 0
         message = ""
+        context: dict[str, Any] = {**args, "skill": call.skill, "start_state": start_state, "start_obs": start_obs}
+        goal, goal_seen, goal_reason, fresh_frame = self._goal_check(spec), 0, "", True
         wall0 = last_change = self._monotonic()
         last_stamp = obs.stamp_s
         while True:
@@ -363,7 +378,12 @@ class SkillRunner:
             offset = self._offset(standing, seen)
             step = policy.act(*offset.policy_view(state, obs))
             message = step.message or message
-            if step.done:
+            if not step.done and goal is not None and fresh_frame:
+                ok, why = goal(state, obs, context)
+                goal_seen = goal_seen + 1 if ok else 0
+                if goal_seen >= self.config.goal_confirm_frames:
+                    goal_reason = why
+            if step.done or goal_reason:
                 self.robot.send_action(_hold(offset.apply(step.action)))
                 break
             self.robot.send_action(offset.apply(step.action))
@@ -375,20 +395,28 @@ class SkillRunner:
             tick += 1
             camera = tick % self.config.camera_every_n == 0
             obs, state = self.observe(camera)
+            fresh_frame = camera
             if camera and self.on_frame is not None:
                 self.on_frame(obs, f"{label}  {message}")
 
-        if step.success is False:
+        if step.success is False and not goal_reason:
             self._settle(deadline)
             return finish(False, step.message or f"{call.skill} failed")
         obs, state = self._settle(deadline)
         if self.on_frame is not None:
             self.on_frame(obs, f"{label}  checking")
+        note = f" ({GOAL_STOP_NOTE})" if goal_reason else ""
         if not self.config.check_postcondition:
-            return finish(True, step.message)
-        context: dict[str, Any] = {**args, "skill": call.skill, "start_state": start_state, "start_obs": start_obs}
+            return finish(True, (step.message or call.skill) + note)
         ok, reason = postcondition_check(spec.postcondition)(state, obs, context)
-        return finish(bool(ok), reason or step.message)
+        return finish(bool(ok), (reason or step.message) + note)
+
+    def _goal_check(self, spec):
+        """The goal check that may end this call (see the module docstring), or None."""
+        mode = self.config.goal_stop
+        if not spec.goal_check or mode == "off" or (mode == "auto" and self.config.policy_kind == "scripted"):
+            return None
+        return postcondition_check(spec.goal_check)
 
     def _settle(self, deadline):
         """Stand still a few ticks (holding arm and gripper), then take a fresh camera frame."""

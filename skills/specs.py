@@ -66,6 +66,10 @@ class SkillSpec:
     description: str  # one line; planners read it
     time_limit_s: float  # the skill server aborts the skill after this long
     postcondition: str  # name of the perception check that verifies success, e.g. "object_in_gripper"
+    # name of a perception check that holds only once the skill's goal is reached (not a lower bound of
+    # progress like push's "moved 5 cm"): seen to hold while a learned policy runs, it ends the skill as
+    # the policy's own stop would (SkillRunner, `RunnerConfig.goal_stop`); "" where no such check exists
+    goal_check: str = ""
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -195,9 +199,14 @@ def _obj(desc: str = "the object", portable: bool = False) -> ArgSpec:
     return ArgSpec("object", "object", description=desc, portable=portable)
 
 
+# goal_check: only where a check marks the end the experts stop at. move_to's, lift's and position_over's
+# postconditions are tolerances the next skill can start from, not where the experts stop (they stand
+# closer, carry higher, centre the can over the opening and lower it), and push's and nudge's are lower
+# bounds of progress: ended there, the next skill would start where no demonstration did.
 BUILTIN_SKILLS: tuple[SkillSpec, ...] = (
     SkillSpec("search", (_obj("what to look for"),),
-              "turn and look around until the object is in view", 40.0, "object_in_view"),
+              "turn and look around until the object is in view", 40.0, "object_in_view",
+              goal_check="object_in_view_ahead"),
     SkillSpec("move_to", (_obj("what to drive up to"),),
               "drive the base up to the object until it is within reach", 40.0, "robot_near_object"),
     SkillSpec("grasp", (_obj("what to grasp", portable=True),),
@@ -211,9 +220,11 @@ BUILTIN_SKILLS: tuple[SkillSpec, ...] = (
     SkillSpec("release", (_obj("the held object", portable=True),),
               "open the gripper to let go of the held object", 10.0, "object_not_in_gripper"),
     SkillSpec("open_drawer", (),
-              "drive to the cabinet, pinch the drawer handle and pull the drawer open", 40.0, "drawer_open"),
+              "drive to the cabinet, pinch the drawer handle and pull the drawer open", 40.0, "drawer_open",
+              goal_check="drawer_open_let_go"),
     SkillSpec("close_drawer", (),
-              "drive to the cabinet and push the drawer closed", 40.0, "drawer_closed"),
+              "drive to the cabinet and push the drawer closed", 40.0, "drawer_closed",
+              goal_check="drawer_closed_let_go"),
     SkillSpec("push", (_obj("what to push"),
                        ArgSpec("direction", "direction", choices=PUSH_DIRECTIONS,
                                description="in the robot's frame")),

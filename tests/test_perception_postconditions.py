@@ -102,6 +102,39 @@ def test_drawer_open_and_closed():
     assert _state(drawer, can, drawer=0.2).containment() == {"blue can": "drawer"}
 
 
+def test_a_can_is_over_the_drawer_only_with_all_of_it_over_the_exposed_interior():
+    # handle at x = 0.6 pulling out toward -x, open 0.20 m: the front's inner face at x = 0.66, the
+    # cabinet's face at x = 0.845 (the tray behind it lies under the cabinet's top)
+    drawer = _obj("drawer", "drawer", (0.6, 0.0, 0.13), yaw=math.pi)
+    ctx = {"object": "red can", "target": "drawer"}
+
+    def over(x, y=0.0):
+        can = _obj("red can", "can", (x, y, 0.30), size=CAN)
+        return POSTCONDITIONS["object_above_target"](_state(can, drawer, held="red can", drawer=0.20), _obs(), ctx)
+
+    assert over(0.75)[0] and over(0.75, 0.15)[0]
+    for x, y in ((0.68, 0.0), (0.83, 0.0), (0.90, 0.0), (0.75, 0.17)):  # over the front, the cabinet, a side
+        ok, reason = over(x, y)
+        assert not ok and "not above the drawer's opening" in reason, (x, y)
+    # the tray as a whole still holds a can that lies anywhere in it
+    assert _state(drawer, _obj("red can", "can", (0.9, 0.0, 0.12)), drawer=0.2).containment() == {"red can": "drawer"}
+
+
+def test_goal_checks_search_ahead_and_drawer_let_go():
+    ctx = {"object": "red can"}
+    aside = _obj("red can", "can", (1.0, 0.5, 0.06), size=CAN)  # in view, 27 deg off
+    assert POSTCONDITIONS["object_in_view"](_state(aside), _obs(), ctx)[0]
+    ok, reason = POSTCONDITIONS["object_in_view_ahead"](_state(aside), _obs(), ctx)
+    assert not ok and "+27 deg" in reason
+    assert POSTCONDITIONS["object_in_view_ahead"](_state(_obj("red can", "can", (1.0, 0.1, 0.06))), _obs(), ctx)[0]
+    drawer = _obj("drawer", "drawer", (0.6, 0.0, 0.13), yaw=math.pi)
+    ok, reason = POSTCONDITIONS["drawer_open_let_go"](_state(drawer, drawer=0.2), _obs(opening=0.3), {})
+    assert not ok and "still on the handle" in reason
+    assert POSTCONDITIONS["drawer_open_let_go"](_state(drawer, drawer=0.2), _obs(opening=1.0), {})[0]
+    assert not POSTCONDITIONS["drawer_closed_let_go"](_state(drawer, drawer=0.2), _obs(opening=1.0), {})[0]
+    assert POSTCONDITIONS["drawer_closed_let_go"](_state(drawer, drawer=0.01), _obs(opening=0.95), {})[0]
+
+
 def test_pushed_and_nudged_in_the_start_frame():
     start = _state(_obj("red can", "can", (0.5, 0.0, 0.06)), base=(0.0, 0.0, math.pi / 2))
     after = _state(_obj("red can", "can", (0.5, 0.08, 0.06)), base=(0.0, 0.0, math.pi / 2))

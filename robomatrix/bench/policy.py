@@ -43,7 +43,7 @@ def _perception(robot, kind: str):
 
 
 def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, perception: str = "rgbd",
-                       trace: list | None = None) -> dict:
+                       trace: list | None = None, goal_stop: str = "auto") -> dict:
     """Set `skill`'s scenario up with scripted skills, run the skill with policy `kind`; the outcome.
     With a `trace` list, one row per tick of the skill under test is appended to it (skills.trace)."""
     from robomatrix.errors import UsageError
@@ -65,7 +65,7 @@ def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, pe
     before = {"can": _can_world(robot) if CAN in robot.oracle_object_poses() else None,
               "yaw": float(st.base_pose[2]), "pose": st.base_pose.copy(), "ee": st.ee_position.copy()}
     counting = _CountingRobot(robot)
-    runner = SkillRunner(counting, percept, config=RunnerConfig(policy_kind=kind))
+    runner = SkillRunner(counting, percept, config=RunnerConfig(policy_kind=kind, goal_stop=goal_stop))
     if trace is not None:
         from robomatrix.skills.trace import shadowed
 
@@ -81,7 +81,8 @@ def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, pe
 
 def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None, episodes: int = 10,
                            seed: int = EVAL_SEED, camera: tuple[int, int] = (160, 120), perception: str = "rgbd",
-                           progress: Callable[[str, int, int], None] | None = None, trace_path=None) -> dict:
+                           progress: Callable[[str, int, int], None] | None = None, trace_path=None,
+                           goal_stop: str = "auto") -> dict:
     """Success rate per skill of policy `kind` (see module docstring). With `trace_path`, every episode
     of a skill under test becomes one JSON line there: skill, seed, outcome and its per-tick rows next
     to the shadow scripted expert's commands (skills.trace)."""
@@ -101,7 +102,7 @@ def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None
         if not skills:
             names = [s for s in names if s in trained]
     out: dict = {"policy": kind, "episodes": episodes, "seed": seed, "perception": perception,
-                 "checkpoint": checkpoint, "per_skill": {}}
+                 "checkpoint": checkpoint, "goal_stop": goal_stop, "per_skill": {}}
     wall0 = time.perf_counter()
     if trace_path is not None:
         open(trace_path, "w").close()  # this run's episodes only
@@ -110,7 +111,8 @@ def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None
             rows = []
             for e in range(episodes):
                 ticks = [] if trace_path is not None else None
-                rows.append(run_skill_scenario(robot, skill, e, seed + e, kind, perception, trace=ticks))
+                rows.append(run_skill_scenario(robot, skill, e, seed + e, kind, perception, trace=ticks,
+                                               goal_stop=goal_stop))
                 if trace_path is not None:
                     with open(trace_path, "a") as f:
                         f.write(json.dumps({"skill": skill, "seed": seed + e, "episode": e, "policy": kind,

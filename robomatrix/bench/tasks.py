@@ -42,6 +42,7 @@ class BenchConfig:
     workers: int = 1  # parallel worker processes (each runs whole episodes)
     replan: bool = True  # executive recovery beyond plain retries (monitor, backtrack, replan); False: baseline
     split: str = "seen"  # generalisation split of the scenes (robomatrix.sim.scenes.SPLITS)
+    goal_stop: str = "auto"  # skills end when perception sees their goal: auto (learned policies) | on | off
 
     def __post_init__(self):
         from robomatrix.sim.scenes import split
@@ -50,6 +51,10 @@ class BenchConfig:
         if self.policy not in POLICY_KINDS:
             raise unknown_name("policy kind", self.policy, POLICY_KINDS)
         split(self.split)  # unknown name: UsageError with a suggestion
+        from robomatrix.skills.runner import GOAL_STOP_MODES
+
+        if self.goal_stop not in GOAL_STOP_MODES:
+            raise unknown_name("goal stop mode", self.goal_stop, GOAL_STOP_MODES)
         for name, low in (("episodes", 1), ("workers", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -70,18 +75,22 @@ def selected_tasks(cfg: BenchConfig):
 
 # ----------------------------------------------------------------- one episode (in a worker)
 _SESSION = None
+_SESSION_KEY: tuple = ()
 
 
 def _session(cfg: BenchConfig):
-    global _SESSION
-    if _SESSION is not None and _SESSION.config.sim != cfg.sim:  # another simulator asked for: a new robot
+    global _SESSION, _SESSION_KEY
+    key = (cfg.sim, cfg.planner, cfg.policy, cfg.perception, cfg.camera_width, cfg.camera_height, cfg.goal_stop)
+    if _SESSION is not None and _SESSION_KEY != key:  # another robot, planner or policy asked for
         _SESSION.close()
         _SESSION = None
     if _SESSION is None:
         from robomatrix.run import RunConfig, SimSession
 
         _SESSION = SimSession(RunConfig(sim=cfg.sim, planner=cfg.planner, policy=cfg.policy, perception=cfg.perception,
-                                        camera_width=cfg.camera_width, camera_height=cfg.camera_height))
+                                        camera_width=cfg.camera_width, camera_height=cfg.camera_height,
+                                        goal_stop=cfg.goal_stop))
+        _SESSION_KEY = key
     return _SESSION
 
 
@@ -240,7 +249,7 @@ def summarise(cfg: BenchConfig, specs, rows: list[dict[str, Any]], wall_time_s: 
     return {
         "suite": cfg.suite, "sim": cfg.sim, "split": cfg.split, "episodes": cfg.episodes, "seed": cfg.seed, "policy": cfg.policy,
         "planner": cfg.planner, "perception": cfg.perception, "camera": f"{cfg.camera_width}x{cfg.camera_height}",
-        "replan": cfg.replan,
+        "replan": cfg.replan, "goal_stop": cfg.goal_stop,
         "success_rate": _mean(r["success"] for r in rows),
         "claimed_success_rate": _mean(r["claimed_success"] for r in rows),
         "per_task": per_task, "per_level": per_level, "failures": failures,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from robomatrix.cli.bench_tasks import GOAL_STOP_CHOICES
+
 
 def add_parsers(subparsers) -> None:
     """Register `skills` and `policy` under `robomatrix bench`."""
@@ -19,6 +21,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--checkpoint", default="", help="neural checkpoint folder (default: checkpoints/neural_skills)")
     p.add_argument("--trace", default="", metavar="FILE.jsonl",
                    help="write every episode's per-tick commands beside the shadow scripted expert's")
+    p.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES,
+                   help="a skill also ends when perception sees its goal: auto = learned policies only (default), on, off")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.set_defaults(handler=bench_skills)
     q = subparsers.add_parser("policy", help="neural policy latency p50/p99 (CPU, GPU if present) and closed-loop rate")
@@ -69,7 +73,7 @@ def bench_skills(args) -> int:
 
     try:
         result = _quiet_stdout_while(bench.evaluate_policy_skills, args.policy, skills, args.episodes, args.seed,
-                                     camera, progress=progress, trace_path=trace)
+                                     camera, progress=progress, trace_path=trace, goal_stop=args.goal_stop)
     finally:
         bar.close()
     if not args.json:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+GOAL_STOP_CHOICES = ("auto", "on", "off")  # robomatrix.skills.runner.GOAL_STOP_MODES (not imported: a light CLI)
+
 
 def add_parser(subparsers) -> None:
     """Register `tasks` under `robomatrix bench`."""
@@ -30,6 +32,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--checkpoint", default="", help="with --policy neural: the checkpoint folder "
                                                     "(default: checkpoints/neural_skills)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default: 1)")
+    p.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES,
+                   help="a skill also ends when perception sees its goal (search: the object ahead; the drawer "
+                        "skills: done and let go of): auto = learned policies only (default), on, off")
     p.add_argument("--no-replan", dest="replan", action="store_false",
                    help="baseline: the executive only retries failed skills (no monitoring, backtracking or replanning)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
@@ -47,7 +52,7 @@ def bench_tasks(args) -> int:
     cfg = bench.BenchConfig(suite=args.suite, sim=args.sim, episodes=episodes, seed=args.seed, policy=args.policy,
                             planner=args.planner, perception=args.perception, tasks=names,
                             camera_width=width, camera_height=height, workers=args.workers, split=args.split,
-                            replan=args.replan)
+                            replan=args.replan, goal_stop=args.goal_stop)
     bench.selected_tasks(cfg)  # unknown suite or task names: one line, exit 2, before anything runs
     if args.checkpoint:
         _use_checkpoint_everywhere(args.checkpoint, args.policy)
@@ -93,7 +98,7 @@ def format_table(result: dict) -> str:
     rows.append(f"overall {result['success_rate'] * 100:5.1f} %  (the stack claimed {result['claimed_success_rate'] * 100:.1f} %; "
                 f"{result['wall_time_s']:.0f} s wall; sim: {result.get('sim', 'mujoco')}; perception: {result['perception']}"
                 f"; policy: {result['policy']}; split: {result.get('split', 'seen')}"
-                f"{'' if result.get('replan', True) else '; no replanning'})")
+                f"{'' if result.get('replan', True) else '; no replanning'}; goal stop: {result.get('goal_stop', 'auto')})")
     if result["failures"]:
         rows.append("")
         rows.append("failures:")

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import sys
 
+from robomatrix.cli.bench_tasks import GOAL_STOP_CHOICES
 from robomatrix.errors import UsageError
 
 COMMAND = "run"
@@ -38,6 +39,9 @@ def add_arguments(parser) -> None:
 
     add_common_arguments(parser, instruction_optional=True)
     parser.add_argument("--policy", default="scripted", help="skill policy kind (default: scripted)")
+    parser.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES,
+                        help="a skill also ends when perception sees its goal (search: the object ahead; the drawer "
+                             "skills: done and let go of): auto = learned policies only (default), on, off")
     parser.add_argument("--video", metavar="OUT.mp4", help="write the camera stream, captioned with the running skill")
     parser.add_argument("--log", metavar="RUN.mcap", help="write every topic to an MCAP file (ROS 2 schemas)")
     parser.add_argument("--time-limit", type=float, default=600.0, metavar="S",
@@ -167,7 +171,8 @@ def run(args) -> int:
         from robomatrix.console.server import check_bind
 
         check_bind(args.host, token_from(args))  # before the simulation starts
-    config = run_config(args, policy=args.policy, video=args.video, log=args.log, time_limit_s=args.time_limit,
+    config = run_config(args, policy=args.policy, goal_stop=args.goal_stop, video=args.video, log=args.log,
+                        time_limit_s=args.time_limit,
                         memory=args.memory)
     config.executive = dataclasses.replace(config.executive, replan=args.replan)
     run_mod = require("robomatrix.run", "`robomatrix run`")

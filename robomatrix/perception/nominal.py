@@ -19,3 +19,13 @@ BIN_WALL_HEIGHT_M = 0.12
 BOX_OUTER_M = (BOX_INNER_M[0] + 2 * CONTAINER_WALL_M, BOX_INNER_M[1] + 2 * CONTAINER_WALL_M)
 BIN_WALL_MID_RADIUS_M = BIN_INNER_DIAMETER_M / 2 + CONTAINER_WALL_M / 2  # what a circle fit to the wall finds
 INNER_SIZE_M = {"box": BOX_INNER_M, "bin": (BIN_INNER_DIAMETER_M, BIN_INNER_DIAMETER_M)}
+
+# the cabinet's drawer, measured from the handle bar that perception finds
+DRAWER_HANDLE_STANDOFF_M = 0.045  # handle bar axis → outer face of the drawer front
+DRAWER_FRONT_THICKNESS_M = 0.015
+DRAWER_HANDLE_TO_FRONT_INSIDE_M = DRAWER_HANDLE_STANDOFF_M + DRAWER_FRONT_THICKNESS_M  # → the front's inner face
+DRAWER_TRAY_DEPTH_M = 0.32  # the tray, front to back (most of it inside the cabinet unless pulled out)
+DRAWER_TRAY_HALF_WIDTH_M = 0.19
+# the cabinet's face (the edge of its top) lies this much less than the opening behind the front's inner
+# face: the exposed interior a can drops into is (opening - this) deep
+CABINET_FACE_SHORT_OF_OPENING_M = 0.015

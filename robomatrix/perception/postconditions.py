@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 
 from robomatrix.hardware.robot import Observation
-from robomatrix.perception.tracking import PerceptionState, TrackedObject, inside_container, inside_drawer
+from robomatrix.perception.tracking import (
+    PerceptionState,
+    TrackedObject,
+    inside_container,
+    over_drawer_opening,
+)
 from robomatrix.planners.base import DRAWER_CLOSED_M  # drawer_closed: opening at most this
 
 Check = Callable[[PerceptionState, Observation, dict], tuple[bool, str]]
@@ -27,6 +32,8 @@ NEAR_LATERAL_M = 0.12  # ... and at most this far to the side
 LIFTED_M = 0.04  # object_lifted: centre at least this far above its resting height
 MOVED_FRACTION = 0.5  # gripper_moved: at least this share of the asked amount, in the asked direction
 PUSHED_M = 0.05  # object_moved: at least this far in the asked direction
+AHEAD_BEARING_RAD = 0.2  # object_in_view_ahead: at most this far off straight ahead (where a search ends)
+GRIPPER_OPEN = 0.9  # the gripper counts as open (let go of the handle) from this opening
 DIRECTIONS = {"forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0), "left": (0.0, 1.0, 0.0),
               "right": (0.0, -1.0, 0.0), "up": (0.0, 0.0, 1.0), "down": (0.0, 0.0, -1.0)}
 
@@ -59,9 +66,22 @@ def robot_near_object(state, obs, context):
         "" if ok else f" (within reach means ≤ {NEAR_MAX_M} m ahead, ≤ {NEAR_LATERAL_M} m to the side)")
 
 
+def object_in_view_ahead(state, obs, context):
+    """In view and nearly straight ahead: where a search turns to before it ends (a goal check: an
+    object only glimpsed at the image border while turning may be out of view once the base stops)."""
+    ok, reason = object_in_view(state, obs, context)
+    if not ok:
+        return False, reason
+    name, o = _object(state, context)
+    bearing = math.atan2(float(o.position_base[1]), float(o.position_base[0]))
+    ahead = abs(bearing) <= AHEAD_BEARING_RAD
+    return ahead, f"the {name} is in view {math.degrees(bearing):+.0f} deg off straight ahead" + (
+        "" if ahead else f" (ahead means within {math.degrees(AHEAD_BEARING_RAD):.0f} deg)")
+
+
 def _gripper_words(obs: Observation) -> str:
     g = obs.gripper_opening
-    return "closed fully" if g <= 0.15 else ("open" if g >= 0.9 else f"{g:.2f} open")
+    return "closed fully" if g <= 0.15 else ("open" if g >= GRIPPER_OPEN else f"{g:.2f} open")
 
 
 def object_in_gripper(state, obs, context):
@@ -101,8 +121,8 @@ def object_lifted(state, obs, context):
 
 
 def _over(state: PerceptionState, point_odom, target: TrackedObject) -> bool:
-    if target.kind == "drawer":
-        return inside_drawer(np.array([*point_odom[:2], 0.15]), target, state.drawer_opening_m or 0.0)
+    if target.kind == "drawer":  # all of the can over the exposed interior: over the front or the cabinet it falls off
+        return over_drawer_opening(point_odom, target, state.drawer_opening_m or 0.0)
     return inside_container(np.array([*point_odom[:2], target.position_odom[2]]), target, margin_m=0.02)
 
 
@@ -152,6 +172,16 @@ def drawer_closed(state, obs, context):
         "" if m <= DRAWER_CLOSED_M else f" (closed means ≤ {DRAWER_CLOSED_M} m)")
 
 
+def _let_go(check: Check) -> Check:
+    """`check`, and the gripper open: the drawer skills end with the handle let go of (goal checks)."""
+    def let_go(state, obs, context):
+        ok, reason = check(state, obs, context)
+        if ok and obs.gripper_opening < GRIPPER_OPEN:
+            return False, f"{reason}, the gripper still on the handle ({_gripper_words(obs)})"
+        return ok, reason
+    return let_go
+
+
 def _direction_in_odom(direction: str, start_yaw: float) -> np.ndarray:
     dx, dy, dz = DIRECTIONS[direction]
     c, s = math.cos(start_yaw), math.sin(start_yaw)
@@ -198,6 +228,9 @@ POSTCONDITIONS: dict[str, Check] = {
     "object_in_container": object_in_container,
     "drawer_open": drawer_open,
     "drawer_closed": drawer_closed,
+    "object_in_view_ahead": object_in_view_ahead,
+    "drawer_open_let_go": _let_go(drawer_open),
+    "drawer_closed_let_go": _let_go(drawer_closed),
     "object_moved": object_moved,
     "gripper_moved": gripper_moved,
 }

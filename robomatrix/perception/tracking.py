@@ -31,6 +31,7 @@ from robomatrix.errors import UsageError
 from robomatrix.hardware.kinematics import planar_pose_matrix
 from robomatrix.hardware.robot import Observation
 from robomatrix.messages import Detection
+from robomatrix.perception import nominal
 from robomatrix.perception.detector import ColorShapeDetector, Detector, PerceivedObject
 from robomatrix.planners.base import DRAWER_OPEN_M
 
@@ -119,15 +120,34 @@ def inside_container(point_odom, container: TrackedObject, margin_m: float = 0.0
     return abs(lx) <= size[0] / 2 - margin_m and abs(ly) <= size[1] / 2 - margin_m
 
 
-def inside_drawer(point_odom, drawer: TrackedObject, opening_m: float, standoff_m: float = 0.045) -> bool:
+def _drawer_frame(point_odom, drawer: TrackedObject) -> tuple[float, float]:
+    """(how far behind the drawer front's outer face, how far to the side of the handle) a point is."""
+    p, h = np.asarray(point_odom, float), drawer.position_odom
+    n = np.array([math.cos(drawer.yaw_odom), math.sin(drawer.yaw_odom)])
+    back = float((h[:2] - p[:2]) @ n) - nominal.DRAWER_HANDLE_STANDOFF_M
+    return back, abs(float((p[:2] - h[:2]) @ np.array([-n[1], n[0]])))
+
+
+def inside_drawer(point_odom, drawer: TrackedObject, opening_m: float) -> bool:
     """Is the point inside the drawer's tray (behind the handle, between its sides, at tray height)?"""
     if drawer.yaw_odom is None:
         return False
-    p, h = np.asarray(point_odom, float), drawer.position_odom
-    n = np.array([math.cos(drawer.yaw_odom), math.sin(drawer.yaw_odom)])
-    back = float((h[:2] - p[:2]) @ n) - standoff_m  # distance behind the drawer face
-    side = abs(float((p[:2] - h[:2]) @ np.array([-n[1], n[0]])))
-    return 0.0 < back < 0.32 and side < 0.19 and 0.05 < p[2] < 0.24
+    back, side = _drawer_frame(point_odom, drawer)
+    z = float(np.asarray(point_odom, float)[2])
+    return 0.0 < back < nominal.DRAWER_TRAY_DEPTH_M and side < nominal.DRAWER_TRAY_HALF_WIDTH_M and 0.05 < z < 0.24
+
+
+def over_drawer_opening(point_odom, drawer: TrackedObject, opening_m: float,
+                        radius_m: float = nominal.CAN_RADIUS_M) -> bool:
+    """Would a can with its axis at this (x, y) drop into the open drawer: its whole footprint over
+    the exposed interior, between the front's inner face and the cabinet's face (the rest of the tray
+    lies under the cabinet's top), and between the sides?"""
+    if drawer.yaw_odom is None:
+        return False
+    back, side = _drawer_frame(point_odom, drawer)
+    behind_front = back - nominal.DRAWER_FRONT_THICKNESS_M
+    exposed = opening_m - nominal.CABINET_FACE_SHORT_OF_OPENING_M
+    return radius_m <= behind_front <= exposed - radius_m and side <= nominal.DRAWER_TRAY_HALF_WIDTH_M - radius_m
 
 
 @dataclass

@@ -280,7 +280,8 @@ def collect_dagger_tasks(out, task_names: list[str], episodes: int, suite: str =
                      "early_stop": early_stop}
     wall0 = time.perf_counter()
     specs = [task_spec(name, suite) for name in task_names]
-    session = SimSession(RunConfig(policy=learner, camera_width=camera[0], camera_height=camera[1]))
+    # no goal stop: the learner's own stop decisions are what the expert labels
+    session = SimSession(RunConfig(policy=learner, camera_width=camera[0], camera_height=camera[1], goal_stop="off"))
     try:
         for k, spec in enumerate(specs):
             row = summary["per_task"].setdefault(spec.name, {"episodes": 0, "oracle_ok": 0})

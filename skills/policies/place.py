@@ -31,8 +31,6 @@ from robomatrix.skills.policies.base import (
 )
 
 DRAWER_DROP_X_M = 0.40  # gripper x over the drawer: the handle stays well clear of the chassis
-HANDLE_TO_FRONT_INSIDE_M = 0.045 + 0.015  # handle bar axis → inner face of the drawer front
-CABINET_FACE_BEHIND_FRONT_M = 0.015  # closed drawer: cabinet face is this far behind the front's inner face
 MIN_DRAWER_OPENING_M = 0.09  # less than this and a can does not fit in
 RELEASE_CLEARANCE_M = 0.03  # the held can's bottom ends this far above a box/bin rim (short drop)
 SPOT_MARGIN_M = 0.045  # drop spots keep a can's axis this far inside the container's inner walls
@@ -163,7 +161,7 @@ def drawer_drop_point_odom(handle_odom, pull_yaw: float, opening_m: float) -> np
 
     The exposed interior spans from the cabinet face to the drawer front's inner face, i.e. from
     `opening - 0.015` to 0 m measured back from the front's inner face."""
-    back = HANDLE_TO_FRONT_INSIDE_M + 0.5 * (opening_m - CABINET_FACE_BEHIND_FRONT_M)
+    back = nominal.DRAWER_HANDLE_TO_FRONT_INSIDE_M + 0.5 * (opening_m - nominal.CABINET_FACE_SHORT_OF_OPENING_M)
     d = np.array([math.cos(pull_yaw), math.sin(pull_yaw)])
     return np.asarray(handle_odom[:2], float) - back * d
 

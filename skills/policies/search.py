@@ -5,10 +5,11 @@ import math
 
 from robomatrix.hardware.kinematics import wrap_angle
 from robomatrix.hardware.robot import Action
+from robomatrix.perception.postconditions import AHEAD_BEARING_RAD
 from robomatrix.skills.policies.base import Phased, object_or_none
 
 TURN_RATE_RADPS = 0.7  # slow enough that every camera frame overlaps the last one
-CENTRE_TOL_RAD = 0.2  # the object ends within this bearing of straight ahead
+CENTRE_TOL_RAD = AHEAD_BEARING_RAD  # the object ends within this bearing of straight ahead (its goal check)
 
 
 class SearchPolicy(Phased):
