@@ -15,7 +15,9 @@ drawer skills: the drawer open/closed and the handle let go of) also ends when p
 check hold on `goal_confirm_frames` camera frames in a row, as if the policy had said done — a
 learned policy's stop signal can miss a goal it has reached (ck_target opened the drawer and then
 stood 40 s with done p=0.00). `RunnerConfig.goal_stop`: "auto" (learned policies only: the scripted
-experts stop on their own exact rules), "on", "off"; a goal stop says so in the result's reason. The spec's time limit (or a goal's shorter one), cancel requests and policy failures
+experts stop on their own exact rules), "on", "off". After a goal stop the robot stands still and
+the postcondition decides as usual; if it does not hold (a glimpse of the goal), the policy goes on.
+A goal stop says so in the result's reason. The spec's time limit (or a goal's shorter one), cancel requests and policy failures
 end a skill with `success=False` and a reason.
 
 Motion corrections ("a bit to the left", "lower", "slower") reach the RUNNING skill without
@@ -355,7 +357,8 @@ class SkillRunner:
         tick = 0
         message = ""
         context: dict[str, Any] = {**args, "skill": call.skill, "start_state": start_state, "start_obs": start_obs}
-        goal, goal_seen, goal_reason, fresh_frame = self._goal_check(spec), 0, "", True
+        goal = self._goal_check(spec) if self.config.check_postcondition else None
+        goal_seen, fresh_frame = 0, True
         wall0 = last_change = self._monotonic()
         last_stamp = obs.stamp_s
         while True:
@@ -379,11 +382,18 @@ class SkillRunner:
             step = policy.act(*offset.policy_view(state, obs))
             message = step.message or message
             if not step.done and goal is not None and fresh_frame:
-                ok, why = goal(state, obs, context)
-                goal_seen = goal_seen + 1 if ok else 0
-                if goal_seen >= self.config.goal_confirm_frames:
-                    goal_reason = why
-            if step.done or goal_reason:
+                goal_seen = goal_seen + 1 if goal(state, obs, context)[0] else 0
+                if goal_seen >= self.config.goal_confirm_frames:  # a goal stop: stand still and look again
+                    self.robot.send_action(_hold(offset.apply(step.action)))
+                    obs, state = self._settle(deadline)
+                    if self.on_frame is not None:
+                        self.on_frame(obs, f"{label}  checking (goal seen)")
+                    ok, reason = postcondition_check(spec.postcondition)(state, obs, context)
+                    if ok:
+                        return finish(True, f"{reason} ({GOAL_STOP_NOTE})")
+                    goal_seen = 0  # a glimpse that did not hold once the robot stopped: the policy goes on
+                    continue
+            if step.done:
                 self.robot.send_action(_hold(offset.apply(step.action)))
                 break
             self.robot.send_action(offset.apply(step.action))
@@ -399,17 +409,16 @@ class SkillRunner:
             if camera and self.on_frame is not None:
                 self.on_frame(obs, f"{label}  {message}")
 
-        if step.success is False and not goal_reason:
+        if step.success is False:
             self._settle(deadline)
             return finish(False, step.message or f"{call.skill} failed")
         obs, state = self._settle(deadline)
         if self.on_frame is not None:
             self.on_frame(obs, f"{label}  checking")
-        note = f" ({GOAL_STOP_NOTE})" if goal_reason else ""
         if not self.config.check_postcondition:
-            return finish(True, (step.message or call.skill) + note)
+            return finish(True, step.message)
         ok, reason = postcondition_check(spec.postcondition)(state, obs, context)
-        return finish(bool(ok), (reason or step.message) + note)
+        return finish(bool(ok), reason or step.message)
 
     def _goal_check(self, spec):
         """The goal check that may end this call (see the module docstring), or None."""

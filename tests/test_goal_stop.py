@@ -46,15 +46,16 @@ class _World:
     """Perception of a drawer pulled open at 5 cm/s (in view ahead), and a red can at odom bearing
     `can_bearing` 1 m away, seen only within 0.5 rad of the camera's axis."""
 
-    def __init__(self, can_bearing: float = 0.6):
-        self.can_bearing = can_bearing
+    def __init__(self, can_bearing: float = 0.6, hidden=()):
+        self.can_bearing, self.hidden = can_bearing, hidden  # hidden: (from, to) times the can is not seen
 
     def update(self, obs):
         yaw = float(obs.base_pose[2])
         rel = self.can_bearing - yaw
         can = TrackedObject("red can", "can", np.array([math.cos(self.can_bearing), math.sin(self.can_bearing), 0.06]),
                             np.array([math.cos(rel), math.sin(rel), 0.06]), None,
-                            np.array([0.066, 0.066, 0.12]), abs(rel) < 0.5, obs.stamp_s, 0.9)
+                            np.array([0.066, 0.066, 0.12]),
+                            abs(rel) < 0.5 and not any(a <= obs.stamp_s < b for a, b in self.hidden), obs.stamp_s, 0.9)
         drawer = TrackedObject("drawer", "drawer", np.array([0.6, 0.0, 0.13]), np.array([0.6, 0.0, 0.13]), math.pi,
                                None, True, obs.stamp_s, 0.9)
         return PerceptionState(stamp_s=obs.stamp_s, base_pose=np.array(obs.base_pose, float),
@@ -106,6 +107,14 @@ def test_a_search_ends_with_the_object_ahead_not_when_it_first_enters_the_view()
     # in view from 0.2 s (0.1 rad of turn, 0.5 rad off); ahead (within 0.2 rad) from 0.8 s
     assert 0.8 <= result.duration_s <= 1.3
     assert "in view" in result.reason
+
+
+def test_a_goal_glimpse_that_does_not_hold_once_stopped_lets_the_policy_go_on():
+    # the can straight ahead, hidden from 0.35 s to 2 s: seen ahead on three frames (0.1-0.3 s), not
+    # there after the stop; the policy goes on and the search ends once it is seen again
+    result = _run("search", {"object": "red can"}, _NeverDone(), world=_World(can_bearing=0.0, hidden=((0.35, 2.0),)))
+    assert result.success and GOAL_STOP_NOTE in result.reason
+    assert 2.0 <= result.duration_s <= 2.6
 
 
 def test_goal_stop_modes():
