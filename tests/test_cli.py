@@ -40,6 +40,7 @@ def test_help_lists_every_command_with_a_description():
     (["launch", "no/such.launch.yaml"], "Launch file 'no/such.launch.yaml' not found"),
     (["launch", "launch/sim.launch.yaml", "sed:=3"], "Unknown launch argument 'sed'. Did you mean 'seed'?"),
     (["bench"], "`robomatrix bench` needs a subcommand"),
+    (["bench", "tasks", "--goal-stop", "maybe"], "unknown value for --goal-stop 'maybe'. Valid: auto, on, off."),
     (["topic", "pub", "/cmd_vel", "geometry_msgs/msg/Twist", "{linear: {xx: 1}}", "--once"],
      "Unknown field 'linear.xx' in geometry_msgs/msg/Twist. Did you mean 'linear.x'?"),
     (["topic", "pub", "/cmd_vel", "geometry_msgs/msg/Twst", "--once"], "Did you mean 'geometry_msgs/msg/Twist'?"),
