@@ -51,6 +51,13 @@ FeedbackHook = Callable[[SkillFeedback], None]
 SETTLE_TICKS = 3  # ticks of standing still before the postcondition frame
 GOAL_STOP_MODES = ("auto", "on", "off")
 GOAL_STOP_NOTE = "stopped on perception's goal check"  # ends the reason of a call a goal stop ended
+
+
+def outcome_text(success: bool, reason: str) -> str:
+    """"ok", "ok (goal stop)" or "FAILED: <reason>": one skill execution's outcome for people."""
+    if not success:
+        return f"FAILED: {reason}"
+    return "ok (goal stop)" if reason.endswith(f"({GOAL_STOP_NOTE})") else "ok"
 STALE_STATE_S = 1.0  # real-time mode: no new robot state for this long stops the skill
 
 

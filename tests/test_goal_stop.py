@@ -117,6 +117,17 @@ def test_a_goal_glimpse_that_does_not_hold_once_stopped_lets_the_policy_go_on():
     assert 2.0 <= result.duration_s <= 2.6
 
 
+def test_a_goal_stop_reads_as_such_in_timelines():
+    from robomatrix.bench.tasks import timeline
+    from robomatrix.executive import StepRecord
+
+    result = _run("open_drawer", {}, _NeverDone())
+    steps = [StepRecord(0, "open_drawer", {}, result.success, result.duration_s, result.reason),
+             StepRecord(0, "open_drawer", {}, False, 8.0, "open_drawer ran out of time (8 s)")]
+    lines = timeline(steps)
+    assert lines[0].endswith("s  ok (goal stop)") and lines[1].endswith("FAILED: open_drawer ran out of time (8 s)")
+
+
 def test_goal_stop_modes():
     scripted, neural = RunnerConfig(policy_kind="scripted"), RunnerConfig(policy_kind="neural")
     robot, world = _Robot(), _World()

@@ -135,12 +135,13 @@ def run_episode(cfg: BenchConfig, task_name: str, seed: int) -> dict[str, Any]:
 
 def timeline(steps) -> list[str]:
     """Every skill execution of an episode in order, one line each: start time (simulated seconds
-    since the task began), the call, its duration, and why it failed."""
+    since the task began), the call, its duration, and why it failed ("ok (goal stop)": perception saw its goal)."""
     from robomatrix.messages import SkillCall
+    from robomatrix.skills.runner import outcome_text
 
     lines, t = [], 0.0
     for s in steps:
-        outcome = "ok" if s.success else f"FAILED: {s.reason}"
+        outcome = outcome_text(s.success, s.reason)
         lines.append(f"{t:6.1f} s  {SkillCall(s.skill, dict(s.args)).to_text()}  {s.duration_s:.1f} s  {outcome}")
         t += s.duration_s
     return lines

@@ -147,7 +147,9 @@ class Progress:
             self._line_open = True
 
     def on_step(self, step) -> None:
-        mark = "ok" if step.success else f"FAILED: {step.reason}"
+        from robomatrix.skills.runner import outcome_text
+
+        mark = outcome_text(step.success, step.reason)
         text = f"[{step.index + 1}/{self.step_count}] {call_text(step.skill, step.args)}  {step.duration_s:.1f} s  {mark}"
         if self.live:
             self._write(f"\r\033[K{text}\n")
