@@ -59,13 +59,15 @@ class SkillServerNode(comm.Node):
         self.policy_kind = p("policy", "scripted", description="policy kind: scripted | neural").value
         rate = p("control_rate_hz", 20.0, description="closed-loop rate, Hz").value
         every = p("camera_every_n", 2, description="perception update every n control ticks").value
+        goal_stop = str(p("goal_stop", "auto", description="a skill also ends when perception sees its goal: "
+                                                         "auto (learned policies) | on | off").value)
         action_name = p("action_name", SKILL_ACTION, description="name of the skill action").value
         self.data_timeout_s = float(p("data_timeout_s", 10.0, description="wait for sensor topics, s").value)
         memory_dir = str(p("corrections_memory", "", description="corrections memory directory for "
                                                                  "remembered skill offsets ('' = none)").value)
         try:
             self.config = RunnerConfig(policy_kind=self.policy_kind, control_rate_hz=float(rate),
-                                       camera_every_n=int(every))
+                                       camera_every_n=int(every), goal_stop=goal_stop)
         except UsageError as exc:
             raise UsageError(f"node 'skill_server': {exc}") from None
         self.robot = TopicRobot(self)

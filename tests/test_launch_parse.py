@@ -28,7 +28,7 @@ def test_sim_launch_defaults_start_the_whole_stack_with_its_parameters():
         "backend": "mujoco", "hardware": "sim", "profile": "sim", "scene": "office", "seed": "0", "camera_width": "320", "camera_height": "240",
         "camera_rate_hz": "15.0", "control_rate_hz": "50.0", "use_sim_time": "false", "with_stack": "true",
         "planner": "rule", "policy": "scripted", "skill_rate_hz": "20.0", "skill_camera_every_n": "2",
-        "with_console": "false", "console_host": "127.0.0.1", "console_port": "8765", "corrections_memory": ""}
+        "goal_stop": "auto", "with_console": "false", "console_host": "127.0.0.1", "console_port": "8765", "corrections_memory": ""}
     hardware, perception, skills, executive = plan.processes
     assert [p.label for p in plan.processes] == ["hardware_node", "perception_node", "skill_server", "executive"]
     assert (hardware.kind, hardware.pkg, hardware.exec, hardware.node_name, hardware.namespace) == (
@@ -43,7 +43,7 @@ def test_sim_launch_defaults_start_the_whole_stack_with_its_parameters():
     for node in (perception, skills, executive):
         assert node.exec == node.node_name and node.params["use_sim_time"] == "false"
     assert skills.params == {"use_sim_time": "false", "policy": "scripted", "control_rate_hz": "20.0",
-                             "camera_every_n": "2", "corrections_memory": ""}
+                             "camera_every_n": "2", "goal_stop": "auto", "corrections_memory": ""}
     assert executive.params == {"use_sim_time": "false", "planner": "rule", "corrections_memory": ""}
 
 
@@ -74,7 +74,7 @@ def test_the_node_command_lines_parse_back_with_their_declared_types():
     parsed = parse_ros_args_full(skills.cmd[4:])
     # same types as the node's declare_parameter defaults (a mismatch fails at start-up)
     assert parsed.params == {"use_sim_time": False, "policy": "scripted", "control_rate_hz": 20.0,
-                             "camera_every_n": 2, "corrections_memory": ""}
+                             "camera_every_n": 2, "goal_stop": "auto", "corrections_memory": ""}
     assert parse_ros_args_full(executive.cmd[4:]).params == {"use_sim_time": False, "planner": "rule",
                                                                  "corrections_memory": ""}
 
