@@ -22,7 +22,11 @@ NODE_MODULES = {
 
 
 def run(module: str, args: list[str] | None = None):
-    """Import `module` and call its main(args); Ctrl-C or SIGTERM while importing exits 130."""
+    """Import `module` and call its main(args); Ctrl-C or SIGTERM while importing exits 130.
+
+    SIGINT is the launcher's stop request: a node started from a background shell (`... &`,
+    nohup) inherits it ignored, so its default (KeyboardInterrupt) is put back first."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # run_node installs its own handler later
     try:
         main = importlib.import_module(module).main

@@ -182,8 +182,11 @@ def test_sigint_ends_spin_cleanly_and_the_process_exits():
         comm.shutdown()
         print("THREADS", [t.name for t in threading.enumerate()], flush=True)
     """)
+    # the child gets SIGINT's default handling even when the suite runs from a background shell (which
+    # starts its jobs with SIGINT ignored): this test is about spin, not about inherited dispositions
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=dict(os.environ, ROBOMATRIX_TRANSPORT="inproc"))
+                            text=True, env=dict(os.environ, ROBOMATRIX_TRANSPORT="inproc"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().strip() == "SPINNING"
         time.sleep(0.2)
