@@ -17,8 +17,8 @@ learned policy's stop signal can miss a goal it has reached (ck_target opened th
 stood 40 s with done p=0.00). `RunnerConfig.goal_stop`: "auto" (learned policies only: the scripted
 experts stop on their own exact rules), "on", "off". After a goal stop the robot stands still and
 the postcondition decides as usual; if it does not hold (a glimpse of the goal), the policy goes on.
-A goal stop says so in the result's reason. The spec's time limit (or a goal's shorter one), cancel requests and policy failures
-end a skill with `success=False` and a reason.
+A goal stop says so in the result's reason. The spec's time limit (or a goal's shorter one), cancel
+requests and policy failures end a skill with `success=False` and a reason.
 
 Motion corrections ("a bit to the left", "lower", "slower") reach the RUNNING skill without
 aborting it through `SkillRunner.adjust(MotionOffset(...))`, thread-safe, from any thread. The
@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from robomatrix.errors import UsageError
+from robomatrix.errors import UsageError, unknown_name
 from robomatrix.hardware.robot import Action, Observation
 from robomatrix.messages import SkillCall, SkillFeedback, SkillGoal, SkillResult, new_id
 from robomatrix.skills.registry import make_policy
@@ -51,6 +51,7 @@ FeedbackHook = Callable[[SkillFeedback], None]
 SETTLE_TICKS = 3  # ticks of standing still before the postcondition frame
 GOAL_STOP_MODES = ("auto", "on", "off")
 GOAL_STOP_NOTE = "stopped on perception's goal check"  # ends the reason of a call a goal stop ended
+STALE_STATE_S = 1.0  # real-time mode: no new robot state for this long stops the skill
 
 
 def outcome_text(success: bool, reason: str) -> str:
@@ -58,7 +59,6 @@ def outcome_text(success: bool, reason: str) -> str:
     if not success:
         return f"FAILED: {reason}"
     return "ok (goal stop)" if reason.endswith(f"({GOAL_STOP_NOTE})") else "ok"
-STALE_STATE_S = 1.0  # real-time mode: no new robot state for this long stops the skill
 
 
 @dataclass
@@ -77,8 +77,6 @@ class RunnerConfig:
         if not (isinstance(self.control_rate_hz, (int, float)) and 1.0 <= self.control_rate_hz <= 200.0):
             raise UsageError(f"RunnerConfig.control_rate_hz must be within 1..200 Hz, got {self.control_rate_hz!r}.")
         if self.goal_stop not in GOAL_STOP_MODES:
-            from robomatrix.errors import unknown_name
-
             raise unknown_name("goal stop mode", self.goal_stop, GOAL_STOP_MODES)
         for name in ("camera_every_n", "feedback_every_n", "goal_confirm_frames"):
             value = getattr(self, name)
@@ -195,8 +193,6 @@ def postcondition_check(name: str):
     from robomatrix.perception.postconditions import POSTCONDITIONS
 
     if name not in POSTCONDITIONS:
-        from robomatrix.errors import unknown_name
-
         raise unknown_name("postcondition", name, POSTCONDITIONS)
     return POSTCONDITIONS[name]
 
