@@ -139,6 +139,10 @@ def test_goal_stop_modes():
     assert SkillRunner(robot, world, config=neural)._goal_check(skill_spec("push")) is None
     with pytest.raises(UsageError, match="goal stop mode"):
         RunnerConfig(goal_stop="sometimes")
+    from robomatrix.cli.bench_tasks import GOAL_STOP_CHOICES
+    from robomatrix.skills.runner import GOAL_STOP_MODES
+
+    assert GOAL_STOP_CHOICES == GOAL_STOP_MODES  # the CLI's copy (kept light) names the same modes
 
 
 def test_every_goal_check_names_a_perception_check():

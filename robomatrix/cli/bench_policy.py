@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from robomatrix.cli.bench_tasks import GOAL_STOP_CHOICES
+from robomatrix.cli.bench_tasks import GOAL_STOP_CHOICES, GOAL_STOP_HELP
 
 
 def add_parsers(subparsers) -> None:
@@ -21,8 +21,7 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--checkpoint", default="", help="neural checkpoint folder (default: checkpoints/neural_skills)")
     p.add_argument("--trace", default="", metavar="FILE.jsonl",
                    help="write every episode's per-tick commands beside the shadow scripted expert's")
-    p.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES,
-                   help="a skill also ends when perception sees its goal: auto = learned policies only (default), on, off")
+    p.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES, help=GOAL_STOP_HELP)
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.set_defaults(handler=bench_skills)
     q = subparsers.add_parser("policy", help="neural policy latency p50/p99 (CPU, GPU if present) and closed-loop rate")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 
 GOAL_STOP_CHOICES = ("auto", "on", "off")  # robomatrix.skills.runner.GOAL_STOP_MODES (not imported: a light CLI)
+GOAL_STOP_HELP = ("a skill also ends when perception sees its goal (search: the object ahead; the drawer skills: "
+                  "done and let go of): auto = learned policies only (default), on, off")
 
 
 def add_parser(subparsers) -> None:
@@ -32,9 +34,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--checkpoint", default="", help="with --policy neural: the checkpoint folder "
                                                     "(default: checkpoints/neural_skills)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default: 1)")
-    p.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES,
-                   help="a skill also ends when perception sees its goal (search: the object ahead; the drawer "
-                        "skills: done and let go of): auto = learned policies only (default), on, off")
+    p.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES, help=GOAL_STOP_HELP)
     p.add_argument("--no-replan", dest="replan", action="store_false",
                    help="baseline: the executive only retries failed skills (no monitoring, backtracking or replanning)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import sys
 
-from robomatrix.cli.bench_tasks import GOAL_STOP_CHOICES
+from robomatrix.cli.bench_tasks import GOAL_STOP_CHOICES, GOAL_STOP_HELP
 from robomatrix.errors import UsageError
 
 COMMAND = "run"
@@ -39,9 +39,7 @@ def add_arguments(parser) -> None:
 
     add_common_arguments(parser, instruction_optional=True)
     parser.add_argument("--policy", default="scripted", help="skill policy kind (default: scripted)")
-    parser.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES,
-                        help="a skill also ends when perception sees its goal (search: the object ahead; the drawer "
-                             "skills: done and let go of): auto = learned policies only (default), on, off")
+    parser.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES, help=GOAL_STOP_HELP)
     parser.add_argument("--video", metavar="OUT.mp4", help="write the camera stream, captioned with the running skill")
     parser.add_argument("--log", metavar="RUN.mcap", help="write every topic to an MCAP file (ROS 2 schemas)")
     parser.add_argument("--time-limit", type=float, default=600.0, metavar="S",
