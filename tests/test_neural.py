@@ -238,6 +238,35 @@ def test_bench_skills_trace_writes_each_episode(tiny_checkpoint, tmp_path, capsy
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_bench_skills_variant_runs_that_variants_scenarios(monkeypatch, capsys):
+    """`bench skills --variant office_places`: its three skills by default, each episode set up as that
+    variant's scenario (the container rotates box, bin, drawer), the variant named in the JSON."""
+    from robomatrix.bench import policy as bench_policy
+    from robomatrix.cli.main import main
+    from robomatrix.skills.evaluate import scenario
+
+    seen = []
+
+    def fake_run(robot, skill, episode, seed, kind, perception="rgbd", trace=None, goal_stop="auto",
+                 variant="standard"):
+        sc = scenario(skill, episode, variant)
+        seen.append((skill, seed, sc.scene, sc.call.args.get("target"), [c.skill for c in sc.setup]))
+        ok = skill != "close_drawer"
+        return {"setup_ok": True, "success": ok, "postcondition_ok": ok, "oracle_ok": ok, "reason": "fake",
+                "ticks": 1, "wall_s": 0.01}
+
+    monkeypatch.setattr(bench_policy, "run_skill_scenario", fake_run)
+    assert main(["bench", "skills", "--variant", "office_places", "--episodes", "3", "--seed", "7", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["variant"] == "office_places" and list(out["per_skill"]) == ["position_over", "release", "close_drawer"]
+    assert out["per_skill"]["release"]["successes"] == 3 and out["per_skill"]["close_drawer"]["successes"] == 0
+    assert [t for s, _, _, t, _ in seen if s == "position_over"] == ["box", "bin", "drawer"]
+    assert {scene for _, _, scene, _, _ in seen} == {"office"}
+    assert [seed for s, seed, *_ in seen if s == "release"] == [7, 8, 9]
+    close_setups = [c for s, _, _, _, c in seen if s == "close_drawer"]
+    assert all(c[:2] == ["search", "open_drawer"] and c[-2:] == ["position_over", "release"] for c in close_setups)
+
+
 def test_bench_policy_latency_only(tmp_path, capsys):
     from robomatrix.cli.main import main
 

@@ -43,14 +43,15 @@ def _perception(robot, kind: str):
 
 
 def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, perception: str = "rgbd",
-                       trace: list | None = None, goal_stop: str = "auto") -> dict:
-    """Set `skill`'s scenario up with scripted skills, run the skill with policy `kind`; the outcome.
-    With a `trace` list, one row per tick of the skill under test is appended to it (skills.trace)."""
+                       trace: list | None = None, goal_stop: str = "auto", variant: str = "standard") -> dict:
+    """Set `skill`'s scenario (of set-up `variant`, skills.evaluate.SCENARIO_VARIANTS) up with scripted
+    skills, run the skill with policy `kind`; the outcome. With a `trace` list, one row per tick of the
+    skill under test is appended to it (skills.trace)."""
     from robomatrix.errors import UsageError
     from robomatrix.skills.evaluate import CAN, _can_world, scenario
     from robomatrix.skills.runner import RunnerConfig, SkillRunner
 
-    sc = scenario(skill, episode)
+    sc = scenario(skill, episode, variant)
     try:
         robot.reset(sc.scene, seed)
     except UsageError as exc:  # a seed whose random layout cannot be built: counted as a failed set-up
@@ -82,16 +83,21 @@ def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, pe
 def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None, episodes: int = 10,
                            seed: int = EVAL_SEED, camera: tuple[int, int] = (160, 120), perception: str = "rgbd",
                            progress: Callable[[str, int, int], None] | None = None, trace_path=None,
-                           goal_stop: str = "auto") -> dict:
-    """Success rate per skill of policy `kind` (see module docstring). With `trace_path`, every episode
+                           goal_stop: str = "auto", variant: str = "standard") -> dict:
+    """Success rate per skill of policy `kind` (see module docstring) in the scenarios of set-up
+    `variant` (default: the standard ones; another covers only its own skills, which are then the
+    default list). With `trace_path`, every episode
     of a skill under test becomes one JSON line there: skill, seed, outcome and its per-tick rows next
     to the shadow scripted expert's commands (skills.trace)."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     from robomatrix.hardware.robot import make_robot
+    from robomatrix.skills.evaluate import SCENARIO_VARIANTS, scenario
     from robomatrix.skills.registry import policies
 
     available = policies(kind)
-    names = list(skills) if skills else list(available)
+    names = list(skills) if skills else [s for s in available if variant == "standard" or s in SCENARIO_VARIANTS[variant]]
+    for skill in names:
+        scenario(skill, 0, variant)  # UsageError: an unknown variant, or one that does not cover the skill
     trained: set[str] | None = None
     checkpoint = None
     if kind == "neural":
@@ -102,7 +108,7 @@ def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None
         if not skills:
             names = [s for s in names if s in trained]
     out: dict = {"policy": kind, "episodes": episodes, "seed": seed, "perception": perception,
-                 "checkpoint": checkpoint, "goal_stop": goal_stop, "per_skill": {}}
+                 "checkpoint": checkpoint, "goal_stop": goal_stop, "variant": variant, "per_skill": {}}
     wall0 = time.perf_counter()
     if trace_path is not None:
         open(trace_path, "w").close()  # this run's episodes only
@@ -112,7 +118,7 @@ def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None
             for e in range(episodes):
                 ticks = [] if trace_path is not None else None
                 rows.append(run_skill_scenario(robot, skill, e, seed + e, kind, perception, trace=ticks,
-                                               goal_stop=goal_stop))
+                                               goal_stop=goal_stop, variant=variant))
                 if trace_path is not None:
                     with open(trace_path, "a") as f:
                         f.write(json.dumps({"skill": skill, "seed": seed + e, "episode": e, "policy": kind,

@@ -1,6 +1,7 @@
 """`robomatrix bench skills` and `robomatrix bench policy` (subcommands of `bench`).
 
-    robomatrix bench skills --policy neural|scripted --episodes N [--skills a,b] [--seed S] [--trace F] [--json]
+    robomatrix bench skills --policy neural|scripted --episodes N [--skills a,b] [--seed S] [--variant V] [--trace F]
+                                  [--json]
     robomatrix bench policy [--checkpoint DIR] [--json]
 """
 from __future__ import annotations
@@ -22,6 +23,9 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--trace", default="", metavar="FILE.jsonl",
                    help="write every episode's per-tick commands beside the shadow scripted expert's")
     p.add_argument("--goal-stop", default="auto", choices=GOAL_STOP_CHOICES, help=GOAL_STOP_HELP)
+    p.add_argument("--variant", default="standard",
+                   help="scenarios' set-up variant, as `collect --variant` (default: standard; office_places: "
+                        "position_over, release and close_drawer with the office scene's cans, box, bin and drawer)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     p.set_defaults(handler=bench_skills)
     q = subparsers.add_parser("policy", help="neural policy latency p50/p99 (CPU, GPU if present) and closed-loop rate")
@@ -54,6 +58,11 @@ def bench_skills(args) -> int:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}.")
     camera = parse_camera(args.camera)
     skills = parse_skills(args.skills) if args.skills.strip() else None
+    if args.variant != "standard":
+        from robomatrix.skills.evaluate import SCENARIO_VARIANTS, scenario
+
+        for skill in skills or SCENARIO_VARIANTS.get(args.variant) or ("search",):
+            scenario(skill, 0, args.variant)  # one line: an unknown variant, or one that does not cover the skill
     _use_checkpoint(args.checkpoint)
     trace = None
     if args.trace:
@@ -72,7 +81,8 @@ def bench_skills(args) -> int:
 
     try:
         result = _quiet_stdout_while(bench.evaluate_policy_skills, args.policy, skills, args.episodes, args.seed,
-                                     camera, progress=progress, trace_path=trace, goal_stop=args.goal_stop)
+                                     camera, progress=progress, trace_path=trace, goal_stop=args.goal_stop,
+                                     variant=args.variant)
     finally:
         bar.close()
     if not args.json:
