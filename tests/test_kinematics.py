@@ -8,6 +8,7 @@ from robomatrix.hardware.kinematics import (
     base_to_world_velocity,
     deproject,
     depth_to_points,
+    gripper_point_odom,
     intrinsics_from_fovy,
     planar_pose_matrix,
     project,
@@ -33,6 +34,15 @@ def test_world_point_in_base_frame():
     # Robot at (1, 2) facing +y: a point 1 m further along +y is 1 m straight ahead.
     assert world_to_base_point((1.0, 3.0), (1.0, 2.0, math.pi / 2)) == pytest.approx([1.0, 0.0], abs=1e-12)
     assert world_to_base_point((0.0, 2.0, 0.5), (1.0, 2.0, math.pi / 2)) == pytest.approx([0.0, 1.0, 0.5], abs=1e-12)
+
+
+def test_gripper_point_in_odom():
+    # Robot at (1, 2) facing +y, arm 0.3 m out at 0.2 m up: the gripper is 0.3 m further along +y.
+    assert gripper_point_odom((1.0, 2.0, math.pi / 2), (0.3, 0.2)) == pytest.approx([1.0, 2.3, 0.2], abs=1e-12)
+    # the same as the pose matrix applied to the arm's point in base_link
+    pose, ee = (0.4, -1.0, -2.5), (0.25, 0.13)
+    expected = transform_points(planar_pose_matrix(*pose), [[ee[0], 0.0, ee[1]]])[0]
+    assert gripper_point_odom(np.array(pose), np.array(ee)) == pytest.approx(expected)
 
 
 def test_wrap_angle_and_pose_matrix():

@@ -39,6 +39,14 @@ def planar_pose_matrix(x: float, y: float, yaw: float, z: float = 0.0) -> np.nda
     return t
 
 
+def gripper_point_odom(base_pose, ee_position) -> np.ndarray:
+    """The gripper centre in the odom frame (x, y, z), from the base pose (x, y, yaw) and the arm's
+    x/z in base_link (the arm reaches straight ahead of the base)."""
+    x, y, yaw = (float(v) for v in base_pose[:3])
+    ex, ez = float(ee_position[0]), float(ee_position[1])
+    return np.array([x + math.cos(yaw) * ex, y + math.sin(yaw) * ex, ez])
+
+
 def world_to_base_point(point_world, base_pose) -> np.ndarray:
     """A world point (x, y[, z]) expressed in base_link, given base_pose (x, y, yaw)."""
     p = np.asarray(point_world, dtype=float)

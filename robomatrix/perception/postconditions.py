@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from robomatrix.hardware.kinematics import gripper_point_odom
 from robomatrix.hardware.robot import Observation
 from robomatrix.perception.tracking import (
     PerceptionState,
@@ -201,18 +202,13 @@ def object_moved(state, obs, context):
         "" if ok else f" (needs {PUSHED_M} m)")
 
 
-def _gripper_odom(obs: Observation) -> np.ndarray:
-    x, y, yaw = (float(v) for v in obs.base_pose)
-    ex, ez = (float(v) for v in obs.ee_position)
-    return np.array([x + math.cos(yaw) * ex, y + math.sin(yaw) * ex, ez])
-
-
 def gripper_moved(state, obs, context):
     start: Observation | None = context.get("start_obs")
     direction, amount = context.get("direction", "forward"), float(context.get("amount") or 0.05)
     if start is None:
         return False, "no observation from before the motion to compare with"
-    moved = _gripper_odom(obs) - _gripper_odom(start)
+    moved = gripper_point_odom(obs.base_pose, obs.ee_position) - gripper_point_odom(start.base_pose,
+                                                                                      start.ee_position)
     along = float(moved @ _direction_in_odom(direction, float(start.base_pose[2])))
     ok = along >= MOVED_FRACTION * amount
     return ok, f"the gripper moved {along:.3f} m {direction} of {amount:.3f} m asked"

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from robomatrix.hardware.kinematics import planar_pose_matrix, transform_points
+from robomatrix.hardware.kinematics import gripper_point_odom
 from robomatrix.hardware.robot import Action
 from robomatrix.perception.tracking import inside_container
 from robomatrix.skills.policies.base import (
@@ -105,12 +105,6 @@ class LiftPolicy(Phased):
         return Action((0.0, 0.0, 0.0), self.arm, 0.0), None, f"lifting the {self.name}"
 
 
-def gripper_point_odom(obs) -> np.ndarray:
-    """The gripper centre in the odom frame (x, y, z), from the base pose and the arm's x/z."""
-    ex, ez = (float(v) for v in obs.ee_position[:2])
-    return transform_points(planar_pose_matrix(*(float(v) for v in obs.base_pose[:3])), [ex, 0.0, ez])[0]
-
-
 def over_container(state, point_odom) -> bool:
     """Is the odom point above a box's or bin's opening (widened by CONTAINER_WIDEN_M), or over the
     drawer's reach (in front of its handle or above its tray; anywhere near it when its facing is
@@ -151,7 +145,7 @@ class ReleasePolicy(Phased):
         self.z = float(obs.ee_position[1])
         self.stall: tuple[float, float] | None = None  # (stamp, z) the arm was last seen lowering from
         if not (holding(obs) and self.z > SET_DOWN_Z_M + SET_DOWN_ABOVE_M
-                and not over_container(state, gripper_point_odom(obs))):
+                and not over_container(state, gripper_point_odom(obs.base_pose, obs.ee_position))):
             self.phase = "open"
 
     def phase_set_down(self, state, obs):
