@@ -12,7 +12,8 @@ action (the policy's command: vx, vy, wz, arm x, arm z, gripper; a "hold" is Non
 policy's done probability, when it reports one), expert (the expert's command, same layout; None
 when the expert raised, with expert_error saying why), expert_done, expert_phase, target (the target object's perceived position in base_link, m, or None
 while perception does not track it), and what the robot measured: odom (x, y, yaw of the base in
-the odometry frame), base_velocity (vx, vy, wz in base_link) and ee (gripper x, z in base_link).
+the odometry frame), base_velocity (vx, vy, wz in base_link), ee (gripper x, z in base_link) and
+gripper (the measured opening, 0 closed .. 1 open).
 """
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ class ShadowTrace(SkillPolicy):
             "target": [round(float(v), 4) for v in obj.position_base] if obj is not None else None,
             "odom": [round(float(v), 4) for v in obs.base_pose],
             "base_velocity": [round(float(v), 4) for v in obs.base_velocity],
-            "ee": [round(float(v), 4) for v in obs.ee_position]})
+            "ee": [round(float(v), 4) for v in obs.ee_position],
+            "gripper": round(float(obs.gripper_opening), 4)})
         self.tick += 1
         return step
 

@@ -286,3 +286,37 @@ def test_position_over_expert_carries_again_when_the_base_left_the_spot():
     action, nxt, message = expert.phase_lower(None, at(0.10))
     assert nxt == "carry" and action.arm_target == (0.38, 0.30) and "left the spot" in message
     assert expert.labels_any_state
+
+
+def test_release_expert_labels_a_learner_that_pulls_back_too_soon():
+    """The release expert can label a learner's states (DAgger): while the gripper is still opening it
+    says "hold where the release started", wherever the learner has pulled the arm to; once the gripper
+    has been open for 0.3 s, "retract"."""
+    import dataclasses
+
+    from robomatrix.skills.policies.base import PREGRASP_X_M
+    from robomatrix.skills.policies.manipulation import ReleasePolicy
+
+    class PullsBack(Learner):
+        skill = "release"
+
+        def act(self, state, o):
+            return PolicyStep(Action((0.0, 0.0, 0.0), (0.2, 0.09), 1.0), done=False)
+
+    def at(t, x, opening):
+        return dataclasses.replace(obs(t), base_pose=np.zeros(3), ee_position=np.array([x, 0.09]),
+                                   gripper_opening=opening)
+
+    expert = ReleasePolicy()
+    assert expert.labels_any_state
+    rec = DaggerRecorder(PullsBack(), expert, RobotConfig())
+    rec.reset({"object": "red can"}, None, at(0.0, 0.40, 0.65))
+    assert expert.phase == "open"  # held at grasp height: no set-down first
+    # the learner pulls the arm back while the fingers open; the labels hold it where it started
+    for k, (x, opening) in enumerate([(0.40, 0.65), (0.37, 0.66), (0.33, 0.76), (0.30, 0.96), (0.27, 1.0)]):
+        rec.act(None, at(0.05 * k, x, opening))
+    assert np.allclose(np.array(rec.run.action)[:, 3:], [[0.40, 0.09, 1.0]] * 5)
+    for k in range(5, 12):  # open for more than 0.3 s: now pull back
+        rec.act(None, at(0.05 * k, 0.25, 1.0))
+    assert expert.phase == "retract" and np.allclose(rec.run.action[-1][3:], [PREGRASP_X_M, 0.09, 1.0])
+    assert not any(rec.run.done)

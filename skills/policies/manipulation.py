@@ -139,6 +139,11 @@ class ReleasePolicy(Phased):
     Over a box, bin or the drawer the can is let go of where `position_over` left it."""
 
     PHASES = (("set_down", 3.0), ("open", 2.0), ("retract", 3.0))
+    # every phase commands a fixed set-point (set_down: the start x at SET_DOWN_Z_M; open: hold where the
+    # release started; retract: PREGRASP_X_M) and moves on on what the robot measures (the arm there or
+    # stalled, the gripper open for 0.3 s), so it labels states another policy reached (DAgger): an arm
+    # pulled back while the gripper still opens is told to hold where the release started
+    labels_any_state = True
 
     def setup(self, state, obs):
         self.name = self.args["object"]
