@@ -89,7 +89,8 @@ def load_policy_model(path=None, device: str | None = None):
 
 class TemporalEnsembler:
     """Blends overlapping action chunks: the action at tick t averages every chunk predicted at
-    t0 <= t < t0 + K with weight exp(-decay * (t - t0)) (ACT's temporal ensembling)."""
+    t0 <= t < t0 + K with weight exp(-decay * (t - t0)) (ACT's temporal ensembling, but with the newest
+    chunk weighted most: ACT's weights favour the oldest)."""
 
     def __init__(self, chunk_size: int, decay: float):
         self.chunk_size, self.decay = chunk_size, decay
