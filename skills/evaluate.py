@@ -165,8 +165,10 @@ def _oracle_nudged(direction, amount):
 #   ahead (the standard scenario searches for the box first, so a network trained on it only knows "box
 #   ahead"); close_drawer from where putting a can in the drawer left the robot (the standard scenario
 #   closes it right after opening it, square in front of the handle)
+#   office_drawer (open_drawer): the drawer opened in the office scene, its cans about (the standard scenario's
+#   drawer scene has none: a network trained on it alone may take a can in front of the cabinet for the handle)
 SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",), "office_cans": ("search", "move_to", "grasp"),
-                     "office_places": ("position_over", "release", "close_drawer")}
+                     "office_places": ("position_over", "release", "close_drawer"), "office_drawer": ("open_drawer",)}
 PLACES = ("box", "bin", "drawer")
 OFFICE_CANS = ("red can", "green can", "blue can", "yellow can")
 TURNED_AWAY = ((CAN, "drawer"), ("box", "drawer"), ("bin", "drawer"), ("drawer", "box"), ("blue can", "drawer"),
@@ -190,6 +192,8 @@ def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
             return Scenario("office", calls[:n], calls[n], check)
         if variant == "office_places":
             return _office_place(skill, episode)
+        if variant == "office_drawer":
+            return Scenario("office", [_c("search", object="drawer")], _c("open_drawer"), _oracle_drawer(True))
         target, first = TURNED_AWAY[episode % len(TURNED_AWAY)]
         return Scenario("office", [_c("search", object=first)], _c("search", object=target), _oracle_search(target))
     reach = [_c("search", object=CAN), _c("move_to", object=CAN)]

@@ -267,6 +267,17 @@ def test_bench_skills_variant_runs_that_variants_scenarios(monkeypatch, capsys):
     assert all(c[:2] == ["search", "open_drawer"] and c[-2:] == ["position_over", "release"] for c in close_setups)
 
 
+def test_office_drawer_variant_opens_the_drawer_in_the_office():
+    from robomatrix.errors import UsageError
+    from robomatrix.skills.evaluate import scenario
+
+    sc = scenario("open_drawer", 3, "office_drawer")
+    assert sc.scene == "office" and [c.skill for c in sc.setup] == ["search"] and sc.setup[0].args == {"object": "drawer"}
+    assert sc.call.skill == "open_drawer"
+    with pytest.raises(UsageError, match="covers open_drawer, not close_drawer"):
+        scenario("close_drawer", 0, "office_drawer")
+
+
 def test_bench_policy_latency_only(tmp_path, capsys):
     from robomatrix.cli.main import main
 
