@@ -175,15 +175,23 @@ TURNED_AWAY = ((CAN, "drawer"), ("box", "drawer"), ("bin", "drawer"), ("drawer",
                ("box", "bin"))
 
 
+def check_variant(variant: str, skills=()) -> tuple[str, ...] | None:
+    """The skills set-up `variant` covers (None: "standard", every skill); UsageError for a variant not
+    in SCENARIO_VARIANTS or one that does not cover each of `skills`."""
+    if variant not in SCENARIO_VARIANTS:
+        raise unknown_name("scenario variant", variant, SCENARIO_VARIANTS)
+    covered = SCENARIO_VARIANTS[variant]
+    for skill in skills:
+        if covered is not None and skill not in covered:
+            raise UsageError(f"scenario variant '{variant}' covers {', '.join(covered)}, not {skill}.")
+    return covered
+
+
 def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
     """The scenario that tests `skill` in episode `episode` (directions and targets rotate);
     `variant` one of SCENARIO_VARIANTS (UsageError for a skill it does not cover)."""
-    if variant not in SCENARIO_VARIANTS:
-        raise unknown_name("scenario variant", variant, SCENARIO_VARIANTS)
+    check_variant(variant, (skill,))
     if variant != "standard":
-        if skill not in SCENARIO_VARIANTS[variant]:
-            raise UsageError(f"scenario variant '{variant}' covers {', '.join(SCENARIO_VARIANTS[variant])}, "
-                             f"not {skill}.")
         if variant == "office_cans":
             can = OFFICE_CANS[episode % len(OFFICE_CANS)]
             calls = [_c("search", object=can), _c("move_to", object=can), _c("grasp", object=can)]

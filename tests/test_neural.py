@@ -276,6 +276,10 @@ def test_office_drawer_variant_opens_the_drawer_in_the_office():
     assert sc.call.skill == "open_drawer"
     with pytest.raises(UsageError, match="covers open_drawer, not close_drawer"):
         scenario("close_drawer", 0, "office_drawer")
+    from robomatrix.bench.policy import evaluate_policy_skills
+
+    with pytest.raises(UsageError, match="Unknown scenario variant 'ofice_drawer'"):  # before any simulator starts
+        evaluate_policy_skills("scripted", variant="ofice_drawer")
 
 
 def test_bench_policy_latency_only(tmp_path, capsys):

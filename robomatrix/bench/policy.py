@@ -91,13 +91,12 @@ def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None
     to the shadow scripted expert's commands (skills.trace)."""
     os.environ.setdefault("MUJOCO_GL", "egl")
     from robomatrix.hardware.robot import make_robot
-    from robomatrix.skills.evaluate import SCENARIO_VARIANTS, scenario
+    from robomatrix.skills.evaluate import check_variant
     from robomatrix.skills.registry import policies
 
     available = policies(kind)
-    names = list(skills) if skills else [s for s in available if variant == "standard" or s in SCENARIO_VARIANTS[variant]]
-    for skill in names:
-        scenario(skill, 0, variant)  # UsageError: an unknown variant, or one that does not cover the skill
+    covered = check_variant(variant, skills or ())
+    names = list(skills) if skills else [s for s in available if covered is None or s in covered]
     trained: set[str] | None = None
     checkpoint = None
     if kind == "neural":

@@ -58,11 +58,9 @@ def bench_skills(args) -> int:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}.")
     camera = parse_camera(args.camera)
     skills = parse_skills(args.skills) if args.skills.strip() else None
-    if args.variant != "standard":
-        from robomatrix.skills.evaluate import SCENARIO_VARIANTS, scenario
+    from robomatrix.skills.evaluate import check_variant
 
-        for skill in skills or SCENARIO_VARIANTS.get(args.variant) or ("search",):
-            scenario(skill, 0, args.variant)  # one line: an unknown variant, or one that does not cover the skill
+    check_variant(args.variant, skills or ())  # one line before the progress bar starts
     _use_checkpoint(args.checkpoint)
     trace = None
     if args.trace:

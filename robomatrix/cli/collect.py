@@ -75,12 +75,11 @@ def run(args) -> int:
     camera = parse_camera(args.camera or ("320x240" if args.dagger else "160x120"))
     skills = parse_skills(args.skills)
     if args.variant != "standard":
-        from robomatrix.skills.evaluate import scenario
+        from robomatrix.skills.evaluate import check_variant
 
         if args.tasks.strip():
             raise UsageError("--variant sets up skill scenarios; it does not go with --tasks.")
-        for skill in skills:
-            scenario(skill, 0, args.variant)  # UsageError: unknown variant, or one that does not cover the skill
+        check_variant(args.variant, skills)
     if not args.dagger and (args.beta != 0.0 or args.checkpoint or args.early_stop != "override"):
         raise UsageError("--beta, --early-stop and --checkpoint go with --dagger.")
     from tqdm import tqdm
