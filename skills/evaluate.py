@@ -119,6 +119,17 @@ def _oracle_released(target, name=CAN):
     return check
 
 
+def _oracle_at_drawer(robot, before):
+    """The handle bar 0.45 m ahead (± 6 cm), the base square to the drawer front (± 0.15 rad: open_drawer
+    squares up the rest on its way in)."""
+    cab = robot.scene.cabinet
+    st = robot.get_state()
+    h = world_to_base_point(np.asarray(cab.handle_position(robot.oracle_drawer_opening())), st.base_pose)
+    square = abs(math.remainder(cab.pose[2] + math.pi - float(st.base_pose[2]), 2 * math.pi))
+    ok = math.hypot(h[0] - 0.45, h[1]) < 0.06 and square < 0.15
+    return bool(ok), f"handle at ({h[0]:.2f}, {h[1]:.2f}) in base, {math.degrees(square):.0f} deg off square (oracle)"
+
+
 def _oracle_drawer(opened: bool):
     def check(robot, before):
         o = robot.oracle_drawer_opening()
@@ -167,8 +178,13 @@ def _oracle_nudged(direction, amount):
 #   closes it right after opening it, square in front of the handle)
 #   office_drawer (open_drawer): the drawer opened in the office scene, its cans about (the standard scenario's
 #   drawer scene has none: a network trained on it alone may take a can in front of the cabinet for the handle)
+#   drawer_approach (move_to, open_drawer): the drawer skill split in two, driving up and handling: the office
+#   scene's drawer driven up to (move_to(drawer); every other time after turning to a can, so the drawer
+#   is off to a side or behind), then opened from square in front of the handle (measured, not planned by
+#   the rule planner: checkpoints/README.md, "Driving up to the drawer first")
 SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",), "office_cans": ("search", "move_to", "grasp"),
-                     "office_places": ("position_over", "release", "close_drawer"), "office_drawer": ("open_drawer",)}
+                     "office_places": ("position_over", "release", "close_drawer"), "office_drawer": ("open_drawer",),
+                     "drawer_approach": ("move_to", "open_drawer")}
 PLACES = ("box", "bin", "drawer")
 OFFICE_CANS = ("red can", "green can", "blue can", "yellow can")
 TURNED_AWAY = ((CAN, "drawer"), ("box", "drawer"), ("bin", "drawer"), ("drawer", "box"), ("blue can", "drawer"),
@@ -202,6 +218,12 @@ def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
             return _office_place(skill, episode)
         if variant == "office_drawer":
             return Scenario("office", [_c("search", object="drawer")], _c("open_drawer"), _oracle_drawer(True))
+        if variant == "drawer_approach":
+            reach_drawer = [_c("search", object="drawer"), _c("move_to", object="drawer")]
+            if skill == "move_to":  # odd episodes: turned to a can first, the drawer known off to a side
+                away = [_c("search", object=OFFICE_CANS[(episode // 2) % len(OFFICE_CANS)])] if episode % 2 else []
+                return Scenario("office", reach_drawer[:1] + away, reach_drawer[1], _oracle_at_drawer)
+            return Scenario("office", reach_drawer, _c("open_drawer"), _oracle_drawer(True))
         target, first = TURNED_AWAY[episode % len(TURNED_AWAY)]
         return Scenario("office", [_c("search", object=first)], _c("search", object=target), _oracle_search(target))
     reach = [_c("search", object=CAN), _c("move_to", object=CAN)]

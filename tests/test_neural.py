@@ -272,7 +272,7 @@ def test_office_drawer_variant_opens_the_drawer_in_the_office():
     from robomatrix.skills.evaluate import scenario
 
     sc = scenario("open_drawer", 3, "office_drawer")
-    assert sc.scene == "office" and [c.skill for c in sc.setup] == ["search"] and sc.setup[0].args == {"object": "drawer"}
+    assert sc.scene == "office" and [c.to_text() for c in sc.setup] == ["search(object='drawer')"]
     assert sc.call.skill == "open_drawer"
     with pytest.raises(UsageError, match="covers open_drawer, not close_drawer"):
         scenario("close_drawer", 0, "office_drawer")
@@ -280,6 +280,48 @@ def test_office_drawer_variant_opens_the_drawer_in_the_office():
 
     with pytest.raises(UsageError, match="Unknown scenario variant 'ofice_drawer'"):  # before any simulator starts
         evaluate_policy_skills("scripted", variant="ofice_drawer")
+
+
+def test_drawer_approach_variant_drives_up_to_the_drawer_and_opens_it_from_there():
+    from robomatrix.errors import UsageError
+    from robomatrix.skills.evaluate import scenario
+
+    sc = scenario("open_drawer", 3, "drawer_approach")
+    assert sc.scene == "office" and [c.to_text() for c in sc.setup] == [
+        "search(object='drawer')", "move_to(object='drawer')"] and sc.call.skill == "open_drawer"
+    even, odd = scenario("move_to", 2, "drawer_approach"), scenario("move_to", 3, "drawer_approach")
+    assert even.call.to_text() == odd.call.to_text() == "move_to(object='drawer')"
+    assert [c.to_text() for c in even.setup] == ["search(object='drawer')"]
+    assert [c.to_text() for c in odd.setup] == ["search(object='drawer')", "search(object='green can')"]
+    with pytest.raises(UsageError, match="covers move_to, open_drawer, not close_drawer"):
+        scenario("close_drawer", 0, "drawer_approach")
+
+
+def test_at_the_drawer_oracle_wants_the_handle_ahead_and_the_base_square():
+    import math
+    from types import SimpleNamespace
+
+    from robomatrix.sim.scenes import split_scene
+    from robomatrix.skills.evaluate import scenario
+
+    cab = split_scene("office", 5).cabinet
+    hx, hy, _ = cab.handle_position(0.0)
+    facing = cab.pose[2] + math.pi  # the robot looks at the drawer front
+
+    def robot_at(ahead, side, turn):
+        yaw = facing + turn
+        x = hx - ahead * math.cos(yaw) + side * math.sin(yaw)
+        y = hy - ahead * math.sin(yaw) - side * math.cos(yaw)
+        return SimpleNamespace(scene=SimpleNamespace(cabinet=cab), oracle_drawer_opening=lambda: 0.0,
+                               get_state=lambda: SimpleNamespace(base_pose=(x, y, yaw)))
+
+    check = scenario("move_to", 0, "drawer_approach").oracle_check
+    assert check(robot_at(0.45, 0.0, 0.0), None)[0]
+    assert check(robot_at(0.47, 0.02, 0.1), None)[0]
+    assert not check(robot_at(0.60, 0.0, 0.0), None)[0]  # stopped short
+    assert not check(robot_at(0.45, 0.0, 0.3), None)[0]  # at an angle to the front
+    ok, why = check(robot_at(0.45, 0.10, 0.0), None)
+    assert not ok and "oracle" in why
 
 
 def test_bench_policy_latency_only(tmp_path, capsys):
