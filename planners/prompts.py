@@ -63,7 +63,8 @@ Rules:
 - Arguments are object names exactly as listed in the scene, directions, or metres.
 - An object not in view needs search(object) before anything else uses it.
 - Before grasp or push, move_to the object. Pick and place is move_to, grasp, lift, position_over, release.
-- A closed drawer needs open_drawer() before anything goes into it.
+- A closed drawer needs open_drawer() before anything goes into it; move_to(drawer) before open_drawer() or
+  close_drawer() unless the robot is already at the drawer.
 - If the instruction names something that is not in the scene or asks for something no skill does, write {refusal};
 Examples:
 {examples}"""
@@ -74,7 +75,8 @@ EXAMPLES: tuple[tuple[str, SceneObjects, list[SkillCall] | None], ...] = (
       SkillCall("lift", {"object": "red can"}), SkillCall("position_over", {"object": "red can", "target": "box"}),
       SkillCall("release", {"object": "red can"})]),
     ("open the drawer", SceneObjects.from_names(["box"], hidden=["drawer"]),
-     [SkillCall("search", {"object": "drawer"}), SkillCall("open_drawer", {})]),
+     [SkillCall("search", {"object": "drawer"}), SkillCall("move_to", {"object": "drawer"}),
+      SkillCall("open_drawer", {})]),
     ("push the blue can to the left", SceneObjects.from_names(["blue can", "bin"]),
      [SkillCall("move_to", {"object": "blue can"}), SkillCall("push", {"object": "blue can", "direction": "left"})]),
     ("make me a coffee", SceneObjects.from_names(["red can", "box"]), None),

@@ -9,7 +9,8 @@ Canonical sequences (what the plans look like):
 - pick-and-place "put X in Y":  move_to(X), grasp(X), lift(X), position_over(X, Y), release(X)
   (position_over carries X to Y itself; there is no separate move_to(Y));
 - into the drawer: open_drawer() first unless the drawer is known open, then the above;
-  close_drawer() only when asked ("… and close it");
+  close_drawer() only when asked ("… and close it"); either drawer skill gets move_to(drawer)
+  before it unless the robot is already at the drawer (after putting a can in it, it is);
 - "pick up X": move_to, grasp, lift; "grasp X": move_to, grasp; "lift X": as pick up;
 - "push X left": move_to(X), push(X, left); "move a bit to the left": nudge(left, 0.05);
 - an object not in view gets search(X) before its first use; a step the robot has already
@@ -57,7 +58,7 @@ class RulePlannerConfig:
     embeddings: str = "auto"  # "auto": use the offline MiniLM model when installed; "on": require it; "off": words only
     similarity_threshold: float = 0.40  # cosine similarity a synonym needs to match an object description
     similarity_margin: float = 0.06  # how far ahead of the runner-up a match must be to be the only one
-    auto_approach: bool = True  # insert move_to(X) before grasp/push of X unless the robot is already there
+    auto_approach: bool = True  # insert move_to(X) before grasp/push of X and the drawer skills unless already there
     default_nudge_m: float = 0.05  # nudge distance for "a bit", "a little" or no amount at all
 
     def __post_init__(self):
@@ -219,6 +220,8 @@ class _Builder:
         if self.held == name and name in self.pick_index:  # "pick up X and put it in the drawer"
             at = self.pick_index[name]
             calls = ([] if self.drawer in self.visible else [SkillCall("search", {"object": self.drawer})])
+            if self.cfg.auto_approach:
+                calls.append(SkillCall("move_to", {"object": self.drawer}))
             calls.append(SkillCall("open_drawer", {}))
             self.steps[at:at] = calls
             self.visible.add(self.drawer)
@@ -232,7 +235,7 @@ class _Builder:
         if self.drawer_open is True:
             return
         self._need_empty_gripper("opening the drawer")
-        self.see(self.drawer)
+        self._reach_drawer()
         self.add("open_drawer")
         self.drawer_open, self.near, self.last_container = True, self.drawer, self.drawer
 
@@ -241,7 +244,7 @@ class _Builder:
         if self.drawer_open is False:
             return
         self._need_empty_gripper("closing the drawer")
-        self.see(self.drawer)
+        self._reach_drawer()
         self.add("close_drawer")
         self.drawer_open, self.near = False, self.drawer
 
@@ -266,6 +269,15 @@ class _Builder:
         else:
             self.see(name)
         self.add("push", object=name, direction=direction)
+
+    def _reach_drawer(self) -> None:
+        """move_to(drawer) first unless the robot is at it: the drawer skills then start facing the handle
+        within reach, wherever the search left the robot (a learned drawer skill started far off drives
+        to whatever stands ahead, a can in front of the cabinet included; checkpoints/README.md)."""
+        if self.cfg.auto_approach:
+            self.approach(self.drawer)
+        else:
+            self.see(self.drawer)
 
     def _need_drawer(self) -> None:
         if self.drawer is None:

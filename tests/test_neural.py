@@ -297,7 +297,7 @@ def test_drawer_approach_variant_drives_up_to_the_drawer_and_opens_it_from_there
         scenario("close_drawer", 0, "drawer_approach")
 
 
-def test_at_the_drawer_oracle_wants_the_handle_ahead_and_the_base_square():
+def test_at_the_drawer_oracle_wants_the_handle_straight_ahead_at_reach():
     import math
     from types import SimpleNamespace
 
@@ -319,7 +319,7 @@ def test_at_the_drawer_oracle_wants_the_handle_ahead_and_the_base_square():
     assert check(robot_at(0.45, 0.0, 0.0), None)[0]
     assert check(robot_at(0.47, 0.02, 0.1), None)[0]
     assert not check(robot_at(0.60, 0.0, 0.0), None)[0]  # stopped short
-    assert not check(robot_at(0.45, 0.0, 0.3), None)[0]  # at an angle to the front
+    assert not check(robot_at(0.30, 0.0, 0.0), None)[0]  # drove in too far
     ok, why = check(robot_at(0.45, 0.10, 0.0), None)
     assert not ok and "oracle" in why
 

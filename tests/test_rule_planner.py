@@ -33,6 +33,9 @@ def steps(plan):
     return [f"{c.skill}({', '.join(str(v) for v in c.args.values())})" for c in plan.steps]
 
 
+OPEN = ["move_to(drawer)", "open_drawer()"]  # the drawer skills start at the drawer (auto_approach)
+
+
 def pick_place(obj, target):
     return [f"move_to({obj})", f"grasp({obj})", f"lift({obj})", f"position_over({obj}, {target})", f"release({obj})"]
 
@@ -49,12 +52,12 @@ def test_move_to_phrasings(planner, text):
 @pytest.mark.parametrize("text", ["open the drawer", "Open the drawer!", "pull the drawer open", "open the cabinet",
                                   "please open the cupboard", "pull out the drawer", "robot, open the drawer"])
 def test_open_drawer_phrasings(planner, text):
-    assert steps(planner.plan(text, SCENE)) == ["open_drawer()"]
+    assert steps(planner.plan(text, SCENE)) == OPEN
 
 
 @pytest.mark.parametrize("text", ["close the drawer", "shut the drawer", "push the drawer closed", "close the cabinet"])
 def test_close_drawer_phrasings(planner, text):
-    assert steps(planner.plan(text, SCENE)) == ["close_drawer()"]
+    assert steps(planner.plan(text, SCENE)) == ["move_to(drawer)", "close_drawer()"]
 
 
 @pytest.mark.parametrize("text", ["grasp the blue can", "grab the blue can", "grip the pepsi", "take hold of the blue can",
@@ -115,7 +118,7 @@ def test_pick_and_place_phrasings_give_the_canonical_five_steps(planner, text, o
 @pytest.mark.parametrize("text", ["put the red can in the drawer", "place the coke in the cupboard",
                                   "put the red can away", "put the red can into the cabinet"])
 def test_drawer_target_opens_the_drawer_first(planner, text):
-    assert steps(planner.plan(text, SCENE)) == ["open_drawer()"] + pick_place("red can", "drawer")
+    assert steps(planner.plan(text, SCENE)) == OPEN + pick_place("red can", "drawer")
 
 
 def test_drawer_known_open_is_not_opened_again(planner):
@@ -127,12 +130,12 @@ def test_drawer_known_open_is_not_opened_again(planner):
                                   "put the red can in the drawer, then close the drawer",
                                   "first put the coke in the drawer and then shut it"])
 def test_drawer_closed_only_when_asked(planner, text):
-    assert steps(planner.plan(text, SCENE)) == ["open_drawer()"] + pick_place("red can", "drawer") + ["close_drawer()"]
+    assert steps(planner.plan(text, SCENE)) == OPEN + pick_place("red can", "drawer") + ["close_drawer()"]
 
 
 def test_picked_object_headed_for_the_drawer_gets_the_drawer_opened_before_the_pick(planner):
     plan = planner.plan("pick up the red can and put it in the drawer", SCENE)
-    assert steps(plan) == ["open_drawer()"] + pick_place("red can", "drawer")
+    assert steps(plan) == OPEN + pick_place("red can", "drawer")
 
 
 @pytest.mark.parametrize("text", [
@@ -147,11 +150,11 @@ def test_sequences(planner, text):
 
 def test_longer_sequence_with_pronouns(planner):
     plan = planner.plan("open the drawer, pick up the coke, put it in the drawer, and then close the drawer", SCENE)
-    assert steps(plan) == ["open_drawer()"] + pick_place("red can", "drawer") + ["close_drawer()"]
+    assert steps(plan) == OPEN + pick_place("red can", "drawer") + ["close_drawer()"]
     plan = planner.plan("pick up the sprite and drop it", SCENE)
     assert steps(plan) == ["move_to(green can)", "grasp(green can)", "lift(green can)", "release(green can)"]
     plan = planner.plan("open the drawer and put the blue can in it", SCENE)
-    assert steps(plan) == ["open_drawer()"] + pick_place("blue can", "drawer")
+    assert steps(plan) == OPEN + pick_place("blue can", "drawer")
 
 
 @pytest.mark.parametrize("text, objs, target", [
@@ -184,7 +187,7 @@ def test_all_the_cans_go_nearest_first_when_positions_are_known(planner):
 def test_objects_out_of_view_get_a_search_first(planner):
     assert steps(planner.plan("move to the blue can", HIDDEN)) == ["search(blue can)", "move_to(blue can)"]
     assert steps(planner.plan("put the blue can in the drawer", HIDDEN)) == [
-        "search(drawer)", "open_drawer()", "search(blue can)"] + pick_place("blue can", "drawer")
+        "search(drawer)", *OPEN, "search(blue can)"] + pick_place("blue can", "drawer")
     plan = planner.plan("put all the cans in the bin", HIDDEN)
     assert steps(plan) == (pick_place("red can", "bin") + pick_place("green can", "bin")
                            + ["search(blue can)"] + pick_place("blue can", "bin"))
@@ -278,7 +281,7 @@ def test_every_plan_is_valid_json_able_and_tagged(planner):
     assert isinstance(plan, Plan) and plan.planner == "rule" and plan.id
     validate_plan(plan, SCENE)
     data = json.loads(plan.to_json())
-    assert data["steps"][0] == {"skill": "open_drawer", "args": {}}
+    assert data["steps"][:2] == [{"skill": "move_to", "args": {"object": "drawer"}}, {"skill": "open_drawer", "args": {}}]
     assert data["steps"][-2] == {"skill": "release", "args": {"object": "red can"}}
 
 
@@ -339,11 +342,11 @@ def test_replan_sets_a_wrong_can_down_before_fetching_the_right_one(planner):
 
 def test_replan_sets_the_can_down_when_the_drawer_was_found_shut(planner):
     plan = planner.plan("put the red can in the drawer and close it", SCENE)
-    assert steps(plan)[:2] == ["open_drawer()", "move_to(red can)"]
+    assert steps(plan)[:3] == [*OPEN, "move_to(red can)"]
     # carrying the red can, the robot pushed the drawer shut: it cannot open it with the can in hand
     now = SceneObjects.from_names(["red can", "drawer"], hidden=["box"], held="red can", drawer_open=False)
     again = planner.replan(plan, "step 5 position_over(red can, drawer) failed: the drawer is closed", now)
-    assert steps(again) == ["release(red can)", "open_drawer()", "search(red can)"] + pick_place("red can", "drawer") \
+    assert steps(again) == ["release(red can)", *OPEN, "search(red can)"] + pick_place("red can", "drawer") \
         + ["close_drawer()"]
     validate_plan(again, now)
 
@@ -355,7 +358,7 @@ def test_only_a_replan_sets_things_down_unasked(planner):
     with pytest.raises(PlanningError, match="say where to put it before opening the drawer"):
         planner.plan("open the drawer", holding)
     plan = planner.plan("open the drawer", SceneObjects.from_names(["red can", "drawer"]))
-    assert steps(planner.replan(plan, "step 1 open_drawer() failed", holding)) == ["release(red can)", "open_drawer()"]
+    assert steps(planner.replan(plan, "step 1 open_drawer() failed", holding)) == ["release(red can)", *OPEN]
 
 
 def test_finished_task_replans_to_no_steps(planner):
@@ -374,6 +377,10 @@ def test_words_only_mode_needs_no_model_and_refuses_synonyms():
 def test_auto_approach_can_be_turned_off():
     p = RulePlanner(auto_approach=False)
     assert steps(p.plan("grasp the blue can", SCENE)) == ["grasp(blue can)"]
+    assert steps(p.plan("open the drawer", SCENE)) == ["open_drawer()"]
+    assert steps(p.plan("put the red can in the drawer", HIDDEN)) == [
+        "search(drawer)", "open_drawer()", "grasp(red can)", "lift(red can)", "position_over(red can, drawer)",
+        "release(red can)"]
 
 
 def test_planner_registry_and_config_errors():
@@ -407,7 +414,7 @@ def test_a_drawer_left_partly_open_is_closed_again_not_taken_for_done(planner):
                                      drawer_opening_m=0.116)
     assert partly.drawer_open is None
     again = planner.replan(plan, "step 7 close_drawer() failed: the drawer is open 0.116 m", partly)
-    assert steps(again) == ["close_drawer()"]
+    assert steps(again) == ["move_to(drawer)", "close_drawer()"]
     validate_plan(again, partly)
     shut = SceneObjects.from_names(["red can", "drawer"], contained={"red can": "drawer"}, drawer_open=False)
     assert planner.replan(plan, "step 7 close_drawer(): checking", shut).steps == []

@@ -113,7 +113,7 @@ def test_plan_looks_around_for_what_is_behind_the_robot():
         pose = session.robot.get_state().base_pose
         scene = session.scene_objects()
     assert scene.has("drawer") and not scene.in_view("drawer")  # seen while turning, remembered
-    assert [s.to_text() for s in plan.steps] == ["search(object='drawer')", "open_drawer()"]
+    assert [s.to_text() for s in plan.steps] == ["search(object='drawer')", "move_to(object='drawer')", "open_drawer()"]
     assert abs(pose[0]) < 0.02 and abs(pose[1]) < 0.02  # it only turned on the spot
     assert abs(math.remainder(pose[2], 2 * math.pi)) < 0.05  # and came back to its heading
 

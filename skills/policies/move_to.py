@@ -1,8 +1,6 @@
 """move_to(object): drive the base to a standoff pose facing the object, arm raised."""
 from __future__ import annotations
 
-import math
-
 from robomatrix.hardware.robot import Action
 from robomatrix.skills.policies.base import (
     PREGRASP_X_M,
@@ -10,7 +8,6 @@ from robomatrix.skills.policies.base import (
     TRAVEL_Z_M,
     Phased,
     arm_at,
-    heading_to_face,
     object_or_none,
     servo_to_point,
 )
@@ -27,13 +24,6 @@ def standoff_x(obj) -> float:
     if obj.kind == "drawer":
         return 0.45  # the handle bar, with room to reach it
     return STANDOFF_X_M
-
-
-def facing_error(obj, obs) -> float | None:
-    """Heading error that squares the base to a drawer front (None: face the point itself)."""
-    if obj.kind == "drawer" and obj.yaw_odom is not None:
-        return heading_to_face(obj.yaw_odom + math.pi, float(obs.base_pose[2]))
-    return None
 
 
 class MoveToPolicy(Phased):
@@ -56,8 +46,9 @@ class MoveToPolicy(Phased):
 
     def phase_drive(self, state, obs):
         obj = object_or_none(state, self.name)
-        vel, err, heading = servo_to_point(obj.position_base, standoff_x(obj), facing_yaw=facing_error(obj, obs),
-                                           max_speed_mps=0.4)
+        # facing the object's point, the drawer's handle bar included: open_drawer/close_drawer square up to
+        # the drawer front themselves on their way in (a learned move_to sees no front direction to square to)
+        vel, err, heading = servo_to_point(obj.position_base, standoff_x(obj), max_speed_mps=0.4)
         if not arm_at(obs, self.arm, 0.03):  # raise the arm before driving over things
             vel = (0.0, 0.0, vel[2])
         reached = err < POSITION_TOL_M and heading < HEADING_TOL_RAD and arm_at(obs, self.arm, 0.02)
