@@ -23,6 +23,7 @@ import numpy as np
 from robomatrix.errors import UsageError, unknown_name
 from robomatrix.hardware.kinematics import world_to_base_point
 from robomatrix.messages import SkillCall
+from robomatrix.skills.policies.move_to import DRAWER_STANDOFF_X_M
 from robomatrix.skills.registry import policies
 from robomatrix.skills.runner import RunnerConfig, SkillRunner
 
@@ -120,13 +121,13 @@ def _oracle_released(target, name=CAN):
 
 
 def _oracle_at_drawer(robot, before):
-    """The handle bar 0.45 m ahead (± 6 cm), straight ahead; the angle to the drawer front is reported
+    """The handle bar where move_to stops for the drawer (DRAWER_STANDOFF_X_M ahead, ± 6 cm), straight ahead; the angle to the drawer front is reported
     (open_drawer squares up on its way in)."""
     cab = robot.scene.cabinet
     st = robot.get_state()
     h = world_to_base_point(np.asarray(cab.handle_position(robot.oracle_drawer_opening())), st.base_pose)
     square = abs(math.remainder(cab.pose[2] + math.pi - float(st.base_pose[2]), 2 * math.pi))
-    ok = math.hypot(h[0] - 0.45, h[1]) < 0.06
+    ok = math.hypot(h[0] - DRAWER_STANDOFF_X_M, h[1]) < 0.06
     return bool(ok), f"handle at ({h[0]:.2f}, {h[1]:.2f}) in base, {math.degrees(square):.0f} deg off square (oracle)"
 
 
@@ -180,8 +181,8 @@ def _oracle_nudged(direction, amount):
 #   drawer scene has none: a network trained on it alone may take a can in front of the cabinet for the handle)
 #   drawer_approach (move_to, open_drawer): the drawer skill split in two, driving up and handling: the office
 #   scene's drawer driven up to (move_to(drawer); every other time after turning to a can, so the drawer
-#   is off to a side or behind), then opened from in front of the handle (measured, not planned by
-#   the rule planner: checkpoints/README.md, "Driving up to the drawer first")
+#   is off to a side or behind), then opened from in front of the handle, as the rule planner now plans
+#   the drawer skills (checkpoints/README.md, "Driving up to the drawer first")
 SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",), "office_cans": ("search", "move_to", "grasp"),
                      "office_places": ("position_over", "release", "close_drawer"), "office_drawer": ("open_drawer",),
                      "drawer_approach": ("move_to", "open_drawer")}

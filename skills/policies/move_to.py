@@ -15,6 +15,7 @@ from robomatrix.skills.policies.base import (
 POSITION_TOL_M = 0.012
 HEADING_TOL_RAD = 0.04
 CONTAINER_CLEARANCE_M = 0.30  # from the container's centre-to-edge to the base origin
+DRAWER_STANDOFF_X_M = 0.45  # the handle bar ahead of the base origin, with room to reach it
 
 
 def standoff_x(obj) -> float:
@@ -22,7 +23,7 @@ def standoff_x(obj) -> float:
     if obj.kind in ("box", "bin") and obj.size is not None:
         return max(STANDOFF_X_M, 0.5 * float(max(obj.size[0], obj.size[1])) + CONTAINER_CLEARANCE_M)
     if obj.kind == "drawer":
-        return 0.45  # the handle bar, with room to reach it
+        return DRAWER_STANDOFF_X_M
     return STANDOFF_X_M
 
 
