@@ -1,6 +1,7 @@
 """The neural skill policy: config, network shapes, checkpoints and their errors, execution in MuJoCo."""
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -252,12 +253,19 @@ def test_bench_skills_variant_runs_that_variants_scenarios(monkeypatch, capsys):
         sc = scenario(skill, episode, variant)
         seen.append((skill, seed, sc.scene, sc.call.args.get("target"), [c.skill for c in sc.setup]))
         ok = skill != "close_drawer"
-        return {"setup_ok": True, "success": ok, "postcondition_ok": ok, "oracle_ok": ok, "reason": "fake",
-                "ticks": 1, "wall_s": 0.01}
+        ok = ok and not (skill == "position_over" and sc.call.args.get("target") == "bin")
+        return {"setup_ok": True, "call": sc.call.to_text(), "success": ok, "postcondition_ok": ok, "oracle_ok": ok,
+                "reason": "fake", "ticks": 1, "wall_s": 0.01}
 
     monkeypatch.setattr(bench_policy, "run_skill_scenario", fake_run)
     assert main(["bench", "skills", "--variant", "office_places", "--episodes", "3", "--seed", "7", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
+    # successes per call: the rotating targets each get their own count
+    assert out["per_skill"]["position_over"]["by_call"] == {
+        "position_over(object='red can', target='box')": {"successes": 1, "n": 1},
+        "position_over(object='red can', target='bin')": {"successes": 0, "n": 1},
+        "position_over(object='red can', target='drawer')": {"successes": 1, "n": 1}}
+    assert out["per_skill"]["position_over"]["successes"] == 2
     assert out["variant"] == "office_places" and list(out["per_skill"]) == ["position_over", "release", "close_drawer"]
     assert out["per_skill"]["release"]["successes"] == 3 and out["per_skill"]["close_drawer"]["successes"] == 0
     assert [t for s, _, _, t, _ in seen if s == "position_over"] == ["box", "bin", "drawer"]
@@ -265,6 +273,13 @@ def test_bench_skills_variant_runs_that_variants_scenarios(monkeypatch, capsys):
     assert [seed for s, seed, *_ in seen if s == "release"] == [7, 8, 9]
     close_setups = [c for s, _, _, _, c in seen if s == "close_drawer"]
     assert all(c[:2] == ["search", "open_drawer"] and c[-2:] == ["position_over", "release"] for c in close_setups)
+    # the table for people: "successes/n" per call where a skill made more than one kind of call
+    seen.clear()
+    assert main(["bench", "skills", "--variant", "office_places", "--episodes", "3", "--seed", "7"]) == 0
+    table = capsys.readouterr().out
+    assert re.search(r"^per_skill\.position_over\.by_call\.position_over\(object='red can', target='bin'\) +0/1$",
+                     table, re.M)
+    assert "failures" not in table
 
 
 def test_office_drawer_variant_opens_the_drawer_in_the_office():

@@ -75,7 +75,7 @@ def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, pe
     result = runner.run(sc.call)
     wall = time.perf_counter() - wall0
     oracle_ok, note = sc.oracle_check(robot, before)
-    return {"setup_ok": True, "success": bool(result.success and oracle_ok), "postcondition_ok": result.success,
+    return {"setup_ok": True, "call": sc.call.to_text(), "success": bool(result.success and oracle_ok), "postcondition_ok": result.success,
             "oracle_ok": bool(oracle_ok), "reason": result.reason if not result.success else note,
             "duration_s": result.duration_s, "ticks": counting.ticks, "wall_s": wall}
 
@@ -134,8 +134,21 @@ def evaluate_policy_skills(kind: str = "neural", skills: list[str] | None = None
                 "oracle_ok": sum(bool(r.get("oracle_ok")) for r in ran),
                 "scripted_fallback": trained is not None and skill not in trained,
                 "loop_hz": round(ticks / wall, 1) if wall > 0 else None,
+                "by_call": by_call(ran),
                 "failures": [f"seed {seed + i}: {r['reason']}" for i, r in enumerate(rows) if not r["success"]]}
     out["wall_time_s"] = round(time.perf_counter() - wall0, 1)
+    return out
+
+
+def by_call(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """Successes per distinct call among a skill's episodes ("push(object='red can', direction='backward')":
+    {"successes", "n"}): the scenarios rotate directions and targets, and a skill's rate can hide one of
+    them failing most of the time."""
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        row = out.setdefault(r["call"], {"successes": 0, "n": 0})
+        row["n"] += 1
+        row["successes"] += int(bool(r["success"]))
     return out
 
 

@@ -84,9 +84,18 @@ def bench_skills(args) -> int:
     finally:
         bar.close()
     if not args.json:
-        result = {**result, "per_skill": {k: {kk: vv for kk, vv in v.items() if kk != "failures"}
-                                          for k, v in result["per_skill"].items()}}
+        result = {**result, "per_skill": {k: _for_people(v) for k, v in result["per_skill"].items()}}
     return report(result, args.json)
+
+
+def _for_people(row: dict) -> dict:
+    """A skill's row of `bench skills` for the table: no failure list; successes per call as "s/n", only
+    where the skill's episodes made more than one kind of call."""
+    out = {k: v for k, v in row.items() if k not in ("failures", "by_call")}
+    calls = row.get("by_call") or {}
+    if len(calls) > 1:
+        out["by_call"] = {call: f"{c['successes']}/{c['n']}" for call, c in calls.items()}
+    return out
 
 
 def bench_policy(args) -> int:
