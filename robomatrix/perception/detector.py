@@ -95,12 +95,14 @@ class ColorShapeConfig:
     min_pixels: int = 12  # smallest blob kept at 320x240 (scaled with the image area)
     min_confidence: float = 0.15  # detections below are dropped
     merge_distance_m: float = 0.08  # blobs of one can colour closer than this are one can
+    # a can whose points span less height than this is seen on its top only (its sides hidden)
+    top_only_span_m: float = 0.012
     max_process_width: int = 320  # wider images are subsampled to about this width first (0: never)
     drawer: DrawerModel = field(default_factory=DrawerModel)  # cabinet/drawer geometry
 
     def __post_init__(self):
         for name in ("can_radius_m", "can_height_m", "bin_radius_m", "floor_clearance_m", "max_range_m",
-                     "merge_distance_m"):
+                     "merge_distance_m", "top_only_span_m"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise UsageError(f"ColorShapeConfig.{name} must be a positive number, got {value!r}.")
@@ -274,8 +276,11 @@ class ColorShapeDetector(Detector):
             return None  # floating far above anything the gripper can reach
         box, partial = self._box_and_partial(frame, mask)
         top_cut = box[1] <= 0
-        sides = pts[pts[:, 2] < z_hi - 0.008] if not top_cut else pts
-        axis = shapes.cylinder_axis_xy(sides if len(sides) >= 6 else pts, frame.camera_xy, cfg.can_radius_m)
+        if z_hi - z_lo < cfg.top_only_span_m and not top_cut:  # only the flat top is seen
+            axis = shapes.top_disk_axis_xy(pts, frame.camera_xy, cfg.can_radius_m)
+        else:
+            sides = pts[pts[:, 2] < z_hi - 0.008] if not top_cut else pts
+            axis = shapes.cylinder_axis_xy(sides if len(sides) >= 6 else pts, frame.camera_xy, cfg.can_radius_m)
         h = cfg.can_height_m
         if z_lo < 0.035:  # standing on the floor
             z = h / 2
