@@ -11,7 +11,12 @@ from robomatrix.hardware.kinematics import world_to_base_point
 from robomatrix.hardware.robot import Action, make_robot
 from robomatrix.perception import ColorShapeDetector, camera_pose_base
 from robomatrix.perception.robot_model import RobotGeometry
-from robomatrix.perception.shapes import box_centre_xy, cylinder_axis_xy, fit_circle_fixed_radius, top_disk_axis_xy
+from robomatrix.perception.shapes import (
+    box_centre_xy,
+    cylinder_axis_xy,
+    fit_circle_fixed_radius,
+    top_disk_axis_xy,
+)
 
 WIDTH, HEIGHT = 320, 240
 
