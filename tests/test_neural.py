@@ -252,8 +252,7 @@ def test_bench_skills_variant_runs_that_variants_scenarios(monkeypatch, capsys):
                  variant="standard"):
         sc = scenario(skill, episode, variant)
         seen.append((skill, seed, sc.scene, sc.call.args.get("target"), [c.skill for c in sc.setup]))
-        ok = skill != "close_drawer"
-        ok = ok and not (skill == "position_over" and sc.call.args.get("target") == "bin")
+        ok = skill != "close_drawer" and not (skill == "position_over" and sc.call.args.get("target") == "bin")
         return {"setup_ok": True, "call": sc.call.to_text(), "success": ok, "postcondition_ok": ok, "oracle_ok": ok,
                 "reason": "fake", "ticks": 1, "wall_s": 0.01}
 

@@ -75,8 +75,8 @@ def run_skill_scenario(robot, skill: str, episode: int, seed: int, kind: str, pe
     result = runner.run(sc.call)
     wall = time.perf_counter() - wall0
     oracle_ok, note = sc.oracle_check(robot, before)
-    return {"setup_ok": True, "call": sc.call.to_text(), "success": bool(result.success and oracle_ok), "postcondition_ok": result.success,
-            "oracle_ok": bool(oracle_ok), "reason": result.reason if not result.success else note,
+    return {"setup_ok": True, "call": sc.call.to_text(), "success": bool(result.success and oracle_ok),
+            "postcondition_ok": result.success, "oracle_ok": bool(oracle_ok), "reason": result.reason if not result.success else note,
             "duration_s": result.duration_s, "ticks": counting.ticks, "wall_s": wall}
 
 
