@@ -320,3 +320,60 @@ def test_release_expert_labels_a_learner_that_pulls_back_too_soon():
         rec.act(None, at(0.05 * k, 0.25, 1.0))
     assert expert.phase == "retract" and np.allclose(rec.run.action[-1][3:], [PREGRASP_X_M, 0.09, 1.0])
     assert not any(rec.run.done)
+
+
+def test_push_expert_labels_the_learners_push_states():
+    """The push expert labels any state (DAgger for push): its phase follows from where perception has the
+    can and where the arm is, not from its own earlier commands. The states are the two ways the learned
+    push failed on the 40-push bench (checkpoints/README "After ck_approach")."""
+    import dataclasses
+
+    from robomatrix.perception import PerceptionState, TrackedObject
+    from robomatrix.skills.policies.base import PREGRASP_X_M, TRAVEL_Z_M
+    from robomatrix.skills.policies.motion import PUSH_M, PUSH_Z_M, PushPolicy, push_setup
+
+    def state(can_odom, base_x, in_view=True):
+        p = np.array([can_odom[0] - base_x, can_odom[1], 0.06])
+        can = TrackedObject("red can", "can", np.array([*can_odom, 0.06]), p, None, None, in_view, 0.0, 0.9)
+        return PerceptionState(0.0, np.array([base_x, 0.0, 0.0]), {"red can": can})
+
+    def at(t, base_x, arm):
+        return dataclasses.replace(obs(t), base_pose=np.array([base_x, 0.0, 0.0]), ee_position=np.array(arm))
+
+    # forward: the open fingers are down behind the can and the base has driven 12 cm; the can is hidden
+    # behind the hand and perception remembers it where it stood before the hand reached it
+    (cx, _), gx, grip, gap = push_setup("forward")
+    expert = PushPolicy()
+    assert expert.labels_any_state
+    expert.reset({"object": "red can", "direction": "forward"}, state((cx, 0.0), 0.0), at(0.0, 0.0, (0.2, 0.16)))
+    step = expert.act(state((cx, 0.0), 0.12, in_view=False), at(1.0, 0.12, (gx, PUSH_Z_M)))
+    assert expert.phase == "push" and not step.done and step.action.base_velocity[0] > 0.05
+    assert step.action.arm_target == (gx, PUSH_Z_M) and step.action.gripper == grip
+    assert expert.pushed == pytest.approx(0.12 - gap, abs=1e-6)  # the can at the contact point
+    # pushed far enough: lift the fingers, then done once they are up (the can still hidden)
+    done_x = gap + PUSH_M + 0.001
+    step = expert.act(state((cx, 0.0), done_x, in_view=False), at(2.0, done_x, (gx, PUSH_Z_M)))
+    assert expert.phase == "lift_off" and step.action.arm_target == (gx, TRAVEL_Z_M) and not step.done
+    step = expert.act(state((cx, 0.0), done_x, in_view=False), at(2.5, done_x, (gx, TRAVEL_Z_M)))
+    assert step.done and step.success is None  # the postcondition decides
+    # the same fingers down, but a can seen 5 cm to the side: not in front of them, lift the arm
+    expert.reset({"object": "red can", "direction": "forward"}, state((cx, 0.0), 0.0), at(0.0, 0.0, (0.2, 0.16)))
+    step = expert.act(state((cx + 0.05, 0.05), 0.05), at(1.0, 0.05, (gx, PUSH_Z_M)))
+    assert expert.phase == "raise" and step.action.arm_target == (gx, TRAVEL_Z_M)
+    assert step.action.base_velocity == (0.0, 0.0, 0.0)
+
+    # backward: the learner reached out over the can (arm x 0.38, z 0.14) before the base had lined up
+    (bx, _), gx, grip, gap = push_setup("backward")
+    expert = PushPolicy()
+    far = (bx + 0.12, 0.0)
+    expert.reset({"object": "red can", "direction": "backward"}, state(far, 0.0), at(0.0, 0.0, (0.2, 0.16)))
+    step = expert.act(state(far, 0.0), at(0.5, 0.0, (0.38, 0.14)))
+    assert expert.phase == "line_up" and step.action.arm_target == (PREGRASP_X_M, TRAVEL_Z_M)
+    assert step.action.base_velocity[0] > 0.02  # drive up to the can with the arm back
+    # lined up and still: reach over, then lower beyond the can, then pull it back
+    step = expert.act(state(far, 0.12), at(1.0, 0.12, (PREGRASP_X_M, TRAVEL_Z_M)))
+    assert expert.phase == "extend" and step.action.arm_target == (gx, TRAVEL_Z_M)
+    step = expert.act(state(far, 0.12), at(1.5, 0.12, (gx, TRAVEL_Z_M)))
+    assert expert.phase == "lower" and step.action.arm_target == (gx, PUSH_Z_M)
+    step = expert.act(state(far, 0.12), at(2.0, 0.12, (gx, PUSH_Z_M)))
+    assert expert.phase == "push" and step.action.base_velocity[0] < -0.05

@@ -19,8 +19,9 @@ from robomatrix.skills.policies.base import (
     PREGRASP_X_M,
     TRAVEL_Z_M,
     Phased,
+    PolicyStep,
+    SkillPolicy,
     arm_at,
-    base_distance,
     object_or_none,
     servo_to_point,
 )
@@ -53,64 +54,122 @@ def push_setup(direction: str, radius: float = CAN_RADIUS_M):
     return (gx, side * (PAD_HALF_WIDTH_M + radius + CLEARANCE_M)), gx, 0.0, CLEARANCE_M
 
 
-class PushPolicy(Phased):
-    PHASES = (("raise", 3.0), ("line_up", 20.0), ("extend", 3.0), ("lower", 3.0), ("push", 8.0), ("lift_off", 3.0))
+class PushPolicy(SkillPolicy):
+    """push as a function of the state: every tick the phase follows from where perception has the
+    object in base_link and where the arm is, so the expert can label states another policy reached
+    (DAgger, `labels_any_state`). The phases, in the order an unhindered push goes through them:
 
-    def setup(self, state, obs):
+    raise     the arm is down but the object is not in the pocket in front of the fingers: lift it
+    line_up   the base servos the object to the push spot (`push_setup`), arm back and up; with the
+              arm already out over the object only a slow fine correction, so the arm is not pulled
+              back for a few millimetres
+    extend    lined up and still: reach to the push x at travel height
+    lower     at the push x with the object in the pocket: lower the fingers
+    push      fingers down, object in the pocket: drive along the direction, holding the heading
+    lift_off  the object has gone PUSH_M: fingers up, then done
+
+    Directions and the heading held are those of the robot at the start of the skill, the frame
+    `object_moved` checks in. How far the object has gone is a belief kept across ticks (the largest
+    displacement along the direction seen so far: a pushed can does not come back by itself): in
+    front of a forward push the can is hidden by the hand, and perception then remembers its last
+    sighting, which the moving base would carry into the hand; an object out of view while the
+    fingers are down is taken to sit at the contact point when its remembered position is behind
+    it (the hand pushes it there).
+    """
+
+    labels_any_state = True
+    PHASES = ("raise", "line_up", "extend", "lower", "push", "lift_off")
+    BUDGET_S = 28.0  # the whole push (the skill's own time limit is 30 s)
+    LOWERED_Z_M = TRAVEL_Z_M - 0.03  # below this the fingers count as down
+    POCKET_LATERAL_M = 0.015  # the object this far off the push line is not in front of the fingers
+    POCKET_BEYOND_M = 0.04  # nor this far beyond the push spot
+
+    def reset(self, args, state, obs) -> None:
+        self.args = dict(args)
         self.name, self.direction = self.args["object"], self.args["direction"]
-        self.spot, self.gx, self.grip, self.gap = push_setup(self.direction)
-        self.unit = np.array(DIRECTIONS[self.direction])
-
-    def phase_raise(self, state, obs):
-        if object_or_none(state, self.name) is None:
-            return Action(), "fail", f"push: the {self.name} has not been seen"
-        arm = (float(obs.ee_position[0]), TRAVEL_Z_M)
-        if arm_at(obs, arm, 0.01):
-            return Action(arm_target=arm, gripper=self.grip), "line_up", f"lining up with the {self.name}"
-        return Action(arm_target=arm, gripper=self.grip), None, "raising the arm"
-
-    def phase_line_up(self, state, obs):
-        # the arm stays back while the base lines up, so it never hides the object from the camera
+        spot, self.gx, self.grip, self.gap = push_setup(self.direction)
+        self.spot, self.unit = np.array(spot), np.array(DIRECTIONS[self.direction])
+        self.perp = np.array([-self.unit[1], self.unit[0]])
+        self.start_s, self.yaw0 = obs.stamp_s, float(obs.base_pose[2])
+        c, s = np.cos(self.yaw0), np.sin(self.yaw0)
+        self.unit_odom = np.array([c * self.unit[0] - s * self.unit[1], s * self.unit[0] + c * self.unit[1]])
         obj = object_or_none(state, self.name)
-        arm = (PREGRASP_X_M, TRAVEL_Z_M)
-        vel, err, heading = servo_to_point(obj.position_base, self.spot[0], at_y=self.spot[1], max_speed_mps=0.25,
-                                           min_speed_mps=0.02)
-        if self.settled(err < 0.006 and heading < 0.04 and arm_at(obs, arm, 0.01), obs, 0.2):
-            return Action((0.0, 0.0, 0.0), arm, self.grip), "extend", "reaching over"
-        return Action(vel, arm, self.grip), None, f"lining up to push the {self.name} {self.direction}"
+        self.start_odom = None if obj is None else np.asarray(obj.position_odom[:2], float).copy()
+        self.pushed = 0.0
+        self.phase = self.PHASES[0]
 
-    def phase_extend(self, state, obs):
-        arm = (self.gx, TRAVEL_Z_M)
-        if arm_at(obs, arm, 0.006):
-            return Action((0.0, 0.0, 0.0), arm, self.grip), "lower", "lowering the fingers"
-        return Action((0.0, 0.0, 0.0), arm, self.grip), None, "reaching over"
+    def object_in_base(self, obj, obs) -> np.ndarray:
+        """The object's (x, y) in base_link in the push frame of the start, the hidden-object rule applied."""
+        p = np.asarray(obj.position_base[:2], float)
+        if not obj.in_view and float(obs.ee_position[1]) < self.LOWERED_Z_M:
+            along = float((p - self.spot) @ self.unit)
+            if along < -self.gap and abs(float((p - self.spot) @ self.perp)) < 2 * self.POCKET_LATERAL_M:
+                p = p + self.unit * (-self.gap - along)  # remembered inside the hand: it is at the contact point
+        return p
 
-    def phase_lower(self, state, obs):
-        arm = (self.gx, PUSH_Z_M)
-        if arm_at(obs, arm, 0.006):
-            self.push_start = obs
-            return Action((0.0, 0.0, 0.0), arm, self.grip), "push", f"pushing the {self.name} {self.direction}"
-        return Action((0.0, 0.0, 0.0), arm, self.grip), None, "lowering the fingers"
+    def act(self, state, obs) -> PolicyStep:
+        progress = self.PHASES.index(self.phase) / len(self.PHASES)
+        if obs.stamp_s - self.start_s > self.BUDGET_S:
+            return PolicyStep(Action(), done=True, success=False, progress=progress,
+                              message=f"push: the '{self.phase.replace('_', ' ')}' phase did not finish in time")
+        obj = object_or_none(state, self.name)
+        if obj is None or self.start_odom is None:
+            return PolicyStep(Action(), done=True, success=False, message=f"push: the {self.name} has not been seen")
+        action, phase, message = self._command(obj, obs)
+        if phase == "done":
+            return PolicyStep(action, done=True, progress=1.0, message=message)
+        self.phase = phase
+        return PolicyStep(action, progress=self.PHASES.index(phase) / len(self.PHASES), message=message)
 
-    def phase_push(self, state, obs):
-        arm = (self.gx, PUSH_Z_M)
-        moved = base_distance(obs, self.push_start)
-        if moved >= PUSH_M + self.gap + 0.005:
-            return Action((0.0, 0.0, 0.0), arm, self.grip), "lift_off", "lifting the fingers off"
-        # push along the start frame's direction and hold the start heading: the contact's
-        # torque would otherwise turn the base and bend the push
-        yaw_err = wrap_angle(float(self.push_start.base_pose[2]) - float(obs.base_pose[2]))
-        c, s = np.cos(yaw_err), np.sin(yaw_err)
-        ux, uy = self.unit
-        v = np.array([c * ux - s * uy, s * ux + c * uy]) * PUSH_SPEED_MPS
-        return Action((float(v[0]), float(v[1]), 3.0 * yaw_err), arm, self.grip), None, \
-            f"pushing the {self.name} {self.direction} ({moved:.2f} m)"
-
-    def phase_lift_off(self, state, obs):
-        arm = (float(obs.ee_position[0]), TRAVEL_Z_M)
-        if self.settled(arm_at(obs, arm, 0.01), obs, 0.3):
-            return Action((0.0, 0.0, 0.0), arm, None), "done", f"pushed the {self.name} {self.direction}"
-        return Action((0.0, 0.0, 0.0), arm, None), None, "lifting the fingers off"
+    def _command(self, obj, obs) -> tuple[Action, str, str]:
+        still = (0.0, 0.0, 0.0)
+        x, y, yaw = (float(v) for v in obs.base_pose)
+        p = self.object_in_base(obj, obs)
+        c, s = np.cos(yaw), np.sin(yaw)
+        p_odom = np.array([x + c * p[0] - s * p[1], y + s * p[0] + c * p[1]])
+        self.pushed = max(self.pushed, float((p_odom - self.start_odom) @ self.unit_odom))
+        ee_x, ee_z = float(obs.ee_position[0]), float(obs.ee_position[1])
+        if self.pushed >= PUSH_M:
+            arm = (ee_x, TRAVEL_Z_M)
+            if arm_at(obs, arm, 0.01):
+                return Action(still, arm, None), "done", f"pushed the {self.name} {self.direction}"
+            return Action(still, arm, None), "lift_off", "lifting the fingers off"
+        yaw_err = wrap_angle(self.yaw0 - yaw)
+        # the object in the frame of the start: the push spot and directions are defined there
+        cy, sy = np.cos(yaw_err), np.sin(yaw_err)
+        p0 = np.array([cy * p[0] - sy * p[1], sy * p[0] + cy * p[1]])
+        rel = p0 - self.spot
+        along, lateral = float(rel @ self.unit), float(rel @ self.perp)
+        # beyond the spot is fine (a longer drive before contact): the fingers beside or behind a can hide part
+        # of it and its perceived centre moves 1-3 cm away from them as they come down
+        in_pocket = abs(lateral) < self.POCKET_LATERAL_M and -self.gap - 0.015 <= along <= self.POCKET_BEYOND_M
+        if ee_z < self.LOWERED_Z_M:
+            if not in_pocket:
+                return Action(still, (ee_x, TRAVEL_Z_M), self.grip), "raise", "raising the arm"
+            arm = (self.gx, PUSH_Z_M)
+            if ee_z > PUSH_Z_M + 0.01 or abs(ee_x - self.gx) > 0.01:
+                return Action(still, arm, self.grip), "lower", "lowering the fingers"
+            # push along the start frame's direction and hold the start heading: the contact's
+            # torque would otherwise turn the base and bend the push
+            ux, uy = self.unit
+            v = np.array([cy * ux - sy * uy, sy * ux + cy * uy]) * PUSH_SPEED_MPS
+            return Action((float(v[0]), float(v[1]), 3.0 * yaw_err), arm, self.grip), "push", \
+                f"pushing the {self.name} {self.direction} ({self.pushed:.2f} m)"
+        reaching = ee_x > PREGRASP_X_M + 0.005  # the arm is on its way out (or out)
+        vel, err, heading = servo_to_point(p, self.spot[0], at_y=self.spot[1], facing_yaw=yaw_err,
+                                           max_speed_mps=0.1 if reaching else 0.25, min_speed_mps=0.02)
+        lined_up = err < 0.006 and heading < 0.04
+        if reaching and err < 0.02 and heading < 0.08:
+            # the reach goes on with only a fine correction of the base (reaching out jolts it, and the hand
+            # coming into view moves the perceived object a few millimetres): the arm is not pulled back
+            if lined_up and abs(ee_x - self.gx) <= 0.006:
+                return Action(still, (self.gx, PUSH_Z_M), self.grip), "lower", "lowering the fingers"
+            return Action(still if lined_up else vel, (self.gx, TRAVEL_Z_M), self.grip), "extend", "reaching over"
+        moving = float(np.hypot(*obs.base_velocity[:2])) > 0.02 or abs(float(obs.base_velocity[2])) > 0.05
+        if lined_up and not moving:
+            return Action(still, (self.gx, TRAVEL_Z_M), self.grip), "extend", "reaching over"
+        return Action(vel, (PREGRASP_X_M, TRAVEL_Z_M), self.grip), "line_up", \
+            f"lining up to push the {self.name} {self.direction}"
 
 
 class NudgePolicy(Phased):
