@@ -212,7 +212,8 @@ class MujocoRobot(ActuatedSimRobot):
         spec = self.scene.object(name)
         joint = self.model.body_jntadr[self._object_bodies[name]]
         qa, da = int(self.model.jnt_qposadr[joint]), int(self.model.jnt_dofadr[joint])
-        self.data.qpos[qa:qa + 7] = [x, y, spec.height / 2 + 0.001, math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
+        z = spec.height / 2 + mujoco_model.SPAWN_DROP_M
+        self.data.qpos[qa:qa + 7] = [x, y, z, math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
         self.data.qvel[da:da + 6] = 0.0
         mujoco.mj_forward(self.model, self.data)
 

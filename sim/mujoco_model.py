@@ -100,9 +100,15 @@ def _add_robot_extras(spec: mujoco.MjSpec, config) -> None:
     spec.body("camera_optical_frame").add_camera(name=ROBOT_CAMERA, quat=[0, 1, 0, 0], fovy=config.camera_fovy_deg)
 
 
+SPAWN_DROP_M = 0.001  # objects start this far above the floor (see _add_object)
+
+
 def _add_object(world, obj: ObjectSpec) -> None:
     x, y, yaw = obj.pose
-    body = world.add_body(name=body_name(obj.name), pos=[x, y, obj.height / 2], quat=_yaw_quat(yaw))
+    # dropped from SPAWN_DROP_M: a cylinder placed exactly flush on the floor plane can get a phantom 12 mm deep
+    # contact from MuJoCo's plane-cylinder collider a few steps in, which flips the can at once (2 of 340
+    # cans of the pick/office scenes, e.g. pick seed 1022; none with the drop)
+    body = world.add_body(name=body_name(obj.name), pos=[x, y, obj.height / 2 + SPAWN_DROP_M], quat=_yaw_quat(yaw))
     body.add_freejoint(name=body_name(obj.name) + "_free")
     if obj.shape == "can":
         geom = body.add_geom(type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[obj.size[0], obj.size[1] / 2, 0])

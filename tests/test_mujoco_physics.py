@@ -102,3 +102,16 @@ def test_open_fingers_do_not_take_the_can_along(robot):
     expert._hold("lift open", Action((0, 0, 0), (0.32, 0.24), 1.0), 1.5)
     assert robot.get_state().ee_position[1] == pytest.approx(0.24, abs=0.01)
     assert expert.oracle_object_position("red can")[2] == pytest.approx(z0, abs=0.01)
+
+
+@pytest.mark.parametrize("scene_name, seed, can", [("pick", 1022, "red can"), ("office", 53, "red can")])
+def test_cans_stand_still_after_the_scene_starts(robot, scene_name, seed, can):
+    """A can placed exactly flush on the floor plane got a phantom 12 mm deep contact from MuJoCo's
+    plane-cylinder collider a few steps in and was thrown over (these two of 340 scene cans; the push
+    bench's seed 1022 failed on it): objects now start 1 mm up and settle. ORACLE poses (a test)."""
+    robot.reset(scene=build_scene(scene_name, seed), seed=seed)
+    start = robot.oracle_object_poses()[can][:3].copy()
+    robot.advance(0.8)
+    end = robot.oracle_object_poses()[can][:3]
+    assert end[2] > 0.055, f"the {can} fell over: centre {end[2]:.3f} m up"
+    assert np.hypot(*(end[:2] - start[:2])) < 0.005
