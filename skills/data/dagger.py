@@ -15,7 +15,8 @@ round). Only experts that can label a state they did not lead to are asked (`Ski
 `move_to` and `search`, whose commands follow from where perception sees the object now, and
 `position_over`, whose raise and carry do too and whose lower goes back to carry when the base has
 left the spot it lowered at; `release`, whose phases each hold a fixed set-point and move on on what
-the robot measures: an arm pulled back while the fingers still open is told to hold). A phase
+the robot measures: an arm pulled back while the fingers still open is told to hold; `push`, whose
+phase follows from where the object is against the push spot and where the arm is). A phase
 machine such as `grasp` waits for its own earlier commands to take effect ("arm at pre-grasp, then
 reach"): asked about a learner that has already reached, it says "pull the arm back", and a first
 round trained on such labels lost every grasp. Calls of the other skills run unrecorded.

@@ -2,8 +2,9 @@
 
 push: the closed fingers are put against the side of the object facing away from `direction`
 (over the top of it for left/right/backward, so the fingers never sweep through it), then the
-base drives `PUSH_M` that way, correcting sideways on the perceived position. Directions are in
-the robot's frame at the start of the skill.
+base drives until the object has gone `PUSH_M` that way, holding its heading. Directions are in
+the robot's frame at the start of the skill. The command is a function of the state (`PushPolicy`),
+so the expert can label a learned push's states for DAgger.
 
 nudge: a small offset of the base (forward/backward/left/right, by odometry) or of the gripper
 (up/down), for language corrections ("a bit to the left").
