@@ -61,16 +61,19 @@ class PushPolicy(SkillPolicy):
     (DAgger, `labels_any_state`). The phases, in the order an unhindered push goes through them:
 
     raise     the arm is down but the object is not in the pocket in front of the fingers: lift it
-    line_up   the base servos the object to the push spot (`push_setup`), arm back and up; with the
-              arm already out over the object only a slow fine correction, so the arm is not pulled
-              back for a few millimetres
+    line_up   the base servos the object to the push spot (`push_setup`), facing the point beside
+              it that puts it on the push line, arm back and up; with the arm already out over the
+              object only a slow fine correction, so the arm is not pulled back for a few millimetres
     extend    lined up and still: reach to the push x at travel height
     lower     at the push x with the object in the pocket: lower the fingers
-    push      fingers down, object in the pocket: drive along the direction, holding the heading
+    push      fingers down, object in the pocket: drive along the direction (base frame), not turning
     lift_off  the object has gone PUSH_M: fingers up, then done
 
-    Directions and the heading held are those of the robot at the start of the skill, the frame
-    `object_moved` checks in. How far the object has gone is a belief kept across ticks (the largest
+    The line-up and the push are those of the phase machine this replaced, so its demonstrations and
+    these labels agree (a first version that held the start heading instead taught a network trained
+    on both to turn the wrong way: left and right pushes 0/20). How far the object has gone is
+    measured along the direction in the robot's frame at the start, the frame `object_moved` checks
+    in. How far the object has gone is a belief kept across ticks (the largest
     displacement along the direction seen so far: a pushed can does not come back by itself): in
     front of a forward push the can is hidden by the hand, and perception then remembers its last
     sighting, which the moving base would carry into the hand; an object out of view while the
@@ -100,7 +103,7 @@ class PushPolicy(SkillPolicy):
         self.phase = self.PHASES[0]
 
     def object_in_base(self, obj, obs) -> np.ndarray:
-        """The object's (x, y) in base_link in the push frame of the start, the hidden-object rule applied."""
+        """The object's (x, y) in base_link, the hidden-object rule applied."""
         p = np.asarray(obj.position_base[:2], float)
         if not obj.in_view and float(obs.ee_position[1]) < self.LOWERED_Z_M:
             along = float((p - self.spot) @ self.unit)
@@ -135,11 +138,7 @@ class PushPolicy(SkillPolicy):
             if arm_at(obs, arm, 0.01):
                 return Action(still, arm, None), "done", f"pushed the {self.name} {self.direction}"
             return Action(still, arm, None), "lift_off", "lifting the fingers off"
-        yaw_err = wrap_angle(self.yaw0 - yaw)
-        # the object in the frame of the start: the push spot and directions are defined there
-        cy, sy = np.cos(yaw_err), np.sin(yaw_err)
-        p0 = np.array([cy * p[0] - sy * p[1], sy * p[0] + cy * p[1]])
-        rel = p0 - self.spot
+        rel = p - self.spot
         along, lateral = float(rel @ self.unit), float(rel @ self.perp)
         # beyond the spot is fine (a longer drive before contact): the fingers beside or behind a can hide part
         # of it and its perceived centre moves 1-3 cm away from them as they come down
@@ -150,15 +149,15 @@ class PushPolicy(SkillPolicy):
             arm = (self.gx, PUSH_Z_M)
             if ee_z > PUSH_Z_M + 0.01 or abs(ee_x - self.gx) > 0.01:
                 return Action(still, arm, self.grip), "lower", "lowering the fingers"
-            # push along the start frame's direction and hold the start heading: the contact's
-            # torque would otherwise turn the base and bend the push
-            ux, uy = self.unit
-            v = np.array([cy * ux - sy * uy, sy * ux + cy * uy]) * PUSH_SPEED_MPS
-            return Action((float(v[0]), float(v[1]), 3.0 * yaw_err), arm, self.grip), "push", \
+            # straight along the direction in the base frame, no turning (the line-up faced the base so
+            # that the object sits on the push line)
+            v = self.unit * PUSH_SPEED_MPS
+            return Action((float(v[0]), float(v[1]), 0.0), arm, self.grip), "push", \
                 f"pushing the {self.name} {self.direction} ({self.pushed:.2f} m)"
         reaching = ee_x > PREGRASP_X_M + 0.005  # the arm is on its way out (or out)
-        vel, err, heading = servo_to_point(p, self.spot[0], at_y=self.spot[1], facing_yaw=yaw_err,
-                                           max_speed_mps=0.1 if reaching else 0.25, min_speed_mps=0.02)
+        # the base faces the point beside the object that puts it on the push line (as it turns, the
+        # camera keeps the object in view)
+        vel, err, heading = servo_to_point(p, self.spot[0], at_y=self.spot[1], max_speed_mps=0.1 if reaching else 0.25, min_speed_mps=0.02)
         lined_up = err < 0.006 and heading < 0.04
         if reaching and err < 0.02 and heading < 0.08:
             # the reach goes on with only a fine correction of the base (reaching out jolts it, and the hand
