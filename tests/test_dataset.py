@@ -152,6 +152,16 @@ def test_merge_appends_renumbered_episodes(tmp_path, capsys):
                  "nudge"]) == 0
     assert [m["skill"] for m in DatasetReader(tmp_path / "c").meta] == ["nudge", "grasp"]
     assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "c"), "--skills", "nudj"]) == 2
+    capsys.readouterr()
+    # only some calls of a skill (e.g. the forward pushes of a DAgger set)
+    index = tmp_path / "b" / "index.jsonl"
+    rows = [json.loads(line) for line in index.read_text().splitlines()]
+    rows[0]["call"], rows[1]["call"] = "grasp(object='blue can')", "nudge(direction='up', amount=0.03)"
+    index.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["dataset", "merge", str(tmp_path / "b"), "--into", str(tmp_path / "d"), "--calls",
+                 "direction='up';direction='down'"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"added": 1, "skipped": 1, "episodes": 1}
+    assert [m["skill"] for m in DatasetReader(tmp_path / "d").meta] == ["nudge"]
 
 
 def collect_variant(out, skill, variant, seed, capsys):

@@ -23,6 +23,9 @@ def add_arguments(parser) -> None:
     merge.add_argument("--into", required=True, help="dataset folder to append to (created if missing)")
     merge.add_argument("--skills", default="", help="only episodes of these skills (comma-separated; default: all)")
     merge.add_argument("--exclude-skills", default="", help="leave out episodes of these skills (comma-separated)")
+    merge.add_argument("--calls", default="", metavar="TEXT[;TEXT...]",
+                       help="only episodes whose skill call contains one of these (';'-separated), e.g. "
+                            "\"direction='forward'\"")
     merge.set_defaults(handler=run_merge)
 
 
@@ -53,5 +56,6 @@ def run_merge(args) -> int:
 
     only = parse_skills(args.skills) if args.skills.strip() else None
     leave = parse_skills(args.exclude_skills) if args.exclude_skills.strip() else None
-    print(json.dumps(merge_datasets(args.sources, args.into, skills=only, exclude_skills=leave)))
+    calls = [c for c in args.calls.split(";") if c.strip()] or None
+    print(json.dumps(merge_datasets(args.sources, args.into, skills=only, exclude_skills=leave, calls=calls)))
     return 0

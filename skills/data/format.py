@@ -172,10 +172,11 @@ class DatasetWriter:
         return meta
 
 
-def merge_datasets(sources, dest, skills=None, exclude_skills=None) -> dict:
+def merge_datasets(sources, dest, skills=None, exclude_skills=None, calls=None) -> dict:
     """Append every episode of dataset folders `sources` to dataset `dest` (created if missing),
     in order: episode files are copied and renumbered, metadata kept (its `merged_from` says where
-    each came from). Only episodes of `skills` (all when None), none of `exclude_skills`.
+    each came from). Only episodes of `skills` (all when None), none of `exclude_skills`, and with
+    `calls` only those whose skill call contains one of its strings (e.g. "direction='forward'").
     Returns {"added", "skipped", "episodes"}."""
     import shutil
 
@@ -187,7 +188,8 @@ def merge_datasets(sources, dest, skills=None, exclude_skills=None) -> dict:
         if src.resolve() == dest.resolve():
             raise UsageError(f"cannot merge {src} into itself.")
         for row in read_index(src):
-            if (skills is not None and row.get("skill") not in skills) or row.get("skill") in (exclude_skills or ()):
+            if (skills is not None and row.get("skill") not in skills) or row.get("skill") in (exclude_skills or ()) \
+                    or (calls and not any(c in str(row.get("call", "")) for c in calls)):
                 skipped += 1
                 continue
             new_id = writer.next_id
