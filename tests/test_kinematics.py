@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from robomatrix.hardware.kinematics import (
+    base_to_world_point,
     base_to_world_velocity,
     deproject,
     depth_to_points,
@@ -67,3 +68,12 @@ def test_projection_and_deprojection_round_trip():
     pts = depth_to_points(np.full((480, 640), 2.0, np.float32), k)
     assert pts[290, 420] == pytest.approx([0.4, 0.2, 2.0])
     assert np.allclose(k.matrix(), [[500, 0, 320], [0, 500, 240], [0, 0, 1]])
+
+
+def test_base_to_world_point_inverts_world_to_base_point():
+    pose = np.array([0.4, -1.2, 2.5])
+    p = np.array([0.3, 0.05, 0.06])
+    world = base_to_world_point(p, pose)
+    np.testing.assert_allclose(world_to_base_point(world, pose), p, atol=1e-12)
+    # a point straight ahead of a base facing +y lies further along +y
+    np.testing.assert_allclose(base_to_world_point([0.5, 0.0], [1.0, 2.0, np.pi / 2]), [1.0, 2.5], atol=1e-12)

@@ -55,6 +55,13 @@ def world_to_base_point(point_world, base_pose) -> np.ndarray:
     return np.array([bx, by, *p[2:]])
 
 
+def base_to_world_point(point_base, base_pose) -> np.ndarray:
+    """A base_link point (x, y[, z]) expressed in the world (odom) frame: `world_to_base_point`'s inverse."""
+    p = np.asarray(point_base, dtype=float)
+    wx, wy = base_to_world_velocity(p[0], p[1], base_pose[2])
+    return np.array([base_pose[0] + wx, base_pose[1] + wy, *p[2:]])
+
+
 def intrinsics_from_fovy(width: int, height: int, fovy_deg: float) -> CameraIntrinsics:
     """Pinhole intrinsics of a camera with vertical field of view `fovy_deg` and square pixels,
     principal point at the image centre (what MuJoCo renders)."""

@@ -2,7 +2,7 @@
 
 push: the closed fingers are put against the side of the object facing away from `direction`
 (over the top of it for left/right/backward, so the fingers never sweep through it), then the
-base drives until the object has gone `PUSH_M` that way, holding its heading. Directions are in
+base drives, without turning, until the object has gone `PUSH_M` that way. Directions are in
 the robot's frame at the start of the skill. The command is a function of the state (`PushPolicy`),
 so the expert can label a learned push's states for DAgger.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robomatrix.hardware.kinematics import wrap_angle
+from robomatrix.hardware.kinematics import base_to_world_point, base_to_world_velocity, wrap_angle
 from robomatrix.hardware.robot import Action
 from robomatrix.skills.policies.base import (
     CAN_RADIUS_M,
@@ -72,9 +72,9 @@ class PushPolicy(SkillPolicy):
     The line-up and the push are those of the phase machine this replaced, so its demonstrations and
     these labels agree (a first version that held the start heading instead taught a network trained
     on both to turn the wrong way: left and right pushes 0/20). How far the object has gone is
-    measured along the direction in the robot's frame at the start, the frame `object_moved` checks
-    in. How far the object has gone is a belief kept across ticks (the largest
-    displacement along the direction seen so far: a pushed can does not come back by itself): in
+    measured along the direction in the robot's frame at the start (the frame `object_moved` checks
+    in) and kept as a belief across ticks (the largest displacement seen so far: a pushed can does
+    not come back by itself): in
     front of a forward push the can is hidden by the hand, and perception then remembers its last
     sighting, which the moving base would carry into the hand; an object out of view while the
     fingers are down is taken to sit at the contact point when its remembered position is behind
@@ -94,9 +94,8 @@ class PushPolicy(SkillPolicy):
         spot, self.gx, self.grip, self.gap = push_setup(self.direction)
         self.spot, self.unit = np.array(spot), np.array(DIRECTIONS[self.direction])
         self.perp = np.array([-self.unit[1], self.unit[0]])
-        self.start_s, self.yaw0 = obs.stamp_s, float(obs.base_pose[2])
-        c, s = np.cos(self.yaw0), np.sin(self.yaw0)
-        self.unit_odom = np.array([c * self.unit[0] - s * self.unit[1], s * self.unit[0] + c * self.unit[1]])
+        self.start_s = obs.stamp_s
+        self.unit_odom = np.array(base_to_world_velocity(*self.unit, float(obs.base_pose[2])))
         obj = object_or_none(state, self.name)
         self.start_odom = None if obj is None else np.asarray(obj.position_odom[:2], float).copy()
         self.pushed = 0.0
@@ -127,10 +126,8 @@ class PushPolicy(SkillPolicy):
 
     def _command(self, obj, obs) -> tuple[Action, str, str]:
         still = (0.0, 0.0, 0.0)
-        x, y, yaw = (float(v) for v in obs.base_pose)
         p = self.object_in_base(obj, obs)
-        c, s = np.cos(yaw), np.sin(yaw)
-        p_odom = np.array([x + c * p[0] - s * p[1], y + s * p[0] + c * p[1]])
+        p_odom = base_to_world_point(p, obs.base_pose)
         self.pushed = max(self.pushed, float((p_odom - self.start_odom) @ self.unit_odom))
         ee_x, ee_z = float(obs.ee_position[0]), float(obs.ee_position[1])
         if self.pushed >= PUSH_M:
@@ -157,7 +154,8 @@ class PushPolicy(SkillPolicy):
         reaching = ee_x > PREGRASP_X_M + 0.005  # the arm is on its way out (or out)
         # the base faces the point beside the object that puts it on the push line (as it turns, the
         # camera keeps the object in view)
-        vel, err, heading = servo_to_point(p, self.spot[0], at_y=self.spot[1], max_speed_mps=0.1 if reaching else 0.25, min_speed_mps=0.02)
+        vel, err, heading = servo_to_point(p, self.spot[0], at_y=self.spot[1],
+                                           max_speed_mps=0.1 if reaching else 0.25, min_speed_mps=0.02)
         lined_up = err < 0.006 and heading < 0.04
         if reaching and err < 0.02 and heading < 0.08:
             # the reach goes on with only a fine correction of the base (reaching out jolts it, and the hand
