@@ -160,11 +160,16 @@ def _latency_ms(model, device: str, n: int) -> dict:
     image = torch.randint(0, 256, (1, 3, s, s), dtype=torch.uint8, device=device)
     proprio = torch.zeros(1, cfg.proprio_dim, device=device)
     text = torch.zeros(1, cfg.instruction_dim, device=device)
+    # the added inputs the config has (a call of a skill that takes them passes them)
+    from robomatrix.skills.data.format import DIRECTION_NAMES, TARGET_NAMES
+
+    target = torch.zeros(1, len(TARGET_NAMES), device=device) if cfg.target_skills else None
+    direction = torch.zeros(1, len(DIRECTION_NAMES), device=device) if cfg.direction_skills else None
     times = []
     with torch.inference_mode():
         for i in range(n + 10):
             t0 = time.perf_counter()
-            actions, done = model(image, proprio, text)
+            actions, done = model(image, proprio, text, target, direction)
             actions.cpu(), done.cpu()  # what the policy does: results back on the host
             if i >= 10:
                 times.append((time.perf_counter() - t0) * 1e3)

@@ -32,12 +32,31 @@ def add_arguments(parser) -> None:
                         help="give these skills' calls perception's belief about their object as an input "
                              "(skills/data/FORMAT.md, `target`); with --init, a checkpoint without that input "
                              "gains it (new weights start at zero). Default: the config's (or the checkpoint's)")
+    parser.add_argument("--direction-skills", default=None, metavar="SKILL,...",
+                        help="give these skills' calls their direction argument as a one-hot input (push, nudge; "
+                             "skills/data/FORMAT.md, `args`); with --init, a checkpoint without that input gains it "
+                             "(new weights start at zero). Default: the config's (or the checkpoint's)")
     parser.add_argument("--drop-proprio", default=None, metavar="SKILL=NAME[+NAME],...",
                         help="do not give these skills' calls these proprioception values (PROPRIO_NAMES in "
                              "skills/data/FORMAT.md), e.g. search=elapsed_s,move_to=elapsed_s: the network sees "
                              "the training mean instead. Default: the config's (or the checkpoint's)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
+
+
+def parse_skill_list(text: str, flag: str, argument: str | None = None) -> list[str]:
+    """"search,move_to" → ["search", "move_to"]: known skills, and with `argument`, only skills that have
+    an argument of that name; UsageError otherwise."""
+    from robomatrix.errors import UsageError, unknown_name
+    from robomatrix.skills.specs import skill_names, skill_spec
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        if name not in skill_names():
+            raise unknown_name(f"skill in {flag}", name, skill_names())
+        if argument is not None and argument not in {a.name for a in skill_spec(name).args}:
+            raise UsageError(f"{flag}: '{name}' has no {argument} argument.")
+    return names
 
 
 def parse_skill_weights(text: str) -> dict[str, float]:
@@ -86,7 +105,7 @@ def parse_drop_proprio(text: str) -> dict[str, list[str]]:
 def run(args) -> int:
     import torch
 
-    from robomatrix.errors import UsageError, unknown_name
+    from robomatrix.errors import UsageError
     from robomatrix.skills.neural.config import neural_config
     from robomatrix.skills.neural.train import TrainConfig, train
 
@@ -98,16 +117,11 @@ def run(args) -> int:
     cfg = TrainConfig(policy=args.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, device=args.device, augment_shift_px=args.augment_shift,
                       augment_brightness=args.augment_brightness, skill_weights=parse_skill_weights(args.skill_weights))
-    target_skills = None
-    if args.target_skills is not None:
-        from robomatrix.skills.specs import skill_names
-
-        target_skills = [n.strip() for n in args.target_skills.split(",") if n.strip()]
-        for name in target_skills:
-            if name not in skill_names():
-                raise unknown_name("skill", name, skill_names())
+    target_skills = None if args.target_skills is None else parse_skill_list(args.target_skills, "--target-skills")
+    direction_skills = None if args.direction_skills is None else parse_skill_list(
+        args.direction_skills, "--direction-skills", argument="direction")
     summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr),
-                    init=args.init or None, target_skills=target_skills,
+                    init=args.init or None, target_skills=target_skills, direction_skills=direction_skills,
                     proprio_dropped_by_skill=None if args.drop_proprio is None else parse_drop_proprio(args.drop_proprio))
     last = summary["history"][-1] if summary["history"] else {}
     print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],

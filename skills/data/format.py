@@ -39,6 +39,9 @@ TARGET_NAMES = ("target_known", "target_in_view", "target_range_m", "target_sin_
 known at all, whether it is in the current camera frame, and its range and bearing from the base
 (camera detections carried by odometry while out of view; never simulator state). All zero when
 perception has not seen it, and in episodes recorded before the array existed."""
+DIRECTION_NAMES = ("left", "right", "forward", "backward", "up", "down")
+"""A call's `direction` argument (push, nudge) as a one-hot over these, in the robot's frame
+(`direction_vector`); derived from the episode's `args`, so every episode has it."""
 SOURCES = ("scripted", "teleop", "dagger")
 DEPTH_SCALE = 1000.0  # depth PNGs hold millimetres as uint16
 
@@ -328,3 +331,12 @@ def target_vector(state, name: str | None) -> np.ndarray:
     bearing = math.atan2(y, x)
     return np.array([1.0, float(bool(obj.in_view)), math.hypot(x, y), math.sin(bearing), math.cos(bearing)],
                     np.float32)
+
+
+def direction_vector(args: dict) -> np.ndarray:
+    """DIRECTION_NAMES one-hot of the call's `direction` argument (zeros when it has none)."""
+    out = np.zeros(len(DIRECTION_NAMES), np.float32)
+    direction = (args or {}).get("direction")
+    if direction in DIRECTION_NAMES:
+        out[DIRECTION_NAMES.index(direction)] = 1.0
+    return out

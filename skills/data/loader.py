@@ -10,6 +10,8 @@ A sample at step t of an episode with T steps:
   The values the model config does not give a skill (`proprio_dropped_by_skill`) are NaN;
 - `target` (len(TARGET_NAMES),) float32: perception's belief about the call's object, for the skills
   in `target_skills` (the model config's); zeros for every other skill, as at run time;
+- `direction` (len(DIRECTION_NAMES),) float32: the call's direction argument as a one-hot, for the
+  skills in `direction_skills`; zeros for every other skill;
 - `instruction` (D,) float32 embedding of the episode's instruction;
 - `actions` (K, A) float32: actions t … t+K-1, steps past the end repeat the last action and
   have `action_mask` False (ACT's padding);
@@ -31,7 +33,13 @@ import cv2
 import numpy as np
 import torch
 
-from robomatrix.skills.data.format import DatasetReader, Episode, proprio_drop_mask
+from robomatrix.skills.data.format import (
+    DIRECTION_NAMES,
+    DatasetReader,
+    Episode,
+    direction_vector,
+    proprio_drop_mask,
+)
 
 HANDOVER_STOP_SLACK_STEPS = 10  # 0.5 s at 20 Hz
 
@@ -67,7 +75,7 @@ class ChunkDataset(torch.utils.data.Dataset):
 
     def __init__(self, root, episode_ids: Sequence[int] | None = None, *, image_size: int = 64,
                  chunk_size: int = 10, done_window_steps: int = 2, target_skills: Sequence[str] = (),
-                 proprio_dropped_by_skill: dict | None = None,
+                 direction_skills: Sequence[str] = (), proprio_dropped_by_skill: dict | None = None,
                  embed: Callable[[list[str]], np.ndarray] = embed_instructions, reader: DatasetReader | None = None):
         self.reader = reader or DatasetReader(root)
         ids = list(range(len(self.reader))) if episode_ids is None else list(episode_ids)
@@ -83,6 +91,9 @@ class ChunkDataset(torch.utils.data.Dataset):
         for ep in self.episodes:  # the input the network gets only for these skills
             if ep.meta["skill"] not in target_skills:
                 ep.target = np.zeros_like(ep.target)
+        self._direction = np.stack([direction_vector(ep.meta.get("args", {})) if ep.meta["skill"] in direction_skills
+                                    else np.zeros(len(DIRECTION_NAMES), np.float32) for ep in self.episodes]) \
+            if self.episodes else np.zeros((0, len(DIRECTION_NAMES)), np.float32)
         self._dropped = np.stack([proprio_drop_mask(proprio_dropped_by_skill or {}, ep.meta["skill"])
                                   for ep in self.episodes]) if self.episodes else np.zeros((0, 0), bool)
         lengths = np.array([len(ep) for ep in self.episodes], np.int64)
@@ -126,6 +137,7 @@ class ChunkDataset(torch.utils.data.Dataset):
                 "proprio": torch.from_numpy(self._proprio(np.array([e]), self.episodes[e].proprio[t][None])[0]),
                 "target": torch.from_numpy(self.episodes[e].target[t].copy()),
                 "instruction": torch.from_numpy(self._instr[e].copy()),
+                "direction": torch.from_numpy(self._direction[e].copy()),
                 "actions": torch.from_numpy(actions), "action_mask": torch.from_numpy(mask),
                 "done": torch.tensor(done, dtype=torch.float32)}
 
@@ -140,6 +152,7 @@ class ChunkDataset(torch.utils.data.Dataset):
                                                                         for e, t in zip(es, ts)]))),
                 "target": torch.from_numpy(np.stack([self.episodes[int(e)].target[int(t)] for e, t in zip(es, ts)])),
                 "instruction": torch.from_numpy(self._instr[es]),
+                "direction": torch.from_numpy(self._direction[es]),
                 "actions": torch.from_numpy(np.stack([c[0] for c in chunks])),
                 "action_mask": torch.from_numpy(np.stack([c[1] for c in chunks])),
                 "done": torch.tensor([c[2] for c in chunks], dtype=torch.float32)}

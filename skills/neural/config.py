@@ -29,6 +29,11 @@ class NeuralPolicyConfig:
     # A target out of view cannot be found in the image: the scripted search and move_to turn toward where
     # perception last saw it, and a network without it learnt to wait ~1.5 s and stop. () = no such input
     target_skills: tuple[str, ...] = ()
+    # skills whose calls also give the network their `direction` argument as a one-hot (DIRECTION_NAMES),
+    # added to the standardised instruction embedding, so it reaches every place the instruction does
+    # (the conv FiLMs, the text head, the trunk FiLM). MiniLM puts "push the red can left" and "... right"
+    # at cosine 0.96: DAgger labels of one push direction moved the others (right 9/10 -> 0/10). () = none
+    direction_skills: tuple[str, ...] = ()
     # skill -> names from PROPRIO_NAMES its calls are not given (the network sees the training mean). A
     # stop token that can read the time since the call started learns "stop after ~1.5 s" from
     # demonstrations that mostly end then, and ignores the image (ck_dagger's search: done p 0.00 at 1 s,
@@ -74,6 +79,10 @@ class NeuralPolicyConfig:
             raise UsageError(f"NeuralPolicyConfig.target_skills must be a list of skill names, "
                              f"got {self.target_skills!r}.")
         self.target_skills = tuple(self.target_skills)
+        if isinstance(self.direction_skills, str) or not all(isinstance(n, str) for n in self.direction_skills):
+            raise UsageError(f"NeuralPolicyConfig.direction_skills must be a list of skill names, "
+                             f"got {self.direction_skills!r}.")
+        self.direction_skills = tuple(self.direction_skills)
         dropped = self.proprio_dropped_by_skill
         if not isinstance(dropped, dict) or not all(
                 isinstance(names, (list, tuple)) and all(n in PROPRIO_NAMES for n in names) for names in dropped.values()):

@@ -4,7 +4,8 @@
         └ (optional) spatial-softmax keypoints of one block's map: K expected (x, y) ───────────────┤
     proprio (B, P) ─ normalised, selected ─┬─ linear ──────────────────────────────────────────────┼─ MLP ─┬─ (B, K, A) actions
     (optional) target (B, 5), raw ─────────┘ (perception's belief about the call's object)        │
-    instruction (B, 384) ─ linear ─────────────────────────────────────────────────────────────────┘ (FiLM) └─ (B,) done logit
+    instruction (B, 384) ─ standardised ─ linear ──────────────────────────────────────────────────┘ (FiLM) └─ (B,) done logit
+        └ + (optional) linear(direction one-hot (B, 6)): the call's direction argument, for `direction_skills`
 
 Actions come out normalised (zero mean, unit std per dimension, statistics from the training
 data kept as buffers); `unnormalise_actions` maps them back to metres, m/s and gripper units.
@@ -16,6 +17,7 @@ from torch import nn
 
 from robomatrix.skills.neural.config import NeuralPolicyConfig
 
+ADDED_INPUTS = ("target_in.", "direction_in.")  # inputs a checkpoint without them can gain (`load_widened`)
 NORMALISATION_KEYS = ("proprio_mean", "proprio_std", "action_mean", "action_std", "instruction_mean",
                       "instruction_std")
 
@@ -68,7 +70,7 @@ class SkillPolicyNet(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         side = c.image_size // 2 ** len(c.channels)
         self.image_head = nn.Sequential(nn.Flatten(), nn.Linear(c_in * side * side, c.hidden_dim), nn.SiLU())
-        from robomatrix.skills.data.format import PROPRIO_NAMES, TARGET_NAMES
+        from robomatrix.skills.data.format import DIRECTION_NAMES, PROPRIO_NAMES, TARGET_NAMES
 
         self.register_buffer("proprio_index", torch.tensor([PROPRIO_NAMES.index(n) for n in c.proprio_inputs]),
                              persistent=False)
@@ -78,6 +80,12 @@ class SkillPolicyNet(nn.Module):
         self.target_in = nn.Linear(len(TARGET_NAMES), c.hidden_dim // 4, bias=False) if c.target_skills else None
         if self.target_in is not None:
             nn.init.zeros_(self.target_in.weight)
+        # the direction one-hot is added to the standardised instruction through its own weights (zero at
+        # first, like target_in): whatever the instruction conditions, the direction conditions too
+        self.direction_in = (nn.Linear(len(DIRECTION_NAMES), c.instruction_dim, bias=False)
+                             if c.direction_skills else None)
+        if self.direction_in is not None:
+            nn.init.zeros_(self.direction_in.weight)
         self.text_head = nn.Sequential(nn.Linear(c.instruction_dim, c.hidden_dim // 4), nn.SiLU())
         fused = c.hidden_dim + 2 * (c.hidden_dim // 4) + 2 * c.keypoints
         self.keypoints = SpatialSoftmax(c.channels[c.keypoint_block], c.keypoints) if c.keypoints else None
@@ -97,9 +105,10 @@ class SkillPolicyNet(nn.Module):
 
     def load_widened(self, other: SkillPolicyNet) -> None:
         """Copy the weights and normalisation of `other`, a model with the same config or one without the
-        target input: then `target_in` stays at zero, so the outputs are `other`'s until trained."""
+        target or direction input: then `target_in` / `direction_in` stay at zero, so the outputs are
+        `other`'s until trained."""
         missing, unexpected = self.load_state_dict(other.state_dict(), strict=False)
-        if unexpected or any(not key.startswith("target_in.") for key in missing):
+        if unexpected or any(not key.startswith(ADDED_INPUTS) for key in missing):
             raise ValueError(f"cannot widen: missing {missing}, unexpected {unexpected}")
 
     @classmethod
@@ -127,13 +136,16 @@ class SkillPolicyNet(nn.Module):
         return actions * self.action_std + self.action_mean
 
     def forward(self, image: torch.Tensor, proprio: torch.Tensor, instruction: torch.Tensor,
-                target: torch.Tensor | None = None):
+                target: torch.Tensor | None = None, direction: torch.Tensor | None = None):
         """image (B, 3, S, S) uint8 or float 0..1; proprio (B, P) raw (NaN: not given); instruction (B, D) embedding;
         target (B, len(TARGET_NAMES)) raw, used when the config has `target_skills` (None: zeros, "not
-        known"). Returns (actions (B, K, A) normalised, done logit (B,))."""
+        known"); direction (B, len(DIRECTION_NAMES)) one-hot, used when the config has `direction_skills`
+        (None: zeros). Returns (actions (B, K, A) normalised, done logit (B,))."""
         x = image.float() / 255.0 if image.dtype == torch.uint8 else image
         x = x - 0.5
         text = (instruction - self.instruction_mean) / self.instruction_std
+        if self.direction_in is not None and direction is not None:
+            text = text + self.direction_in(direction.to(text.dtype))
         points = []
         for i, block in enumerate(self.blocks):
             x = block(x, text)

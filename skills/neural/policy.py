@@ -29,7 +29,13 @@ import cv2
 import numpy as np
 
 from robomatrix.hardware.robot import Action
-from robomatrix.skills.data.format import proprio_drop_mask, proprio_vector, target_object, target_vector
+from robomatrix.skills.data.format import (
+    direction_vector,
+    proprio_drop_mask,
+    proprio_vector,
+    target_object,
+    target_vector,
+)
 from robomatrix.skills.data.instructions import instruction_text
 from robomatrix.skills.neural.config import ensemble_decay_for
 from robomatrix.skills.policies.base import PolicyStep, SkillPolicy
@@ -149,6 +155,8 @@ class NeuralSkillPolicy(SkillPolicy):
         self._start_obs, self._tick, self._image = obs, 0, None
         self._dev = dev
         self._target_name = target_object(self.skill, args) if self.skill in cfg.target_skills else None
+        self._direction = (torch.as_tensor(direction_vector(args), device=dev)[None]
+                           if self.skill in cfg.direction_skills else None)
         self._dropped = proprio_drop_mask(cfg.proprio_dropped_by_skill, self.skill)
         self._set_image(obs)
 
@@ -162,7 +170,7 @@ class NeuralSkillPolicy(SkillPolicy):
     def predict(self, obs, state=None) -> tuple[np.ndarray, float]:
         """(unnormalised action chunk (K, A), done probability) for `obs` with the last camera frame and,
         for a skill in the config's `target_skills`, perception's belief about the call's object in
-        `state` (the PerceptionState)."""
+        `state` (the PerceptionState); a skill in `direction_skills` also gets its direction argument."""
         torch = self._torch
         self._set_image(obs)
         if self._image is None:
@@ -174,7 +182,7 @@ class NeuralSkillPolicy(SkillPolicy):
             target = None
             if self._target_name is not None:
                 target = torch.as_tensor(target_vector(state, self._target_name), device=self._dev)[None]
-            actions, done_logit = self.model(self._image, proprio, self._embedding, target)
+            actions, done_logit = self.model(self._image, proprio, self._embedding, target, self._direction)
             chunk = self.model.unnormalise_actions(actions)[0].float().cpu().numpy()
         return chunk, float(torch.sigmoid(done_logit.float())[0])
 

@@ -23,7 +23,7 @@ from robomatrix.skills.data.format import DatasetReader
 from robomatrix.skills.data.loader import ChunkDataset, embed_instructions, split_episodes
 from robomatrix.skills.neural.checkpoint import load_checkpoint, save_checkpoint
 from robomatrix.skills.neural.config import neural_config
-from robomatrix.skills.neural.model import SkillPolicyNet
+from robomatrix.skills.neural.model import ADDED_INPUTS, SkillPolicyNet
 from robomatrix.skills.neural.plot import plot_loss_curves
 
 STATE_FILE = "training_state.pt"
@@ -58,7 +58,8 @@ class TrainConfig:
     # with balance_skills: a skill's share of an epoch is proportional to its weight here (1 when not
     # named), e.g. {"open_drawer": 2.0} to show a skill with few or hard demonstrations twice as often
     skill_weights: dict = field(default_factory=dict)
-    target_lr_scale: float = 10.0  # LR multiplier of the target input's weights (model.target_in)
+    # LR multiplier of the added inputs' weights (model.target_in, model.direction_in)
+    target_lr_scale: float = 10.0
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -127,7 +128,8 @@ def scale_brightness(images: torch.Tensor, amount: float, generator: torch.Gener
 def chunk_loss(model: SkillPolicyNet, batch: dict, cfg: TrainConfig, device, autocast: bool):
     """(total, action L1, done BCE) for one batch (tensors already on `device`)."""
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-        pred, done_logit = model(batch["image"], batch["proprio"], batch["instruction"], batch.get("target"))
+        pred, done_logit = model(batch["image"], batch["proprio"], batch["instruction"], batch.get("target"),
+                                 batch.get("direction"))
     pred, done_logit = pred.float(), done_logit.float()
     target = model.normalise_actions(batch["actions"])
     mask = batch["action_mask"].unsqueeze(-1).float()
@@ -155,25 +157,28 @@ def evaluate_loss(model, dataset: ChunkDataset, cfg: TrainConfig, device, autoca
     return total / n
 
 
-def _input_overrides(target_skills, proprio_dropped_by_skill) -> dict:
+def _input_overrides(target_skills, proprio_dropped_by_skill, direction_skills=None) -> dict:
     """The config fields `train`'s input arguments set (None: the config's own)."""
     overrides = {}
     if target_skills is not None:
         overrides["target_skills"] = tuple(target_skills)
+    if direction_skills is not None:
+        overrides["direction_skills"] = tuple(direction_skills)
     if proprio_dropped_by_skill is not None:
         overrides["proprio_dropped_by_skill"] = dict(proprio_dropped_by_skill)
     return overrides
 
 
 def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print,
-          init=None, target_skills=None, proprio_dropped_by_skill=None) -> dict:
+          init=None, target_skills=None, proprio_dropped_by_skill=None, direction_skills=None) -> dict:
     """Train on dataset folder `data`, writing checkpoints to `out`; returns the summary dict.
 
     `init`: a checkpoint folder to fine-tune (e.g. on DAgger data): its network config, weights and
     normalisation statistics are the starting point, with a fresh optimiser and LR schedule. A
     `resume` that finds a training state in `out` continues that instead. `target_skills` (a list):
     the config's `target_skills` instead; a checkpoint without that input gains it, its new weights
-    starting at zero (`SkillPolicyNet.load_widened`) and learning at `cfg.target_lr_scale` x the LR.
+    starting at zero (`SkillPolicyNet.load_widened`) and learning at `cfg.target_lr_scale` x the LR;
+    `direction_skills` (a list) likewise for the config's `direction_skills` (the direction input).
     `proprio_dropped_by_skill` (a dict): the config's `proprio_dropped_by_skill` instead (a fine-tuned
     checkpoint keeps its weights; the dropped values read as the training mean from then on)."""
     from tqdm import tqdm
@@ -192,31 +197,35 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
         policy_cfg = initial.config
         initial = None if resuming else initial
         if not resuming:
-            policy_cfg = replace(policy_cfg, **_input_overrides(target_skills, proprio_dropped_by_skill))
+            policy_cfg = replace(policy_cfg, **_input_overrides(target_skills, proprio_dropped_by_skill,
+                                                                direction_skills))
     else:
-        overrides = {**cfg.policy_overrides, **_input_overrides(target_skills, proprio_dropped_by_skill)}
+        overrides = {**cfg.policy_overrides,
+                     **_input_overrides(target_skills, proprio_dropped_by_skill, direction_skills)}
         policy_cfg = neural_config(cfg.policy, **overrides)
     train_ids, val_ids = split_episodes(len(reader), cfg.val_fraction, cfg.seed)
     make = lambda ids: ChunkDataset(data, ids, image_size=policy_cfg.image_size, chunk_size=policy_cfg.chunk_size,  # noqa: E731
                                     done_window_steps=policy_cfg.done_window_steps,
                                     target_skills=policy_cfg.target_skills,
+                                    direction_skills=policy_cfg.direction_skills,
                                     proprio_dropped_by_skill=policy_cfg.proprio_dropped_by_skill, embed=embed_instructions,
                                     reader=reader)
     train_set, val_set = make(train_ids), make(val_ids)
     model = SkillPolicyNet.from_config(policy_cfg)
     if initial is not None:  # its normalisation too: the weights were trained in those units
         try:
-            model.load_widened(initial)  # the same network, or one that gains the target input
+            model.load_widened(initial)  # the same network, or one that gains the target/direction input
         except ValueError as exc:
             raise UsageError(f"--init {init}: its network cannot take these settings ({exc}).") from None
         log(f"fine-tuning {init} ({len(init_doc.get('train', {}).get('history', []))} epochs before)")
     else:
         model.set_normalisation(train_set.statistics())
     model.to(device)
-    # the target input's weights learn at target_lr_scale x the LR: fine-tuning a checkpoint that gained
-    # them (zero at first), the base LR moved them to ~1/20 of the proprioception weights in 8 epochs
-    target_params = list(model.target_in.parameters()) if model.target_in is not None else []
-    others = [p for n, p in model.named_parameters() if not n.startswith("target_in.")]
+    # the added inputs' weights (target, direction) learn at target_lr_scale x the LR: fine-tuning a
+    # checkpoint that gained the target input (zero at first), the base LR moved its weights to ~1/20 of
+    # the proprioception weights in 8 epochs
+    target_params = [p for n, p in model.named_parameters() if n.startswith(ADDED_INPUTS)]
+    others = [p for n, p in model.named_parameters() if not n.startswith(ADDED_INPUTS)]
     groups = [{"params": others, "lr": cfg.lr}]
     if target_params:
         groups.append({"params": target_params, "lr": cfg.lr * cfg.target_lr_scale})
