@@ -377,3 +377,10 @@ def test_push_expert_labels_the_learners_push_states():
     assert expert.phase == "lower" and step.action.arm_target == (gx, PUSH_Z_M)
     step = expert.act(state(far, 0.12), at(2.0, 0.12, (gx, PUSH_Z_M)))
     assert expert.phase == "push" and step.action.base_velocity[0] < -0.05
+    # coming down (z 0.14), the perceived can 1 cm off the line-up (past its 6 mm, inside the 15 mm pocket):
+    # go on down, not back up; 2.5 cm off (out of the pocket): back to travel height to line up again
+    for off, phase, z in ((0.01, "lower", PUSH_Z_M), (0.025, "line_up", TRAVEL_Z_M)):
+        expert = PushPolicy()
+        expert.reset({"object": "red can", "direction": "backward"}, state(far, 0.0), at(0.0, 0.0, (0.2, 0.16)))
+        step = expert.act(state((far[0], off), 0.12), at(1.0, 0.12, (gx, TRAVEL_Z_M - 0.02)))
+        assert expert.phase == phase and step.action.arm_target[1] == z

@@ -87,6 +87,7 @@ class PushPolicy(SkillPolicy):
     LOWERED_Z_M = TRAVEL_Z_M - 0.03  # below this the fingers count as down
     POCKET_LATERAL_M = 0.015  # the object this far off the push line is not in front of the fingers
     POCKET_BEYOND_M = 0.04  # nor this far beyond the push spot
+    DESCENT_STARTED_M = 0.01  # the hand this far below travel height (out at the push x) is coming down
 
     def reset(self, args, state, obs) -> None:
         self.args = dict(args)
@@ -140,7 +141,12 @@ class PushPolicy(SkillPolicy):
         # beyond the spot is fine (a longer drive before contact): the fingers beside or behind a can hide part
         # of it and its perceived centre moves 1-3 cm away from them as they come down
         in_pocket = abs(lateral) < self.POCKET_LATERAL_M and -self.gap - 0.015 <= along <= self.POCKET_BEYOND_M
-        if ee_z < self.LOWERED_Z_M:
+        # hysteresis: the hand out at the push x and already on its way down goes on down while the object
+        # stays in the pocket. The line-up's 6 mm starts the descent, but the hand coming into view moves
+        # the perceived object past it and back from tick to tick: labelled "back up" on those ticks, a
+        # learner trained on the labels hovered between the two heights (ckE0, checkpoints/README)
+        descending = abs(ee_x - self.gx) <= 0.006 and ee_z < TRAVEL_Z_M - self.DESCENT_STARTED_M
+        if ee_z < self.LOWERED_Z_M or (descending and in_pocket):
             if not in_pocket:
                 return Action(still, (ee_x, TRAVEL_Z_M), self.grip), "raise", "raising the arm"
             arm = (self.gx, PUSH_Z_M)
