@@ -2,6 +2,7 @@
 to the config's `direction_skills`, added to the instruction conditioning, and a checkpoint widened to
 take it (the push instructions' MiniLM embeddings are at cosine 0.90-0.96)."""
 import numpy as np
+import pytest
 import torch
 from test_neural import inputs, tiny_model
 
@@ -113,3 +114,28 @@ def test_the_neural_policy_feeds_the_direction_to_direction_skills(tmp_path, mon
     assert not np.allclose(chunks["wide", "left"], chunks["wide", "right"])
     assert np.allclose(chunks["base", "left"], chunks["base", "right"])
     assert not np.allclose(chunks["wide", "left"], chunks["base", "left"])  # the direction input is used
+
+
+def test_an_anchored_fine_tune_stays_nearer_its_initial_weights(tmp_path, capsys):
+    """L2-SP (`anchor_weight`): the same fine-tune with the anchor moves the weights less, and the penalty
+    is the sum of squared changes from the initial checkpoint."""
+    from robomatrix.skills.neural.train import anchor_penalty
+
+    write_pushes(tmp_path / "ds", n_each=3)
+    init = save_checkpoint(tmp_path / "ck", tiny_model(), {"skills": ["push", "grasp", "nudge"]})
+    start = dict(tiny_model().named_parameters())
+    drift = {}
+    for weight in (0.0, 5.0):
+        cfg = TrainConfig(policy="tiny", batch_size=8, val_fraction=0.25, epochs=2, lr=3e-3, anchor_weight=weight)
+        train(tmp_path / "ds", tmp_path / f"out{weight}", cfg, progress=False, log=lambda s: None, init=init)
+        model, doc = load_checkpoint(tmp_path / f"out{weight}")
+        assert doc["train"]["config"]["anchor_weight"] == weight
+        anchor = {n: start[n].detach() for n, _ in model.named_parameters()}
+        with torch.no_grad():
+            drift[weight] = float(anchor_penalty(model, anchor))
+            assert drift[weight] == pytest.approx(sum(float(((p - start[n]) ** 2).sum())
+                                                      for n, p in model.named_parameters()), rel=1e-5)
+    assert 0.0 < drift[5.0] < 0.5 * drift[0.0]
+    args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "x"), "--config", "tiny", "--anchor", "1"]
+    assert main(args) == 2
+    assert "--anchor needs --init" in capsys.readouterr().err

@@ -40,6 +40,9 @@ def add_arguments(parser) -> None:
                         help="do not give these skills' calls these proprioception values (PROPRIO_NAMES in "
                              "skills/data/FORMAT.md), e.g. search=elapsed_s,move_to=elapsed_s: the network sees "
                              "the training mean instead. Default: the config's (or the checkpoint's)")
+    parser.add_argument("--anchor", type=float, default=0.0, metavar="W",
+                        help="with --init: add W x the sum of squared weight changes from the initial checkpoint to "
+                             "the loss (L2-SP; keeps skills the new data does not cover; default: 0 = off)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
     parser.set_defaults(handler=run)
 
@@ -116,7 +119,8 @@ def run(args) -> int:
     neural_config(args.config)  # UsageError with a suggestion before anything loads
     cfg = TrainConfig(policy=args.config, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, device=args.device, augment_shift_px=args.augment_shift,
-                      augment_brightness=args.augment_brightness, skill_weights=parse_skill_weights(args.skill_weights))
+                      augment_brightness=args.augment_brightness, skill_weights=parse_skill_weights(args.skill_weights),
+                      anchor_weight=args.anchor)
     target_skills = None if args.target_skills is None else parse_skill_list(args.target_skills, "--target-skills")
     direction_skills = None if args.direction_skills is None else parse_skill_list(
         args.direction_skills, "--direction-skills", argument="direction")

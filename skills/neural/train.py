@@ -60,6 +60,10 @@ class TrainConfig:
     skill_weights: dict = field(default_factory=dict)
     # LR multiplier of the added inputs' weights (model.target_in, model.direction_in)
     target_lr_scale: float = 10.0
+    # fine-tuning (`init`): + anchor_weight * sum((w - w_init)^2) over the initial checkpoint's weights
+    # (L2-SP, Li et al. 2018), so the skills the new data does not cover stay near where they were. A
+    # ck_approach fine-tune on DM2 moved the weights by 6.5 in that sum and lost carries (ckH0). 0 = off
+    anchor_weight: float = 0.0
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -70,7 +74,7 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise UsageError(f"TrainConfig.{name} must be a positive number, got {value!r}.")
-        for name in ("weight_decay", "done_loss_weight"):
+        for name in ("weight_decay", "done_loss_weight", "anchor_weight"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise UsageError(f"TrainConfig.{name} must be a number >= 0, got {value!r}.")
@@ -157,6 +161,23 @@ def evaluate_loss(model, dataset: ChunkDataset, cfg: TrainConfig, device, autoca
     return total / n
 
 
+def _anchor_weights(model: SkillPolicyNet, init, cfg: TrainConfig, device) -> dict:
+    """{name: initial value} of the parameters `cfg.anchor_weight` holds near `init`'s (every one but the
+    added inputs, which start at zero and are meant to move); {} when anchoring is off."""
+    if not cfg.anchor_weight:
+        return {}
+    initial, _ = load_checkpoint(init, device="cpu")  # also when resuming: the anchor is the init, not `out`
+    values = dict(initial.named_parameters())
+    return {name: values[name].detach().to(device) for name, _ in model.named_parameters()
+            if name in values and not name.startswith(ADDED_INPUTS)}
+
+
+def anchor_penalty(model: SkillPolicyNet, anchor: dict) -> torch.Tensor:
+    """sum over the anchored parameters of (w - w_init)^2."""
+    params = dict(model.named_parameters())
+    return sum(((params[name] - value) ** 2).sum() for name, value in anchor.items())
+
+
 def _input_overrides(target_skills, proprio_dropped_by_skill, direction_skills=None) -> dict:
     """The config fields `train`'s input arguments set (None: the config's own)."""
     overrides = {}
@@ -184,6 +205,8 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     from tqdm import tqdm
 
     out = Path(out)
+    if cfg.anchor_weight and init is None:
+        raise UsageError("--anchor needs --init: it holds a fine-tune near the checkpoint it starts from.")
     device = resolve_device(cfg.device)
     autocast = device.type == "cuda"
     seed_everything(cfg.seed)
@@ -221,6 +244,7 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     else:
         model.set_normalisation(train_set.statistics())
     model.to(device)
+    anchor = _anchor_weights(model, init, cfg, device)
     # the added inputs' weights (target, direction) learn at target_lr_scale x the LR: fine-tuning a
     # checkpoint that gained the target input (zero at first), the base LR moved its weights to ~1/20 of
     # the proprioception weights in 8 epochs
@@ -274,7 +298,10 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
             batch["image"] = scale_brightness(batch["image"], cfg.augment_brightness, generator)
             loss, l1, bce = chunk_loss(model, _to(batch, device), cfg, device, autocast)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if anchor:
+                (loss + cfg.anchor_weight * anchor_penalty(model, anchor)).backward()
+            else:
+                loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
