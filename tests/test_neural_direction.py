@@ -1,10 +1,11 @@
 """A call's direction argument as a network input: a one-hot derived from the episode's args, given only
 to the config's `direction_skills`, added to the instruction conditioning, and a checkpoint widened to
-take it (the push instructions' MiniLM embeddings are at cosine 0.90-0.96)."""
+take it."""
 import numpy as np
 import pytest
 import torch
 from test_neural import inputs, tiny_model
+from test_neural_target import fake_embed
 
 from robomatrix.cli.main import main
 from robomatrix.skills.data.format import DIRECTION_NAMES, DatasetWriter, EpisodeMeta, direction_vector
@@ -13,10 +14,6 @@ from robomatrix.skills.neural.checkpoint import load_checkpoint, save_checkpoint
 from robomatrix.skills.neural.config import neural_config
 from robomatrix.skills.neural.model import SkillPolicyNet
 from robomatrix.skills.neural.train import TrainConfig, train
-
-
-def fake_embed(texts):
-    return np.stack([np.full(384, len(t) / 100.0, np.float32) for t in texts])
 
 
 def write_pushes(root, n_each=2, steps=6, seed=0):

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from robomatrix.errors import UsageError
+from robomatrix.skills.specs import NUDGE_DIRECTIONS
 
 FORMAT_VERSION = 1
 INDEX_FILE = "index.jsonl"
@@ -39,7 +40,7 @@ TARGET_NAMES = ("target_known", "target_in_view", "target_range_m", "target_sin_
 known at all, whether it is in the current camera frame, and its range and bearing from the base
 (camera detections carried by odometry while out of view; never simulator state). All zero when
 perception has not seen it, and in episodes recorded before the array existed."""
-DIRECTION_NAMES = ("left", "right", "forward", "backward", "up", "down")
+DIRECTION_NAMES = NUDGE_DIRECTIONS  # push's directions are a subset
 """A call's `direction` argument (push, nudge) as a one-hot over these, in the robot's frame
 (`direction_vector`); derived from the episode's `args`, so every episode has it."""
 SOURCES = ("scripted", "teleop", "dagger")

@@ -31,8 +31,8 @@ class NeuralPolicyConfig:
     target_skills: tuple[str, ...] = ()
     # skills whose calls also give the network their `direction` argument as a one-hot (DIRECTION_NAMES),
     # added to the standardised instruction embedding, so it reaches every place the instruction does
-    # (the conv FiLMs, the text head, the trunk FiLM). MiniLM puts "push the red can left" and "... right"
-    # at cosine 0.96: DAgger labels of one push direction moved the others (right 9/10 -> 0/10). () = none
+    # (the conv FiLMs, the text head, the trunk FiLM). Measured on push (checkpoints/README "What push
+    # needs"): no gain; the standardised instruction embeddings already tell the directions apart. () = none
     direction_skills: tuple[str, ...] = ()
     # skill -> names from PROPRIO_NAMES its calls are not given (the network sees the training mean). A
     # stop token that can read the time since the call started learns "stop after ~1.5 s" from

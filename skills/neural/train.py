@@ -161,14 +161,16 @@ def evaluate_loss(model, dataset: ChunkDataset, cfg: TrainConfig, device, autoca
     return total / n
 
 
-def _anchor_weights(model: SkillPolicyNet, init, cfg: TrainConfig, device) -> dict:
+def _anchor_weights(model: SkillPolicyNet, init, cfg: TrainConfig, device, holds_init: bool) -> dict:
     """{name: initial value} of the parameters `cfg.anchor_weight` holds near `init`'s (every one but the
-    added inputs, which start at zero and are meant to move); {} when anchoring is off."""
+    added inputs, which start at zero and are meant to move); {} when anchoring is off. `holds_init`:
+    `model` has just been loaded from `init` (else, resuming, `init` is read again: the anchor is the
+    init, not `out`)."""
     if not cfg.anchor_weight:
         return {}
-    initial, _ = load_checkpoint(init, device="cpu")  # also when resuming: the anchor is the init, not `out`
-    values = dict(initial.named_parameters())
-    return {name: values[name].detach().to(device) for name, _ in model.named_parameters()
+    source = model if holds_init else load_checkpoint(init, device="cpu")[0]
+    values = dict(source.named_parameters())
+    return {name: values[name].detach().clone().to(device) for name, _ in model.named_parameters()
             if name in values and not name.startswith(ADDED_INPUTS)}
 
 
@@ -244,7 +246,7 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     else:
         model.set_normalisation(train_set.statistics())
     model.to(device)
-    anchor = _anchor_weights(model, init, cfg, device)
+    anchor = _anchor_weights(model, init, cfg, device, holds_init=initial is not None)
     # the added inputs' weights (target, direction) learn at target_lr_scale x the LR: fine-tuning a
     # checkpoint that gained the target input (zero at first), the base LR moved its weights to ~1/20 of
     # the proprioception weights in 8 epochs
