@@ -14,6 +14,8 @@ from robomatrix.skills.data.dagger import DaggerRecorder, DaggerWriter
 from robomatrix.skills.data.format import (
     ACTION_NAMES,
     PROPRIO_NAMES,
+    TARGET_BASE_WIDTH,
+    TARGET_NAMES,
     DatasetReader,
     DatasetWriter,
     EpisodeMeta,
@@ -203,8 +205,9 @@ def test_collect_dagger_in_mujoco(tmp_path, capsys):
     assert np.isfinite(ep.action).all() and ep.rgb(0).shape == (48, 64, 3)
     assert ep.meta["outcome"]["executed_steps"] >= len(ep)
     # perception's belief about the can, every labelled step: known, with a unit bearing vector
-    assert ep.target.shape == (len(ep), 5) and (ep.target[:, 0] == 1.0).all()
+    assert ep.target.shape == (len(ep), len(TARGET_NAMES)) and (ep.target[:, 0] == 1.0).all()
     assert np.allclose(ep.target[:, 3] ** 2 + ep.target[:, 4] ** 2, 1.0, atol=1e-5)
+    assert not ep.target[:, TARGET_BASE_WIDTH:].any()  # a can has no front to square up to
     for bad in (["--beta", "1.5"], ["--perception", "oracle"], ["--early-stop", "never"]):
         assert main(args + bad) == 2
         assert "--" in capsys.readouterr().err

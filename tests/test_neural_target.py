@@ -9,8 +9,10 @@ from neural_fixtures import write_tiny_dataset
 from test_neural import inputs, tiny_model
 
 from robomatrix.cli.main import main
+from robomatrix.errors import UsageError
 from robomatrix.perception.tracking import PerceptionState, TrackedObject
 from robomatrix.skills.data.format import (
+    TARGET_BASE_WIDTH,
     TARGET_NAMES,
     DatasetReader,
     DatasetWriter,
@@ -40,10 +42,11 @@ def test_target_vector_is_range_and_bearing_of_the_calls_object():
     state = state_with("red can", (0.0, -0.8), in_view=False)  # straight to the right, out of view
     v = target_vector(state, "red can")
     assert v.shape == (len(TARGET_NAMES),) and v.dtype == np.float32
-    known, in_view, rng, s, c = v.tolist()
+    known, in_view, rng, s, c, *facing = v.tolist()
+    assert facing == [0.0, 0.0, 0.0]  # a can has no front
     assert known == 1.0 and in_view == 0.0 and rng == pytest.approx(0.8)
     assert s == pytest.approx(-1.0) and c == pytest.approx(0.0, abs=1e-6)
-    assert target_vector(state_with("red can", (0.6, 0.6), True), "red can")[1:].tolist() == pytest.approx(
+    assert target_vector(state_with("red can", (0.6, 0.6), True), "red can")[1:5].tolist() == pytest.approx(
         [1.0, math.hypot(0.6, 0.6), math.sqrt(0.5), math.sqrt(0.5)])
     assert not target_vector(state, "blue can").any() and not target_vector(None, "red can").any()
     assert target_object("position_over", {"object": "red can", "target": "bin"}) == "bin"
@@ -54,7 +57,8 @@ def test_target_vector_is_range_and_bearing_of_the_calls_object():
 def test_target_round_trip_and_episodes_without_it_read_zeros(tmp_path):
     writer = DatasetWriter(tmp_path)
     rgb = [np.zeros((8, 8, 3), np.uint8)] * 3
-    target = np.array([[1, 0, 0.8, -1, 0], [1, 1, 0.7, -0.5, 0.8], [1, 1, 0.6, 0, 1]], np.float32)
+    target = np.array([[1, 0, 0.8, -1, 0, 1, 0.6, 0.8], [1, 1, 0.7, -0.5, 0.8, 1, 0.0, 1.0],
+                       [1, 1, 0.6, 0, 1, 0, 0, 0]], np.float32)
     meta = EpisodeMeta(skill="search", instruction="look around for the red can", steps=3, success=True)
     writer.add(meta, rgb, None, np.zeros((3, 10)), np.zeros((3, 6)), [False, False, True], target=target)
     old = EpisodeMeta(skill="search", instruction="look around for the red can", steps=3, success=True)
@@ -65,6 +69,34 @@ def test_target_round_trip_and_episodes_without_it_read_zeros(tmp_path):
     with pytest.raises(ValueError):
         writer.add(EpisodeMeta(skill="search", instruction="x", steps=3, success=True), rgb, None,
                    np.zeros((3, 10)), np.zeros((3, 6)), [False] * 3, target=np.zeros((3, 4)))
+    # an episode recorded before the facing values (5 columns) reads them back as zero
+    path = tmp_path / reader.meta[0]["file"]
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["target"] = target[:, :TARGET_BASE_WIDTH]
+    np.savez(path, **arrays)
+    legacy = DatasetReader(tmp_path).load(0).target
+    assert legacy.shape == (3, len(TARGET_NAMES))
+    assert np.array_equal(legacy[:, :TARGET_BASE_WIDTH], target[:, :TARGET_BASE_WIDTH])
+    assert not legacy[:, TARGET_BASE_WIDTH:].any()
+
+
+def test_the_facing_is_the_turn_that_squares_the_base_up_to_the_drawer_front():
+    def drawer_state(pull_yaw, base_yaw):  # the drawer pulls out along world yaw `pull_yaw`
+        drawer = TrackedObject(name="drawer", kind="drawer", position_odom=np.array([1.0, 0.0, 0.3]),
+                               position_base=np.array([1.0, 0.0, 0.3]), yaw_odom=pull_yaw, size=None,
+                               in_view=True, last_seen_s=0.0, confidence=0.9)
+        return PerceptionState(stamp_s=1.0, base_pose=np.array([0.0, 0.0, base_yaw]), objects={"drawer": drawer})
+
+    square = target_vector(drawer_state(math.pi, 0.0), "drawer")  # pulls out toward the robot facing +x
+    assert square[TARGET_BASE_WIDTH:].tolist() == pytest.approx([1.0, 0.0, 1.0], abs=1e-6)
+    # the front turned 0.3 rad: the base has to turn 0.3 rad left (+) to face it square
+    turned = target_vector(drawer_state(math.pi + 0.3, 0.0), "drawer")
+    assert turned[TARGET_BASE_WIDTH:].tolist() == pytest.approx([1.0, math.sin(0.3), math.cos(0.3)], abs=1e-6)
+    # the same drawer, the base already turned 0.3 rad left: square
+    assert target_vector(drawer_state(math.pi + 0.3, 0.3), "drawer")[TARGET_BASE_WIDTH + 1] == pytest.approx(0.0, abs=1e-6)
+    # a drawer whose front perception has not estimated: range and bearing, no facing
+    assert not target_vector(drawer_state(None, 0.0), "drawer")[TARGET_BASE_WIDTH:].any()
 
 
 def test_only_target_skills_get_the_target(tmp_path):
@@ -73,20 +105,20 @@ def test_only_target_skills_get_the_target(tmp_path):
     for skill in ("search", "grasp"):
         meta = EpisodeMeta(skill=skill, instruction=f"{skill} the red can", steps=2, success=True)
         writer.add(meta, rgb, None, np.zeros((2, 10)), np.zeros((2, 6)), [False, True],
-                   target=np.tile([1, 1, 0.5, 0.0, 1.0], (2, 1)))
+                   target=np.tile([1, 1, 0.5, 0.0, 1.0, 0, 0, 0], (2, 1)))
     data = ChunkDataset(tmp_path, image_size=8, chunk_size=2, target_skills=("search",), embed=fake_embed)
     batch = data.batch(np.arange(len(data)))
     skills = [data.episodes[int(e)].meta["skill"] for e in data._episode_of]
     assert batch["target"].shape == (4, len(TARGET_NAMES))
     for skill, row in zip(skills, batch["target"]):
         assert bool(row.any()) == (skill == "search")
-    assert data[0]["target"].tolist() == [1.0, 1.0, 0.5, 0.0, 1.0]
+    assert data[0]["target"].tolist() == [1.0, 1.0, 0.5, 0.0, 1.0, 0.0, 0.0, 0.0]
 
 
 def test_a_widened_model_answers_like_the_original_until_trained():
     base = tiny_model()
     wide = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to",))).eval()
-    assert base.target_in is None and wide.target_in.in_features == len(TARGET_NAMES)
+    assert base.target_in is None and wide.target_in.in_features == TARGET_BASE_WIDTH
     wide.load_widened(base)
     x = inputs()
     target = torch.randn(2, len(TARGET_NAMES))
@@ -100,6 +132,20 @@ def test_a_widened_model_answers_like_the_original_until_trained():
         assert not torch.allclose(wide(*x, target)[0], a0, atol=1e-4)
     with pytest.raises(RuntimeError):  # another architecture, not just the target input
         SkillPolicyNet.from_config(neural_config("tiny", hidden_dim=16)).load_widened(base)
+    # gaining the facing values: the target's base columns keep their weights, the new ones start at zero
+    with torch.no_grad():
+        wide.target_in.weight[:] = torch.randn_like(wide.target_in.weight)
+    facing = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to",), target_facing=True)).eval()
+    assert facing.target_in.in_features == len(TARGET_NAMES)
+    facing.load_widened(wide)
+    assert torch.equal(facing.target_in.weight[:, :TARGET_BASE_WIDTH], wide.target_in.weight)
+    assert not facing.target_in.weight[:, TARGET_BASE_WIDTH:].any()
+    with torch.no_grad():
+        assert torch.allclose(facing(*x, target)[0], wide(*x, target)[0], atol=1e-6)
+        facing.target_in.weight[:, TARGET_BASE_WIDTH:] = 0.5  # once trained, the facing matters
+        assert not torch.allclose(facing(*x, target)[0], wide(*x, target)[0], atol=1e-4)
+    with pytest.raises(UsageError):  # the facing is part of the target input
+        neural_config("tiny", target_facing=True)
 
 
 def test_train_init_gains_the_target_input(tmp_path, capsys):
@@ -121,6 +167,19 @@ def test_train_init_gains_the_target_input(tmp_path, capsys):
             "--epochs", "1", "--target-skills", "grasp,serach"]
     assert main(args) == 2
     assert "search" in capsys.readouterr().err
+    # --target-facing: the fine-tune gains the facing columns, which train from zero
+    args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "f"), "--epochs", "1",
+            "--batch-size", "8", "--init", str(tmp_path / "out"), "--target-facing"]
+    assert main(args) == 0
+    model, doc = load_checkpoint(tmp_path / "f")
+    assert model.config.target_facing and doc["config"]["target_facing"] is True
+    assert model.target_in.weight[:, TARGET_BASE_WIDTH:].abs().max() > 0
+    capsys.readouterr()
+    bad = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "g"), "--config", "tiny",
+           "--epochs", "1", "--target-facing"]
+    assert main(bad) == 2  # no target skills to carry it
+    err = capsys.readouterr().err.strip()
+    assert "target_facing needs target_skills" in err and len(err.splitlines()) == 1
 
 
 def test_the_neural_policy_feeds_perceptions_belief_to_target_skills(tmp_path):

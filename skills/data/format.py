@@ -35,11 +35,15 @@ seconds since the skill started."""
 ACTION_NAMES = ("base_vx_mps", "base_vy_mps", "base_wz_radps", "arm_x_m", "arm_z_m", "gripper")
 """Action per step: base velocity command (base_link), arm target (x, z in base_link), gripper 0..1.
 "Hold" commands are resolved to the held value, so every entry is a number."""
-TARGET_NAMES = ("target_known", "target_in_view", "target_range_m", "target_sin_bearing", "target_cos_bearing")
+TARGET_NAMES = ("target_known", "target_in_view", "target_range_m", "target_sin_bearing", "target_cos_bearing",
+                "target_facing_known", "target_sin_facing", "target_cos_facing")
 """Perception's belief about the object a call is about (`target_object`), per step: whether it is
 known at all, whether it is in the current camera frame, and its range and bearing from the base
-(camera detections carried by odometry while out of view; never simulator state). All zero when
-perception has not seen it, and in episodes recorded before the array existed."""
+(camera detections carried by odometry while out of view; never simulator state); then, for an object
+with a front (the drawer: the direction it pulls out), the turn that squares the base up to that front
+(sin, cos; + = turn left). All zero when perception has not seen it, and in episodes recorded before
+the array existed; episodes recorded before the facing values (5 columns) read back with them zero."""
+TARGET_BASE_WIDTH = 5  # the first TARGET_NAMES, all a network without `target_facing` is given
 DIRECTION_NAMES = NUDGE_DIRECTIONS  # push's directions are a subset
 """A call's `direction` argument (push, nudge) as a one-hot over these, in the robot's frame
 (`direction_vector`); derived from the episode's `args`, so every episode has it."""
@@ -284,12 +288,22 @@ class DatasetReader:
         return Episode(meta=meta, proprio=arrays["proprio"], action=arrays["action"], done=arrays["done"],
                        phase=arrays.get("phase", np.zeros(n, np.int16)),
                        progress=arrays.get("progress", np.zeros(n, np.float32)),
-                       target=arrays.get("target", np.zeros((n, len(TARGET_NAMES)), np.float32)),
+                       target=_target_columns(arrays.get("target"), n),
                        rgb_jpeg=arrays["rgb_jpeg"], rgb_offsets=arrays["rgb_offsets"],
                        depth_png=arrays.get("depth_png"), depth_offsets=arrays.get("depth_offsets"))
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.root.iterdir() if p.is_file())
+
+
+def _target_columns(target, n: int) -> np.ndarray:
+    """An episode's `target` array as (n, len(TARGET_NAMES)): zeros when not recorded; older episodes'
+    first TARGET_BASE_WIDTH columns padded with zeros (the facing not known)."""
+    out = np.zeros((n, len(TARGET_NAMES)), np.float32)
+    if target is not None:
+        target = np.asarray(target, np.float32).reshape(n, -1)
+        out[:, :min(target.shape[1], len(TARGET_NAMES))] = target[:, :len(TARGET_NAMES)]
+    return out
 
 
 def proprio_vector(obs, start_obs) -> np.ndarray:
@@ -330,8 +344,14 @@ def target_vector(state, name: str | None) -> np.ndarray:
         return np.zeros(len(TARGET_NAMES), np.float32)
     x, y = float(obj.position_base[0]), float(obj.position_base[1])
     bearing = math.atan2(y, x)
-    return np.array([1.0, float(bool(obj.in_view)), math.hypot(x, y), math.sin(bearing), math.cos(bearing)],
-                    np.float32)
+    facing = (0.0, 0.0, 0.0)
+    from robomatrix.hardware.kinematics import wrap_angle
+
+    if obj.kind == "drawer" and obj.yaw_odom is not None and getattr(state, "base_pose", None) is not None:
+        turn = wrap_angle(float(obj.yaw_odom) + math.pi - float(state.base_pose[2]))  # face the front square
+        facing = (1.0, math.sin(turn), math.cos(turn))
+    return np.array([1.0, float(bool(obj.in_view)), math.hypot(x, y), math.sin(bearing), math.cos(bearing),
+                     *facing], np.float32)
 
 
 def direction_vector(args: dict) -> np.ndarray:

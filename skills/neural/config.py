@@ -29,6 +29,11 @@ class NeuralPolicyConfig:
     # A target out of view cannot be found in the image: the scripted search and move_to turn toward where
     # perception last saw it, and a network without it learnt to wait ~1.5 s and stop. () = no such input
     target_skills: tuple[str, ...] = ()
+    # the target input also carries the turn that squares the base up to the object's front (the drawer's;
+    # TARGET_NAMES' facing values). Without it a network learnt neither to square up in move_to(drawer) from
+    # 100-140 demonstrations nor, in open_drawer, from an angled start (checkpoints/README). False: the first
+    # TARGET_BASE_WIDTH values only (checkpoints before it)
+    target_facing: bool = False
     # skills whose calls also give the network their `direction` argument as a one-hot (DIRECTION_NAMES),
     # added to the standardised instruction embedding, so it reaches every place the instruction does
     # (the conv FiLMs, the text head, the trunk FiLM). Measured on push (checkpoints/README "What push
@@ -71,8 +76,11 @@ class NeuralPolicyConfig:
         if self.keypoints and self.keypoint_block >= len(tuple(self.channels)):
             raise UsageError(f"NeuralPolicyConfig.keypoint_block must index one of the {len(tuple(self.channels))} "
                              f"conv blocks, got {self.keypoint_block}.")
-        if not isinstance(self.trunk_film, bool):
-            raise UsageError(f"NeuralPolicyConfig.trunk_film must be true or false, got {self.trunk_film!r}.")
+        for name in ("trunk_film", "target_facing"):
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"NeuralPolicyConfig.{name} must be true or false, got {getattr(self, name)!r}.")
+        if self.target_facing and not self.target_skills:
+            raise UsageError("NeuralPolicyConfig.target_facing needs target_skills (the facing is part of the target).")
         self.channels = tuple(self.channels)
         self.proprio_inputs = tuple(self.proprio_inputs)
         if isinstance(self.target_skills, str) or not all(isinstance(n, str) for n in self.target_skills):

@@ -3,7 +3,7 @@
     image (B, 3, S, S) uint8 ─ conv blocks (stride 2, GroupNorm, FiLM from the instruction, SiLU) ─┐
         └ (optional) spatial-softmax keypoints of one block's map: K expected (x, y) ───────────────┤
     proprio (B, P) ─ normalised, selected ─┬─ linear ──────────────────────────────────────────────┼─ MLP ─┬─ (B, K, A) actions
-    (optional) target (B, 5), raw ─────────┘ (perception's belief about the call's object)        │
+    (optional) target (B, 5 or 8), raw ────┘ (perception's belief about the call's object)        │
     instruction (B, 384) ─ standardised ─ linear ──────────────────────────────────────────────────┘ (FiLM) └─ (B,) done logit
         └ + (optional) linear(direction one-hot (B, 6)): the call's direction argument, for `direction_skills`
 
@@ -70,14 +70,20 @@ class SkillPolicyNet(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         side = c.image_size // 2 ** len(c.channels)
         self.image_head = nn.Sequential(nn.Flatten(), nn.Linear(c_in * side * side, c.hidden_dim), nn.SiLU())
-        from robomatrix.skills.data.format import DIRECTION_NAMES, PROPRIO_NAMES, TARGET_NAMES
+        from robomatrix.skills.data.format import (
+            DIRECTION_NAMES,
+            PROPRIO_NAMES,
+            TARGET_BASE_WIDTH,
+            TARGET_NAMES,
+        )
 
         self.register_buffer("proprio_index", torch.tensor([PROPRIO_NAMES.index(n) for n in c.proprio_inputs]),
                              persistent=False)
         self.proprio_head = nn.Sequential(nn.Linear(len(c.proprio_inputs), c.hidden_dim // 4), nn.SiLU())
         # the target joins the proprioception layer's pre-activation through its own weights (zero at first:
         # a checkpoint without them gains the input unchanged, and the trainer can give them their own LR)
-        self.target_in = nn.Linear(len(TARGET_NAMES), c.hidden_dim // 4, bias=False) if c.target_skills else None
+        width = len(TARGET_NAMES) if c.target_facing else TARGET_BASE_WIDTH  # the facing values or not
+        self.target_in = nn.Linear(width, c.hidden_dim // 4, bias=False) if c.target_skills else None
         if self.target_in is not None:
             nn.init.zeros_(self.target_in.weight)
         # the direction one-hot is added to the standardised instruction through its own weights (zero at
@@ -105,9 +111,15 @@ class SkillPolicyNet(nn.Module):
 
     def load_widened(self, other: SkillPolicyNet) -> None:
         """Copy the weights and normalisation of `other`, a model with the same config or one without the
-        target or direction input: then `target_in` / `direction_in` stay at zero, so the outputs are
-        `other`'s until trained."""
-        missing, unexpected = self.load_state_dict(other.state_dict(), strict=False)
+        target or direction input, or with a target input without the facing values: then `target_in` /
+        `direction_in` (or the facing's columns of `target_in`) stay at zero, so the outputs are `other`'s
+        until trained."""
+        state = other.state_dict()
+        theirs = state.get("target_in.weight")
+        if self.target_in is not None and theirs is not None and theirs.shape[1] < self.target_in.in_features:
+            pad = theirs.new_zeros(theirs.shape[0], self.target_in.in_features - theirs.shape[1])
+            state["target_in.weight"] = torch.cat([theirs, pad], dim=1)
+        missing, unexpected = self.load_state_dict(state, strict=False)
         if unexpected or any(not key.startswith(ADDED_INPUTS) for key in missing):
             raise ValueError(f"cannot widen: missing {missing}, unexpected {unexpected}")
 
@@ -155,7 +167,8 @@ class SkillPolicyNet(nn.Module):
         p = torch.nan_to_num((proprio - self.proprio_mean) / self.proprio_std, nan=0.0).index_select(-1, self.proprio_index)
         proprio_pre = self.proprio_head[0](p)
         if self.target_in is not None and target is not None:  # None: "not known", zeros
-            proprio_pre = proprio_pre + self.target_in(target.to(p.dtype))
+            # the first columns: a network without the facing values reads the base ones only
+            proprio_pre = proprio_pre + self.target_in(target[:, :self.target_in.in_features].to(p.dtype))
         h = torch.cat([self.image_head(x), *points, self.proprio_head[1](proprio_pre), self.text_head(text)], dim=-1)
         h = self.trunk(h)
         if self.trunk_film is not None:
