@@ -183,9 +183,14 @@ def _oracle_nudged(direction, amount):
 #   scene's drawer driven up to (move_to(drawer); every other time after turning to a can, so the drawer
 #   is off to a side or behind), then opened from in front of the handle, as the rule planner now plans
 #   the drawer skills (checkpoints/README.md, "Driving up to the drawer first")
+#   drawer_oblique (open_drawer, close_drawer): the drawer driven up to from one of the office cans (driven up to
+#   first), so the robot faces the handle from the side as after a task's earlier steps: the drawer front is
+#   turned 10-20 degrees from square more often than in drawer_approach (where the turns lie within about 11
+#   degrees, and the network's open_drawer failed from 13); every other round of four then steps 6 cm to one side
+#   (nudge), so the handle is off to that side too. close_drawer: the same, the drawer opened first
 SCENARIO_VARIANTS = {"standard": None, "turned_away": ("search",), "office_cans": ("search", "move_to", "grasp"),
                      "office_places": ("position_over", "release", "close_drawer"), "office_drawer": ("open_drawer",),
-                     "drawer_approach": ("move_to", "open_drawer")}
+                     "drawer_approach": ("move_to", "open_drawer"), "drawer_oblique": ("open_drawer", "close_drawer")}
 PLACES = ("box", "bin", "drawer")
 OFFICE_CANS = ("red can", "green can", "blue can", "yellow can")
 TURNED_AWAY = ((CAN, "drawer"), ("box", "drawer"), ("bin", "drawer"), ("drawer", "box"), ("blue can", "drawer"),
@@ -225,6 +230,15 @@ def scenario(skill: str, episode: int, variant: str = "standard") -> Scenario:
                 away = [_c("search", object=OFFICE_CANS[(episode // 2) % len(OFFICE_CANS)])] if episode % 2 else []
                 return Scenario("office", reach_drawer[:1] + away, reach_drawer[1], _oracle_at_drawer)
             return Scenario("office", reach_drawer, _c("open_drawer"), _oracle_drawer(True))
+        if variant == "drawer_oblique":
+            can = OFFICE_CANS[episode % len(OFFICE_CANS)]
+            opened = [_c("search", object="drawer"), _c("move_to", object="drawer"), _c("open_drawer")]
+            side = [_c("search", object=can), _c("move_to", object=can), _c("move_to", object="drawer")]
+            if (episode // len(OFFICE_CANS)) % 2:  # every other round also stepped 6 cm to one side
+                side.append(_c("nudge", direction=("left", "right")[(episode // 8) % 2], amount=0.06))
+            if skill == "open_drawer":
+                return Scenario("office", opened[:1] + side, _c("open_drawer"), _oracle_drawer(True))
+            return Scenario("office", opened + side, _c("close_drawer"), _oracle_drawer(False))
         target, first = TURNED_AWAY[episode % len(TURNED_AWAY)]
         return Scenario("office", [_c("search", object=first)], _c("search", object=target), _oracle_search(target))
     reach = [_c("search", object=CAN), _c("move_to", object=CAN)]

@@ -29,7 +29,8 @@ def add_arguments(parser) -> None:
                              "(position_over, release: a can to the box, bin or open drawer in turn, no search for it "
                              "first; close_drawer: after putting a can in it), office_drawer (open_drawer in the office "
                              "scene, its cans about), drawer_approach (move_to(drawer), then open_drawer from in front "
-                             "of the handle, as the rule planner plans them)")
+                             "of the handle, as the rule planner plans them), drawer_oblique (open_drawer, close_drawer: the drawer "
+                             "driven up to from beside a can, its front turned from square)")
     parser.add_argument("--keep-failures", action="store_true", help="also write failed episodes (success=false)")
     parser.add_argument("--dagger", action="store_true",
                         help="DAgger: the neural policy drives the skill calls and the scripted expert labels every "
