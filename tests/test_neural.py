@@ -311,6 +311,26 @@ def test_drawer_approach_variant_drives_up_to_the_drawer_and_opens_it_from_there
         scenario("close_drawer", 0, "drawer_approach")
 
 
+def test_drawer_oblique_variant_comes_to_the_drawer_from_beside_a_can():
+    from robomatrix.errors import UsageError
+    from robomatrix.skills.evaluate import scenario
+
+    side = ["search(object='red can')", "move_to(object='red can')", "move_to(object='drawer')"]
+    first = scenario("open_drawer", 0, "drawer_oblique")
+    assert first.scene == "office" and first.call.to_text() == "open_drawer()"
+    assert [c.to_text() for c in first.setup] == ["search(object='drawer')", *side]
+    stepped = scenario("open_drawer", 4, "drawer_oblique")  # the second round of four: also a step to a side
+    assert [c.to_text() for c in stepped.setup][-1] == "nudge(direction='left', amount=0.06)"
+    assert [c.to_text() for c in scenario("open_drawer", 12, "drawer_oblique").setup][-1] == \
+        "nudge(direction='right', amount=0.06)"
+    closing = scenario("close_drawer", 1, "drawer_oblique")
+    assert [c.to_text() for c in closing.setup][:3] == ["search(object='drawer')", "move_to(object='drawer')",
+                                                        "open_drawer()"]
+    assert "move_to(object='green can')" in [c.to_text() for c in closing.setup]
+    with pytest.raises(UsageError, match="covers open_drawer, close_drawer, not move_to"):
+        scenario("move_to", 0, "drawer_oblique")
+
+
 def test_at_the_drawer_oracle_wants_the_handle_straight_ahead_at_reach():
     import math
     from types import SimpleNamespace
