@@ -99,20 +99,22 @@ def test_the_facing_is_the_turn_that_squares_the_base_up_to_the_drawer_front():
     assert not target_vector(drawer_state(None, 0.0), "drawer")[TARGET_BASE_WIDTH:].any()
 
 
-def test_only_target_skills_get_the_target(tmp_path):
+def test_only_target_skills_get_the_target_and_only_facing_skills_its_facing(tmp_path):
     writer = DatasetWriter(tmp_path)
     rgb = [np.zeros((8, 8, 3), np.uint8)] * 2
-    for skill in ("search", "grasp"):
+    row = [1, 1, 0.5, 0.0, 1.0, 1.0, 0.6, 0.8]
+    for skill in ("search", "grasp", "open_drawer"):
         meta = EpisodeMeta(skill=skill, instruction=f"{skill} the red can", steps=2, success=True)
-        writer.add(meta, rgb, None, np.zeros((2, 10)), np.zeros((2, 6)), [False, True],
-                   target=np.tile([1, 1, 0.5, 0.0, 1.0, 0, 0, 0], (2, 1)))
-    data = ChunkDataset(tmp_path, image_size=8, chunk_size=2, target_skills=("search",), embed=fake_embed)
+        writer.add(meta, rgb, None, np.zeros((2, 10)), np.zeros((2, 6)), [False, True], target=np.tile(row, (2, 1)))
+    data = ChunkDataset(tmp_path, image_size=8, chunk_size=2, target_skills=("search", "open_drawer"),
+                        facing_skills=("open_drawer",), embed=fake_embed)
     batch = data.batch(np.arange(len(data)))
     skills = [data.episodes[int(e)].meta["skill"] for e in data._episode_of]
-    assert batch["target"].shape == (4, len(TARGET_NAMES))
-    for skill, row in zip(skills, batch["target"]):
-        assert bool(row.any()) == (skill == "search")
-    assert data[0]["target"].tolist() == [1.0, 1.0, 0.5, 0.0, 1.0, 0.0, 0.0, 0.0]
+    assert batch["target"].shape == (6, len(TARGET_NAMES))
+    for skill, got in zip(skills, batch["target"].tolist()):
+        want = {"search": row[:TARGET_BASE_WIDTH] + [0.0] * 3, "grasp": [0.0] * 8, "open_drawer": row}[skill]
+        assert got == pytest.approx(want)
+    assert DatasetReader(tmp_path).load(0).target[0].tolist() == pytest.approx(row)  # the file keeps them all
 
 
 def test_a_widened_model_answers_like_the_original_until_trained():
@@ -135,7 +137,8 @@ def test_a_widened_model_answers_like_the_original_until_trained():
     # gaining the facing values: the target's base columns keep their weights, the new ones start at zero
     with torch.no_grad():
         wide.target_in.weight[:] = torch.randn_like(wide.target_in.weight)
-    facing = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to",), target_facing=True)).eval()
+    facing = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to",),
+                                                      facing_skills=("move_to",))).eval()
     assert facing.target_in.in_features == len(TARGET_NAMES)
     facing.load_widened(wide)
     assert torch.equal(facing.target_in.weight[:, :TARGET_BASE_WIDTH], wide.target_in.weight)
@@ -144,8 +147,8 @@ def test_a_widened_model_answers_like_the_original_until_trained():
         assert torch.allclose(facing(*x, target)[0], wide(*x, target)[0], atol=1e-6)
         facing.target_in.weight[:, TARGET_BASE_WIDTH:] = 0.5  # once trained, the facing matters
         assert not torch.allclose(facing(*x, target)[0], wide(*x, target)[0], atol=1e-4)
-    with pytest.raises(UsageError):  # the facing is part of the target input
-        neural_config("tiny", target_facing=True)
+    with pytest.raises(UsageError, match="facing_skills must be target skills too"):  # part of the target input
+        neural_config("tiny", target_skills=("move_to",), facing_skills=("open_drawer",))
 
 
 def test_train_init_gains_the_target_input(tmp_path, capsys):
@@ -167,19 +170,19 @@ def test_train_init_gains_the_target_input(tmp_path, capsys):
             "--epochs", "1", "--target-skills", "grasp,serach"]
     assert main(args) == 2
     assert "search" in capsys.readouterr().err
-    # --target-facing: the fine-tune gains the facing columns, which train from zero
+    # --facing-skills: the fine-tune gains the facing columns, which train from zero
     args = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "f"), "--epochs", "1",
-            "--batch-size", "8", "--init", str(tmp_path / "out"), "--target-facing"]
+            "--batch-size", "8", "--init", str(tmp_path / "out"), "--facing-skills", "grasp"]
     assert main(args) == 0
     model, doc = load_checkpoint(tmp_path / "f")
-    assert model.config.target_facing and doc["config"]["target_facing"] is True
+    assert model.config.facing_skills == ("grasp",) and doc["config"]["facing_skills"] == ["grasp"]
     assert model.target_in.weight[:, TARGET_BASE_WIDTH:].abs().max() > 0
     capsys.readouterr()
     bad = ["train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "g"), "--config", "tiny",
-           "--epochs", "1", "--target-facing"]
-    assert main(bad) == 2  # no target skills to carry it
+           "--epochs", "1", "--facing-skills", "grasp"]
+    assert main(bad) == 2  # not a target skill: nothing to carry it
     err = capsys.readouterr().err.strip()
-    assert "target_facing needs target_skills" in err and len(err.splitlines()) == 1
+    assert "facing_skills must be target skills too" in err and len(err.splitlines()) == 1
 
 
 def test_the_neural_policy_feeds_perceptions_belief_to_target_skills(tmp_path):
@@ -203,3 +206,34 @@ def test_the_neural_policy_feeds_perceptions_belief_to_target_skills(tmp_path):
                 chunks[skill, side] = policy.predict(obs, state)[0]
     assert not np.allclose(chunks["move_to", 0.8], chunks["move_to", -0.8])  # left vs right changes the command
     assert np.allclose(chunks["grasp", 0.8], chunks["grasp", -0.8])  # not a target skill: not given
+
+
+def test_the_neural_policy_gives_the_facing_to_facing_skills_only(tmp_path):
+    from robomatrix.hardware.robot import make_robot
+    from robomatrix.skills.neural.policy import NeuralSkillPolicy
+
+    model = SkillPolicyNet.from_config(neural_config("tiny", target_skills=("move_to", "open_drawer"),
+                                                     facing_skills=("open_drawer",))).eval()
+    model.load_widened(tiny_model())
+    with torch.no_grad():
+        model.target_in.weight[:] = 1.0
+    ck = save_checkpoint(tmp_path / "ck", model, {"skills": ["move_to", "open_drawer"]})
+
+    def drawer_state(pull_yaw):
+        drawer = TrackedObject(name="drawer", kind="drawer", position_odom=np.array([0.5, 0.0, 0.3]),
+                               position_base=np.array([0.5, 0.0, 0.3]), yaw_odom=pull_yaw, size=None, in_view=True,
+                               last_seen_s=0.0, confidence=0.9)
+        return PerceptionState(stamp_s=1.0, base_pose=np.zeros(3), objects={"drawer": drawer})
+
+    with make_robot("mujoco", camera_width=64, camera_height=48) as robot:
+        obs = robot.reset("empty", 0)
+        chunks = {}
+        for skill, args in (("move_to", {"object": "drawer"}), ("open_drawer", {})):
+            for turn in (-0.3, 0.3):  # the drawer front turned either way, everything else the same
+                policy = NeuralSkillPolicy(checkpoint=ck, device="cpu")
+                policy.skill = skill
+                state = drawer_state(math.pi + turn)
+                policy.reset(args, state, obs)
+                chunks[skill, turn] = policy.predict(obs, state)[0]
+    assert not np.allclose(chunks["open_drawer", -0.3], chunks["open_drawer", 0.3])  # a facing skill: it matters
+    assert np.allclose(chunks["move_to", -0.3], chunks["move_to", 0.3])  # a target skill without the facing

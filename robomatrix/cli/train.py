@@ -32,11 +32,11 @@ def add_arguments(parser) -> None:
                         help="give these skills' calls perception's belief about their object as an input "
                              "(skills/data/FORMAT.md, `target`); with --init, a checkpoint without that input "
                              "gains it (new weights start at zero). Default: the config's (or the checkpoint's)")
-    parser.add_argument("--target-facing", action="store_true", default=None,
-                        help="the target input also carries the turn that squares the base up to the object's "
-                             "front (the drawer's; skills/data/FORMAT.md, `target`); with --init, a checkpoint "
-                             "without it gains it (new weights start at zero). Default: the config's (or the "
-                             "checkpoint's)")
+    parser.add_argument("--facing-skills", default=None, metavar="SKILL,...",
+                        help="these target skills' target input also carries the turn that squares the base up to "
+                             "the object's front (the drawer's; skills/data/FORMAT.md, `target`), e.g. "
+                             "open_drawer,close_drawer; with --init, a checkpoint without it gains it (new weights "
+                             "start at zero). Default: the config's (or the checkpoint's)")
     parser.add_argument("--direction-skills", default=None, metavar="SKILL,...",
                         help="give these skills' calls their direction argument as a one-hot input (push, nudge; "
                              "skills/data/FORMAT.md, `args`); with --init, a checkpoint without that input gains it "
@@ -127,11 +127,12 @@ def run(args) -> int:
                       augment_brightness=args.augment_brightness, skill_weights=parse_skill_weights(args.skill_weights),
                       anchor_weight=args.anchor)
     target_skills = None if args.target_skills is None else parse_skill_list(args.target_skills, "--target-skills")
+    facing_skills = None if args.facing_skills is None else parse_skill_list(args.facing_skills, "--facing-skills")
     direction_skills = None if args.direction_skills is None else parse_skill_list(
         args.direction_skills, "--direction-skills", argument="direction")
     summary = train(args.data, args.out, cfg, resume=args.resume, log=lambda line: print(line, file=sys.stderr),
                     init=args.init or None, target_skills=target_skills, direction_skills=direction_skills,
-                    target_facing=args.target_facing,
+                    facing_skills=facing_skills,
                     proprio_dropped_by_skill=None if args.drop_proprio is None else parse_drop_proprio(args.drop_proprio))
     last = summary["history"][-1] if summary["history"] else {}
     print(json.dumps({"out": summary["out"], "device": summary["device"], "epochs": summary["epochs"],

@@ -43,7 +43,7 @@ known at all, whether it is in the current camera frame, and its range and beari
 with a front (the drawer: the direction it pulls out), the turn that squares the base up to that front
 (sin, cos; + = turn left). All zero when perception has not seen it, and in episodes recorded before
 the array existed; episodes recorded before the facing values (5 columns) read back with them zero."""
-TARGET_BASE_WIDTH = 5  # the first TARGET_NAMES, all a network without `target_facing` is given
+TARGET_BASE_WIDTH = 5  # the first TARGET_NAMES, all a network without `facing_skills` is given
 DIRECTION_NAMES = NUDGE_DIRECTIONS  # push's directions are a subset
 """A call's `direction` argument (push, nudge) as a one-hot over these, in the robot's frame
 (`direction_vector`); derived from the episode's `args`, so every episode has it."""

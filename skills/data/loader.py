@@ -9,7 +9,8 @@ A sample at step t of an episode with T steps:
 - `image` (3, S, S) uint8, `proprio` (P,) float32 (raw units; the model normalises);
   The values the model config does not give a skill (`proprio_dropped_by_skill`) are NaN;
 - `target` (len(TARGET_NAMES),) float32: perception's belief about the call's object, for the skills
-  in `target_skills` (the model config's); zeros for every other skill, as at run time;
+  in `target_skills` (the model config's); zeros for every other skill, as at run time; its facing values
+  only for the skills in `facing_skills` (zeros for the other target skills);
 - `direction` (len(DIRECTION_NAMES),) float32: the call's direction argument as a one-hot, for the
   skills in `direction_skills`; zeros for every other skill;
 - `instruction` (D,) float32 embedding of the episode's instruction;
@@ -35,6 +36,7 @@ import torch
 
 from robomatrix.skills.data.format import (
     DIRECTION_NAMES,
+    TARGET_BASE_WIDTH,
     DatasetReader,
     Episode,
     direction_vector,
@@ -75,7 +77,8 @@ class ChunkDataset(torch.utils.data.Dataset):
 
     def __init__(self, root, episode_ids: Sequence[int] | None = None, *, image_size: int = 64,
                  chunk_size: int = 10, done_window_steps: int = 2, target_skills: Sequence[str] = (),
-                 direction_skills: Sequence[str] = (), proprio_dropped_by_skill: dict | None = None,
+                 direction_skills: Sequence[str] = (), facing_skills: Sequence[str] = (),
+                 proprio_dropped_by_skill: dict | None = None,
                  embed: Callable[[list[str]], np.ndarray] = embed_instructions, reader: DatasetReader | None = None):
         self.reader = reader or DatasetReader(root)
         ids = list(range(len(self.reader))) if episode_ids is None else list(episode_ids)
@@ -91,6 +94,9 @@ class ChunkDataset(torch.utils.data.Dataset):
         for ep in self.episodes:  # the input the network gets only for these skills
             if ep.meta["skill"] not in target_skills:
                 ep.target = np.zeros_like(ep.target)
+            elif ep.meta["skill"] not in facing_skills:  # the facing values only for these
+                ep.target = ep.target.copy()
+                ep.target[:, TARGET_BASE_WIDTH:] = 0.0
         self._direction = np.stack([direction_vector(ep.meta.get("args", {})) if ep.meta["skill"] in direction_skills
                                     else np.zeros(len(DIRECTION_NAMES), np.float32) for ep in self.episodes]) \
             if self.episodes else np.zeros((0, len(DIRECTION_NAMES)), np.float32)

@@ -29,11 +29,11 @@ class NeuralPolicyConfig:
     # A target out of view cannot be found in the image: the scripted search and move_to turn toward where
     # perception last saw it, and a network without it learnt to wait ~1.5 s and stop. () = no such input
     target_skills: tuple[str, ...] = ()
-    # the target input also carries the turn that squares the base up to the object's front (the drawer's;
-    # TARGET_NAMES' facing values). Without it a network learnt neither to square up in move_to(drawer) from
-    # 100-140 demonstrations nor, in open_drawer, from an angled start (checkpoints/README). False: the first
-    # TARGET_BASE_WIDTH values only (checkpoints before it)
-    target_facing: bool = False
+    # skills (of target_skills) whose target input also carries the turn that squares the base up to the
+    # object's front (the drawer's; TARGET_NAMES' facing values; zeros for the other target skills). Without
+    # it a network learnt neither to square up in move_to(drawer) from 100-140 demonstrations nor, in
+    # open_drawer, from an angled start (checkpoints/README). () = the first TARGET_BASE_WIDTH values only
+    facing_skills: tuple[str, ...] = ()
     # skills whose calls also give the network their `direction` argument as a one-hot (DIRECTION_NAMES),
     # added to the standardised instruction embedding, so it reaches every place the instruction does
     # (the conv FiLMs, the text head, the trunk FiLM). Measured on push (checkpoints/README "What push
@@ -76,11 +76,8 @@ class NeuralPolicyConfig:
         if self.keypoints and self.keypoint_block >= len(tuple(self.channels)):
             raise UsageError(f"NeuralPolicyConfig.keypoint_block must index one of the {len(tuple(self.channels))} "
                              f"conv blocks, got {self.keypoint_block}.")
-        for name in ("trunk_film", "target_facing"):
-            if not isinstance(getattr(self, name), bool):
-                raise UsageError(f"NeuralPolicyConfig.{name} must be true or false, got {getattr(self, name)!r}.")
-        if self.target_facing and not self.target_skills:
-            raise UsageError("NeuralPolicyConfig.target_facing needs target_skills (the facing is part of the target).")
+        if not isinstance(self.trunk_film, bool):
+            raise UsageError(f"NeuralPolicyConfig.trunk_film must be true or false, got {self.trunk_film!r}.")
         self.channels = tuple(self.channels)
         self.proprio_inputs = tuple(self.proprio_inputs)
         if isinstance(self.target_skills, str) or not all(isinstance(n, str) for n in self.target_skills):
@@ -91,6 +88,13 @@ class NeuralPolicyConfig:
             raise UsageError(f"NeuralPolicyConfig.direction_skills must be a list of skill names, "
                              f"got {self.direction_skills!r}.")
         self.direction_skills = tuple(self.direction_skills)
+        if isinstance(self.facing_skills, str) or not all(isinstance(n, str) for n in self.facing_skills):
+            raise UsageError(f"NeuralPolicyConfig.facing_skills must be a list of skill names, got {self.facing_skills!r}.")
+        self.facing_skills = tuple(self.facing_skills)
+        outside = [n for n in self.facing_skills if n not in self.target_skills]
+        if outside:
+            raise UsageError(f"NeuralPolicyConfig.facing_skills must be target skills too (the facing is part of the "
+                             f"target input): {', '.join(outside)} not in target_skills {list(self.target_skills)}.")
         dropped = self.proprio_dropped_by_skill
         if not isinstance(dropped, dict) or not all(
                 isinstance(names, (list, tuple)) and all(n in PROPRIO_NAMES for n in names) for names in dropped.values()):

@@ -82,7 +82,7 @@ class SkillPolicyNet(nn.Module):
         self.proprio_head = nn.Sequential(nn.Linear(len(c.proprio_inputs), c.hidden_dim // 4), nn.SiLU())
         # the target joins the proprioception layer's pre-activation through its own weights (zero at first:
         # a checkpoint without them gains the input unchanged, and the trainer can give them their own LR)
-        width = len(TARGET_NAMES) if c.target_facing else TARGET_BASE_WIDTH  # the facing values or not
+        width = len(TARGET_NAMES) if c.facing_skills else TARGET_BASE_WIDTH  # the facing values or not
         self.target_in = nn.Linear(width, c.hidden_dim // 4, bias=False) if c.target_skills else None
         if self.target_in is not None:
             nn.init.zeros_(self.target_in.weight)

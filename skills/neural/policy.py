@@ -30,6 +30,7 @@ import numpy as np
 
 from robomatrix.hardware.robot import Action
 from robomatrix.skills.data.format import (
+    TARGET_BASE_WIDTH,
     direction_vector,
     proprio_drop_mask,
     proprio_vector,
@@ -155,6 +156,7 @@ class NeuralSkillPolicy(SkillPolicy):
         self._start_obs, self._tick, self._image = obs, 0, None
         self._dev = dev
         self._target_name = target_object(self.skill, args) if self.skill in cfg.target_skills else None
+        self._facing = self.skill in cfg.facing_skills  # the target's facing values given, or zeros
         self._direction = (torch.as_tensor(direction_vector(args), device=dev)[None]
                            if self.skill in cfg.direction_skills else None)
         self._dropped = proprio_drop_mask(cfg.proprio_dropped_by_skill, self.skill)
@@ -170,7 +172,8 @@ class NeuralSkillPolicy(SkillPolicy):
     def predict(self, obs, state=None) -> tuple[np.ndarray, float]:
         """(unnormalised action chunk (K, A), done probability) for `obs` with the last camera frame and,
         for a skill in the config's `target_skills`, perception's belief about the call's object in
-        `state` (the PerceptionState); a skill in `direction_skills` also gets its direction argument."""
+        `state` (the PerceptionState; its facing values only for `facing_skills`); a skill in
+        `direction_skills` also gets its direction argument."""
         torch = self._torch
         self._set_image(obs)
         if self._image is None:
@@ -181,7 +184,10 @@ class NeuralSkillPolicy(SkillPolicy):
         with torch.inference_mode():
             target = None
             if self._target_name is not None:
-                target = torch.as_tensor(target_vector(state, self._target_name), device=self._dev)[None]
+                values = target_vector(state, self._target_name)
+                if not self._facing:
+                    values[TARGET_BASE_WIDTH:] = 0.0
+                target = torch.as_tensor(values, device=self._dev)[None]
             actions, done_logit = self.model(self._image, proprio, self._embedding, target, self._direction)
             chunk = self.model.unnormalise_actions(actions)[0].float().cpu().numpy()
         return chunk, float(torch.sigmoid(done_logit.float())[0])

@@ -180,13 +180,13 @@ def anchor_penalty(model: SkillPolicyNet, anchor: dict) -> torch.Tensor:
     return sum(((params[name] - value) ** 2).sum() for name, value in anchor.items())
 
 
-def _input_overrides(target_skills, proprio_dropped_by_skill, direction_skills=None, target_facing=None) -> dict:
+def _input_overrides(target_skills, proprio_dropped_by_skill, direction_skills=None, facing_skills=None) -> dict:
     """The config fields `train`'s input arguments set (None: the config's own)."""
     overrides = {}
     if target_skills is not None:
         overrides["target_skills"] = tuple(target_skills)
-    if target_facing is not None:
-        overrides["target_facing"] = bool(target_facing)
+    if facing_skills is not None:
+        overrides["facing_skills"] = tuple(facing_skills)
     if direction_skills is not None:
         overrides["direction_skills"] = tuple(direction_skills)
     if proprio_dropped_by_skill is not None:
@@ -196,7 +196,7 @@ def _input_overrides(target_skills, proprio_dropped_by_skill, direction_skills=N
 
 def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print,
           init=None, target_skills=None, proprio_dropped_by_skill=None, direction_skills=None,
-          target_facing=None) -> dict:
+          facing_skills=None) -> dict:
     """Train on dataset folder `data`, writing checkpoints to `out`; returns the summary dict.
 
     `init`: a checkpoint folder to fine-tune (e.g. on DAgger data): its network config, weights and
@@ -205,7 +205,7 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
     the config's `target_skills` instead; a checkpoint without that input gains it, its new weights
     starting at zero (`SkillPolicyNet.load_widened`) and learning at `cfg.target_lr_scale` x the LR;
     `direction_skills` (a list) likewise for the config's `direction_skills` (the direction input), and
-    `target_facing` (a bool) for the config's `target_facing` (the facing values of the target input).
+    `facing_skills` (a list) for the config's `facing_skills` (the facing values of the target input).
     `proprio_dropped_by_skill` (a dict): the config's `proprio_dropped_by_skill` instead (a fine-tuned
     checkpoint keeps its weights; the dropped values read as the training mean from then on)."""
     from tqdm import tqdm
@@ -227,16 +227,17 @@ def train(data, out, cfg: TrainConfig, resume: bool = False, progress: bool = Tr
         initial = None if resuming else initial
         if not resuming:
             policy_cfg = replace(policy_cfg, **_input_overrides(target_skills, proprio_dropped_by_skill,
-                                                                direction_skills, target_facing))
+                                                                direction_skills, facing_skills))
     else:
         overrides = {**cfg.policy_overrides,
-                     **_input_overrides(target_skills, proprio_dropped_by_skill, direction_skills, target_facing)}
+                     **_input_overrides(target_skills, proprio_dropped_by_skill, direction_skills, facing_skills)}
         policy_cfg = neural_config(cfg.policy, **overrides)
     train_ids, val_ids = split_episodes(len(reader), cfg.val_fraction, cfg.seed)
     make = lambda ids: ChunkDataset(data, ids, image_size=policy_cfg.image_size, chunk_size=policy_cfg.chunk_size,  # noqa: E731
                                     done_window_steps=policy_cfg.done_window_steps,
                                     target_skills=policy_cfg.target_skills,
                                     direction_skills=policy_cfg.direction_skills,
+                                    facing_skills=policy_cfg.facing_skills,
                                     proprio_dropped_by_skill=policy_cfg.proprio_dropped_by_skill, embed=embed_instructions,
                                     reader=reader)
     train_set, val_set = make(train_ids), make(val_ids)
