@@ -202,13 +202,15 @@ def _obj(desc: str = "the object", portable: bool = False) -> ArgSpec:
 # goal_check: only where a check marks the end the experts stop at. move_to's, lift's and position_over's
 # postconditions are tolerances the next skill can start from, not where the experts stop (they stand
 # closer, carry higher, centre the can over the opening and lower it), and push's and nudge's are lower
-# bounds of progress: ended there, the next skill would start where no demonstration did.
+# bounds of progress: ended there, the next skill would start where no demonstration did. move_to's goal
+# check is therefore its own, tighter one: the object where the expert stops it (standoff ahead, ±4 cm).
 BUILTIN_SKILLS: tuple[SkillSpec, ...] = (
     SkillSpec("search", (_obj("what to look for"),),
               "turn and look around until the object is in view", 40.0, "object_in_view",
               goal_check="object_in_view_ahead"),
     SkillSpec("move_to", (_obj("what to drive up to"),),
-              "drive the base up to the object until it is within reach", 40.0, "robot_near_object"),
+              "drive the base up to the object until it is within reach", 40.0, "robot_near_object",
+              goal_check="object_at_standoff"),
     SkillSpec("grasp", (_obj("what to grasp", portable=True),),
               "close the gripper around an object within reach", 20.0, "object_in_gripper"),
     SkillSpec("lift", (_obj("the held object", portable=True),),

@@ -150,5 +150,5 @@ def test_every_goal_check_names_a_perception_check():
     from robomatrix.skills.specs import skill_specs
 
     named = {s.name: s.goal_check for s in skill_specs() if s.goal_check}
-    assert set(named) == {"search", "open_drawer", "close_drawer"}
+    assert set(named) == {"search", "move_to", "open_drawer", "close_drawer"}
     assert set(named.values()) <= set(POSTCONDITIONS)

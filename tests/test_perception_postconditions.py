@@ -135,6 +135,21 @@ def test_goal_checks_search_ahead_and_drawer_let_go():
     assert POSTCONDITIONS["drawer_closed_let_go"](_state(drawer, drawer=0.01), _obs(opening=0.95), {})[0]
 
 
+def test_move_to_goal_is_where_its_expert_stops_not_the_looser_reach():
+    ctx = {"object": "red can"}
+    for x, y, at_goal in ((0.42, 0.0, True), (0.45, 0.02, True), (0.39, -0.02, True), (0.55, 0.0, False),
+                          (0.42, 0.05, False), (0.30, 0.0, False)):
+        ok, reason = POSTCONDITIONS["object_at_standoff"](_state(_obj("red can", "can", (x, y, 0.06), size=CAN)),
+                                                          _obs(), ctx)
+        assert ok == at_goal and "move_to stops it 0.42 m ahead" in reason, (x, y)
+    # 0.55 m ahead is within reach (the postcondition) but short of where move_to stops: no goal stop there
+    assert POSTCONDITIONS["robot_near_object"](_state(_obj("red can", "can", (0.55, 0.0, 0.06), size=CAN)), _obs(), ctx)[0]
+    hidden = _obj("red can", "can", (0.42, 0.0, 0.06), size=CAN, in_view=False)
+    assert not POSTCONDITIONS["object_at_standoff"](_state(hidden), _obs(), ctx)[0]
+    drawer = _obj("drawer", "drawer", (0.45, 0.0, 0.13), yaw=math.pi)  # the drawer: its handle 0.45 m ahead
+    assert POSTCONDITIONS["object_at_standoff"](_state(drawer), _obs(), {"object": "drawer"})[0]
+
+
 def test_pushed_and_nudged_in_the_start_frame():
     start = _state(_obj("red can", "can", (0.5, 0.0, 0.06)), base=(0.0, 0.0, math.pi / 2))
     after = _state(_obj("red can", "can", (0.5, 0.08, 0.06)), base=(0.0, 0.0, math.pi / 2))

@@ -34,6 +34,8 @@ LIFTED_M = 0.04  # object_lifted: centre at least this far above its resting hei
 MOVED_FRACTION = 0.5  # gripper_moved: at least this share of the asked amount, in the asked direction
 PUSHED_M = 0.05  # object_moved: at least this far in the asked direction
 AHEAD_BEARING_RAD = 0.2  # object_in_view_ahead: at most this far off straight ahead (where a search ends)
+STANDOFF_TOL_M = 0.04  # object_at_standoff: at most this far from where move_to's expert stops it, ahead
+STANDOFF_LATERAL_M = 0.03  # ... and at most this far to the side
 GRIPPER_OPEN = 0.9  # the gripper counts as open (let go of the handle) from this opening
 DIRECTIONS = {"forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0), "left": (0.0, 1.0, 0.0),
               "right": (0.0, -1.0, 0.0), "up": (0.0, 0.0, 1.0), "down": (0.0, 0.0, -1.0)}
@@ -78,6 +80,21 @@ def object_in_view_ahead(state, obs, context):
     ahead = abs(bearing) <= AHEAD_BEARING_RAD
     return ahead, f"the {name} is in view {math.degrees(bearing):+.0f} deg off straight ahead" + (
         "" if ahead else f" (ahead means within {math.degrees(AHEAD_BEARING_RAD):.0f} deg)")
+
+
+def object_at_standoff(state, obs, context):
+    """In view where move_to's expert stops: the object this skill's standoff ahead (0.42 m for a can, the
+    container's half size + 0.30 m, 0.45 m for the drawer's handle), nearly straight ahead (a goal check: the
+    expert stops there; `robot_near_object` is the looser tolerance the next skill can start from)."""
+    from robomatrix.skills.policies.move_to import standoff_x
+
+    name, o = _object(state, context)
+    if o is None or not o.in_view:
+        return False, f"the {name} is not in view"
+    x, y = float(o.position_base[0]), float(o.position_base[1])
+    at = standoff_x(o)
+    ok = abs(x - at) <= STANDOFF_TOL_M and abs(y) <= STANDOFF_LATERAL_M
+    return ok, f"the {name} is {x:.2f} m ahead and {y:+.2f} m to the side (move_to stops it {at:.2f} m ahead)"
 
 
 def _gripper_words(obs: Observation) -> str:
@@ -225,6 +242,7 @@ POSTCONDITIONS: dict[str, Check] = {
     "drawer_open": drawer_open,
     "drawer_closed": drawer_closed,
     "object_in_view_ahead": object_in_view_ahead,
+    "object_at_standoff": object_at_standoff,
     "drawer_open_let_go": _let_go(drawer_open),
     "drawer_closed_let_go": _let_go(drawer_closed),
     "object_moved": object_moved,
