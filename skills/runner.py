@@ -10,8 +10,9 @@ Elapsed time is measured on the robot's clock (`Observation.stamp_s`).
 
 When the policy says done, the robot is stopped, a fresh frame is observed, and the skill's
 postcondition (named in its spec, implemented in `robomatrix.perception.postconditions`) decides
-success. Goal stop: a skill whose spec names a `goal_check` (search: the object in view ahead; the
-drawer skills: the drawer open/closed and the handle let go of) also ends when perception sees that
+success. Goal stop: a skill whose spec names a `goal_check` (search: the object in view ahead; move_to:
+the object where its expert stops it; the drawer skills: the drawer open/closed and the handle let go
+of) also ends when perception sees that
 check hold on `goal_confirm_frames` camera frames in a row, as if the policy had said done — a
 learned policy's stop signal can miss a goal it has reached (ck_target opened the drawer and then
 stood 40 s with done p=0.00). `RunnerConfig.goal_stop`: "auto" (learned policies only: the scripted
