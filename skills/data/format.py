@@ -345,13 +345,25 @@ def target_vector(state, name: str | None) -> np.ndarray:
     x, y = float(obj.position_base[0]), float(obj.position_base[1])
     bearing = math.atan2(y, x)
     facing = (0.0, 0.0, 0.0)
-    from robomatrix.hardware.kinematics import wrap_angle
+    if obj.kind == "drawer" and obj.yaw_odom is not None:  # the turn the drawer experts square up by
+        from robomatrix.skills.policies.base import heading_to_face
 
-    if obj.kind == "drawer" and obj.yaw_odom is not None and getattr(state, "base_pose", None) is not None:
-        turn = wrap_angle(float(obj.yaw_odom) + math.pi - float(state.base_pose[2]))  # face the front square
+        turn = heading_to_face(float(obj.yaw_odom) + math.pi, float(state.base_pose[2]))
         facing = (1.0, math.sin(turn), math.cos(turn))
     return np.array([1.0, float(bool(obj.in_view)), math.hypot(x, y), math.sin(bearing), math.cos(bearing),
                      *facing], np.float32)
+
+
+def target_input(target: np.ndarray, skill: str, target_skills, facing_skills) -> np.ndarray:
+    """What a network is given of `target` (TARGET_NAMES values, one step or (T, ...)) for a call of
+    `skill`: zeros unless `skill` is a target skill; its facing values zero unless a facing skill too."""
+    if skill not in target_skills:
+        return np.zeros_like(target)
+    if skill in facing_skills:
+        return target
+    out = np.array(target, np.float32, copy=True)
+    out[..., TARGET_BASE_WIDTH:] = 0.0
+    return out
 
 
 def direction_vector(args: dict) -> np.ndarray:

@@ -36,11 +36,11 @@ import torch
 
 from robomatrix.skills.data.format import (
     DIRECTION_NAMES,
-    TARGET_BASE_WIDTH,
     DatasetReader,
     Episode,
     direction_vector,
     proprio_drop_mask,
+    target_input,
 )
 
 HANDOVER_STOP_SLACK_STEPS = 10  # 0.5 s at 20 Hz
@@ -91,12 +91,8 @@ class ChunkDataset(torch.utils.data.Dataset):
             if self.episodes else np.zeros((0, 1), np.float32)
         self._dagger_done = {e: dagger_done_flags(ep) for e, ep in enumerate(self.episodes)
                              if ep.meta.get("source") == "dagger"}
-        for ep in self.episodes:  # the input the network gets only for these skills
-            if ep.meta["skill"] not in target_skills:
-                ep.target = np.zeros_like(ep.target)
-            elif ep.meta["skill"] not in facing_skills:  # the facing values only for these
-                ep.target = ep.target.copy()
-                ep.target[:, TARGET_BASE_WIDTH:] = 0.0
+        for ep in self.episodes:  # the input the network gets only for these skills, as at run time
+            ep.target = target_input(ep.target, ep.meta["skill"], target_skills, facing_skills)
         self._direction = np.stack([direction_vector(ep.meta.get("args", {})) if ep.meta["skill"] in direction_skills
                                     else np.zeros(len(DIRECTION_NAMES), np.float32) for ep in self.episodes]) \
             if self.episodes else np.zeros((0, len(DIRECTION_NAMES)), np.float32)

@@ -80,17 +80,11 @@ class NeuralPolicyConfig:
             raise UsageError(f"NeuralPolicyConfig.trunk_film must be true or false, got {self.trunk_film!r}.")
         self.channels = tuple(self.channels)
         self.proprio_inputs = tuple(self.proprio_inputs)
-        if isinstance(self.target_skills, str) or not all(isinstance(n, str) for n in self.target_skills):
-            raise UsageError(f"NeuralPolicyConfig.target_skills must be a list of skill names, "
-                             f"got {self.target_skills!r}.")
-        self.target_skills = tuple(self.target_skills)
-        if isinstance(self.direction_skills, str) or not all(isinstance(n, str) for n in self.direction_skills):
-            raise UsageError(f"NeuralPolicyConfig.direction_skills must be a list of skill names, "
-                             f"got {self.direction_skills!r}.")
-        self.direction_skills = tuple(self.direction_skills)
-        if isinstance(self.facing_skills, str) or not all(isinstance(n, str) for n in self.facing_skills):
-            raise UsageError(f"NeuralPolicyConfig.facing_skills must be a list of skill names, got {self.facing_skills!r}.")
-        self.facing_skills = tuple(self.facing_skills)
+        for name in ("target_skills", "direction_skills", "facing_skills"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not all(isinstance(n, str) for n in value):
+                raise UsageError(f"NeuralPolicyConfig.{name} must be a list of skill names, got {value!r}.")
+            setattr(self, name, tuple(value))
         outside = [n for n in self.facing_skills if n not in self.target_skills]
         if outside:
             raise UsageError(f"NeuralPolicyConfig.facing_skills must be target skills too (the facing is part of the "

@@ -30,10 +30,10 @@ import numpy as np
 
 from robomatrix.hardware.robot import Action
 from robomatrix.skills.data.format import (
-    TARGET_BASE_WIDTH,
     direction_vector,
     proprio_drop_mask,
     proprio_vector,
+    target_input,
     target_object,
     target_vector,
 )
@@ -156,7 +156,6 @@ class NeuralSkillPolicy(SkillPolicy):
         self._start_obs, self._tick, self._image = obs, 0, None
         self._dev = dev
         self._target_name = target_object(self.skill, args) if self.skill in cfg.target_skills else None
-        self._facing = self.skill in cfg.facing_skills  # the target's facing values given, or zeros
         self._direction = (torch.as_tensor(direction_vector(args), device=dev)[None]
                            if self.skill in cfg.direction_skills else None)
         self._dropped = proprio_drop_mask(cfg.proprio_dropped_by_skill, self.skill)
@@ -184,9 +183,8 @@ class NeuralSkillPolicy(SkillPolicy):
         with torch.inference_mode():
             target = None
             if self._target_name is not None:
-                values = target_vector(state, self._target_name)
-                if not self._facing:
-                    values[TARGET_BASE_WIDTH:] = 0.0
+                values = target_input(target_vector(state, self._target_name), self.skill,
+                                      self.model.config.target_skills, self.model.config.facing_skills)
                 target = torch.as_tensor(values, device=self._dev)[None]
             actions, done_logit = self.model(self._image, proprio, self._embedding, target, self._direction)
             chunk = self.model.unnormalise_actions(actions)[0].float().cpu().numpy()
